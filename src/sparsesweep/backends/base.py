@@ -1,0 +1,95 @@
+"""The backend protocol and an explicit registry of backends.
+
+A backend turns one :class:`~sparsesweep.inputs.SpecBundle` (architecture, problem,
+mapping or constraints, sparse optimizations, ERT) into a
+:class:`~sparsesweep.result.Result` (``evaluate``), or searches for the best mapping
+(``search``).  The registry is an ordinary value that the CLI and the sweep driver
+create and pass around: there is no module-level mutable state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from ..errors import SpecError, suggest
+from ..inputs import SpecBundle
+from ..result import Result
+
+Objective = Literal["energy", "cycles", "edp"]
+OBJECTIVES: tuple[Objective, ...] = ("energy", "cycles", "edp")
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How a mapping search runs."""
+
+    objective: Objective = "edp"
+    time_limit_s: float = 30.0  # wall-clock limit of one search (s)
+    seed: int = 0  # makes the search deterministic
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The best mapping found and its evaluation."""
+
+    mapping: list[dict[str, Any]]  # Timeloop ``mapping:`` entries
+    result: Result
+    evaluated: int = 0  # candidate mappings evaluated
+    seconds: float = 0.0  # search wall time (s)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific details
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Something that can evaluate a point and search its mapspace."""
+
+    name: str
+
+    def evaluate(self, bundle: SpecBundle, workdir: Path | None = None) -> Result:
+        """Evaluate the bundle's ``mapping`` (``workdir`` keeps any files the backend writes)."""
+        ...
+
+    def search(self, bundle: SpecBundle, options: SearchOptions, workdir: Path | None = None) -> SearchResult:
+        """Find the best mapping within the bundle's constraints."""
+        ...
+
+
+BackendFactory = Callable[[], Backend]
+
+
+@dataclass(frozen=True)
+class BackendRegistry:
+    """Backend names -> factories.  Build one with :func:`default_registry`."""
+
+    factories: Mapping[str, BackendFactory]
+
+    def names(self) -> list[str]:
+        return sorted(self.factories)
+
+    def create(self, name: str) -> Backend:
+        factory = self.factories.get(name)
+        if factory is None:
+            raise SpecError(
+                f"unknown backend '{name}'", key="--backend", fix=suggest(name, self.factories)
+            )
+        return factory()
+
+
+def _native() -> Backend:
+    from .native import NativeBackend
+
+    return NativeBackend()
+
+
+def _timeloop() -> Backend:
+    from .timeloop import TimeloopBackend
+
+    return TimeloopBackend()
+
+
+def default_registry() -> BackendRegistry:
+    """The built-in backends: ``native`` (embedded engine) and ``timeloop`` (real Timeloop)."""
+    return BackendRegistry(factories={"native": _native, "timeloop": _timeloop})

@@ -1,0 +1,1 @@
+"""Subcommands of the ``sparsesweep`` CLI (see :mod:`sparsesweep.cli`)."""

@@ -1,0 +1,64 @@
+"""The evaluation result schema shared by every backend.
+
+It is exactly the ``expected.json`` schema of the reference corpus:
+``Result.to_json_dict()`` prints the same keys in the same nesting, so results from
+the native engine, from real Timeloop and from the reference files compare 1:1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataspaceResult(_Strict):
+    """One tensor (dataspace) at one storage level."""
+
+    energy_pj: float = Field(description="Energy of this tensor at this level, all instances (pJ).")
+    utilized_instances: int | None = Field(
+        default=None, description="Instances of the level that hold a non-empty tile of the tensor."
+    )
+    actual_reads_per_instance: int | None = Field(default=None, description="Actual scalar reads per instance.")
+    actual_fills_per_instance: int | None = Field(default=None, description="Actual scalar fills per instance.")
+    actual_updates_per_instance: int | None = Field(
+        default=None, description="Actual scalar updates per instance."
+    )
+
+
+class LevelResult(_Strict):
+    """One architecture level (storage or compute)."""
+
+    energy_pj: float = Field(description="Energy of the level, all tensors and instances (pJ).")
+    cycles: int | None = Field(default=None, description="Cycles this level needs (its bandwidth bound).")
+    dataspaces: dict[str, DataspaceResult] = Field(default_factory=dict)
+
+
+class Computes(_Strict):
+    """Compute counts at the arithmetic level (MACs)."""
+
+    algorithmic: int = Field(description="Dense MAC count of the problem.")
+    actual: int = Field(description="MACs actually performed.")
+    gated: int = Field(default=0, description="MACs gated (cost gated energy, take cycles).")
+    skipped: int = Field(default=0, description="MACs skipped (cost skipped energy, no cycles).")
+
+
+class Result(_Strict):
+    """Energy, cycles and computes of one evaluated (architecture, problem, mapping) point."""
+
+    source: str = Field(description="Which backend or tool produced the numbers.")
+    energy_pj: float = Field(description="Total energy (pJ).")
+    cycles: int = Field(description="Total cycles (the slowest level).")
+    computes: Computes
+    levels: dict[str, LevelResult] = Field(
+        description="Per-level results, innermost (compute) first, as Timeloop prints them."
+    )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``expected.json`` layout."""
+        return self.model_dump(mode="json")
+

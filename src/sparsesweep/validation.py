@@ -1,0 +1,83 @@
+"""Turn pydantic validation failures into one-line, located :class:`SpecError` s."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import SpecError, suggest
+from .yamlio import YamlDoc
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], doc: YamlDoc, data: Any = None, prefix: Sequence[str | int] = ()) -> M:
+    """Validate ``data`` (default: the whole document) against ``model``.
+
+    ``prefix`` is the key path of ``data`` inside ``doc``; it locates errors.
+    """
+    payload = doc.data if data is None else data
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise located_error(exc, doc, prefix, model) from exc
+
+
+def located_error(
+    exc: ValidationError, doc: YamlDoc, prefix: Sequence[str | int], model: type[BaseModel]
+) -> SpecError:
+    """The first error of ``exc`` as a :class:`SpecError` with file, line and key path."""
+    err = exc.errors()[0]
+    loc = tuple(prefix) + tuple(p for p in err["loc"] if not _is_union_tag(p))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        bad = str(loc[-1])
+        allowed = _allowed_keys(model, err["loc"][:-1])
+        return doc.error(f"unknown key '{bad}'", loc, fix=suggest(bad, allowed) if allowed else "remove it")
+    if kind == "missing":
+        return doc.error(f"missing required key '{loc[-1]}'", loc, fix="add it")
+    msg = err["msg"]
+    value = err.get("input")
+    shown = repr(value) if isinstance(value, (int, float, str, bool)) or value is None else type(value).__name__
+    fix = err.get("ctx", {}).get("fix") if isinstance(err.get("ctx"), dict) else None
+    return doc.error(f"{msg} (got {shown})", loc, fix=fix or "correct the value")
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic adds the union member / function name to loc; they are not keys in the file.
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """Field names (and aliases) of the sub-model at ``loc``, best effort."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in _names(current):
+            return []
+        field = next(f for n, f in fields.items() if part in (n, f.alias))
+        current = _inner_model(field.annotation)
+        if current is None:
+            return []
+    return _names(current) if hasattr(current, "model_fields") else []
+
+
+def _names(model: type[BaseModel]) -> list[str]:
+    out = []
+    for name, field in model.model_fields.items():
+        out.append(field.alias or name)
+    return out
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,144 @@
+"""Safe YAML loading that remembers where every key came from.
+
+``load_yaml`` parses with PyYAML's safe loader (no arbitrary objects) and keeps a
+side table from key paths to line numbers, so that any later validation error can
+say ``arch/stc.yaml:12: smem.depth: ...``.  Duplicate keys are refused (PyYAML
+would silently keep the last one).  Timeloop v0.4 tags (``!Component``,
+``!Container``, ...) load as plain mappings with the tag under the ``"!"`` key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SpecError, format_key_path
+
+KeyPath = tuple[str | int, ...]
+
+# Timeloop v0.4 node tags; they only label a mapping, so load them as one.
+V04_TAGS = ("Component", "Container", "Hierarchical", "Parallel", "Pipelined", "Nothing", "Array")
+TAG_KEY = "!"
+
+
+class _SafeTaggedLoader(yaml.SafeLoader):
+    """SafeLoader that also accepts Timeloop's v0.4 node tags."""
+
+
+def _tagged_mapping(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+    tag = node.tag.lstrip("!")
+    if isinstance(node, yaml.MappingNode):
+        out = loader.construct_mapping(node, deep=True)
+    elif isinstance(node, yaml.ScalarNode) and node.value in ("", None):
+        out = {}
+    else:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"tag !{tag} must label a mapping", node.start_mark
+        )
+    return {TAG_KEY: tag, **out}
+
+
+for _tag in V04_TAGS:
+    _SafeTaggedLoader.add_constructor(f"!{_tag}", _tagged_mapping)
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """A parsed YAML document plus the line of every key and list item."""
+
+    path: Path
+    data: Any
+    lines: Mapping[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, key: Sequence[str | int]) -> int | None:
+        """The line of ``key``, or of its nearest ancestor that has one."""
+        key = tuple(key)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return None
+
+    def error(self, what: str, key: Sequence[str | int] = (), fix: str | None = None) -> SpecError:
+        """A :class:`SpecError` located at ``key`` in this file."""
+        return SpecError(
+            what,
+            file=self.path,
+            line=self.line_of(key),
+            key=format_key_path(key) if key else None,
+            fix=fix,
+        )
+
+
+def parse_yaml(text: str, path: Path | str = "<string>") -> YamlDoc:
+    """Parse YAML text safely; raise :class:`SpecError` with the line on bad syntax."""
+    path = Path(path)
+    loader = _SafeTaggedLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(
+            f"malformed YAML: {problem}",
+            file=path,
+            line=line,
+            fix="check indentation, colons and quoting on that line",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML: {exc}", file=path, fix="check the file's syntax") from exc
+    finally:
+        loader.dispose()
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _index(node, (), lines, path)
+    return YamlDoc(path=path, data=data, lines=lines)
+
+
+def load_yaml(path: Path | str) -> YamlDoc:
+    """Read and parse a YAML file (see :func:`parse_yaml`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SpecError("file not found", file=path, fix="check the path") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read file: {exc}", file=path, fix="check permissions and encoding") from exc
+    return parse_yaml(text, path)
+
+
+def _index(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], path: Path) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = key_node.value
+            if key == "<<":
+                continue
+            if key in seen:
+                raise SpecError(
+                    f"duplicate key '{key}'",
+                    file=path,
+                    line=key_node.start_mark.line + 1,
+                    key=format_key_path(prefix + (key,)),
+                    fix="keep only one of the two entries",
+                )
+            seen.add(key)
+            lines[prefix + (key,)] = key_node.start_mark.line + 1
+            _index(value_node, prefix + (key,), lines, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[prefix + (i,)] = item.start_mark.line + 1
+            _index(item, prefix + (i,), lines, path)
+
+
+def dump_yaml(data: Any) -> str:
+    """Dump plain data as block-style YAML with keys in insertion order."""
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
