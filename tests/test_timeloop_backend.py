@@ -220,11 +220,15 @@ def test_missing_binary_says_how_to_get_timeloop(tmp_path: Path, case: Path,
 
 
 def test_bin_variable_pointing_nowhere(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "bin"
     with pytest.raises(BackendError) as err:
-        find_binary(MODEL, {BIN_ENV: str(tmp_path / "nowhere" / "bin"), "PATH": ""})
-    message = err.value.one_line()
-    assert message.startswith(f"{BIN_ENV}: {MODEL} not found in {tmp_path / 'nowhere'} (the folder of bin)")
-    assert "--backend native" in message
+        find_binary(MODEL, {BIN_ENV: str(missing), "PATH": ""})
+    assert err.value.one_line() == (
+        f"{BIN_ENV}: points at {missing}, which does not exist (fix: set {BIN_ENV} to the folder "
+        f"holding {MODEL} (or to {MODEL} itself), unset it to search PATH, or use --backend native)"
+    )
+    with pytest.raises(BackendError, match=f"^{BIN_ENV}: no executable {MODEL} in {tmp_path} "):
+        find_binary(MODEL, {BIN_ENV: str(tmp_path), "PATH": ""})
 
 
 def test_bin_variable_may_name_a_binary_or_its_folder(fake_bin: Path) -> None:

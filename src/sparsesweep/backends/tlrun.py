@@ -41,14 +41,18 @@ def find_binary(tool: str, environ: Mapping[str, str] | None = None) -> Path:
     hint = env.get(BIN_ENV, "").strip()
     if hint:
         base = Path(hint).expanduser()
-        candidate = base / tool if base.is_dir() else base.parent / tool
-        if _is_executable(candidate):
-            return candidate
-        where = f"{base}" if base.is_dir() else f"{base.parent} (the folder of {base.name})"
+        if not base.exists():
+            problem = f"points at {base}, which does not exist"
+        else:
+            candidate = base / tool if base.is_dir() else base.parent / tool
+            if _is_executable(candidate):
+                return candidate
+            problem = f"no executable {tool} in {candidate.parent}"
         raise BackendError(
-            f"{tool} not found in {where}, which {BIN_ENV} points at",
+            problem,
             key=BIN_ENV,
-            fix=f"set {BIN_ENV} to the folder holding {tool}, or unset it to search PATH; " + GET_TIMELOOP,
+            fix=f"set {BIN_ENV} to the folder holding {tool} (or to {tool} itself), "
+            "unset it to search PATH, or use --backend native",
         )
     found = shutil.which(tool, path=env.get("PATH", os.defpath))
     if found is None:
