@@ -1,0 +1,76 @@
+"""``sparsesweep evaluate``: evaluate Timeloop-format inputs with a backend."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..backends.base import default_registry
+from ..errors import EXIT_USER_ERROR, SparsesweepError
+from ..inputs import expand_paths, load_bundle
+from ..result import Result
+
+HELP = "Evaluate Timeloop-format inputs (files or case folders) and print energy, cycles and computes."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="input YAML files or folders (a folder means every YAML in it; a folder of case "
+                             "folders is searched recursively)")
+    parser.add_argument("--ert", metavar="FILE", help="pinned energy reference table (top-level 'ERT:'); "
+                        "default: an ERT in the inputs or ERT.yaml beside an input file")
+    parser.add_argument("--json", action="store_true",
+                        help="print the expected.json schema (one object; several targets: keyed by path)")
+    parser.add_argument("--backend", default="native", metavar="NAME",
+                        help="native (embedded engine, default) or timeloop (real timeloop-model)")
+    parser.add_argument("--workdir", metavar="DIR", help="keep backend working files here (timeloop backend)")
+
+
+def run(args: argparse.Namespace) -> int:
+    backend = default_registry().create(args.backend)
+    targets = expand_paths(args.paths)
+    extra = [Path(args.ert)] if args.ert else []
+    results: dict[str, Result] = {}
+    failures: list[SparsesweepError] = []
+    for target in targets:
+        try:
+            bundle = load_bundle(target, extra)
+            workdir = Path(args.workdir) / target.name if args.workdir and len(targets) > 1 else (
+                Path(args.workdir) if args.workdir else None)
+            results[str(target)] = backend.evaluate(bundle, workdir)
+        except SparsesweepError as exc:
+            if getattr(args, "debug", False):
+                raise
+            failures.append(exc)
+            if not args.json:
+                print(f"error: {exc.one_line()}", file=sys.stderr)
+            continue
+        if not args.json:
+            print(summary(str(target), results[str(target)]))
+    if args.json:
+        if len(targets) == 1 and results:
+            payload = next(iter(results.values())).to_json_dict()
+        else:
+            payload = {path: r.to_json_dict() for path, r in results.items()}
+        print(json.dumps(payload, indent=1))
+        for exc in failures:
+            print(f"error: {exc.one_line()}", file=sys.stderr)
+    return EXIT_USER_ERROR if failures else 0
+
+
+def summary(name: str, result: Result) -> str:
+    """A readable multi-line summary of one result."""
+    c = result.computes
+    lines = [
+        f"{name}",
+        f"  energy  {result.energy_pj / 1e6:14.3f} uJ",
+        f"  cycles  {result.cycles:14d}",
+        f"  computes algorithmic {c.algorithmic}  actual {c.actual}  gated {c.gated}  skipped {c.skipped}",
+        "  level          energy (uJ)   share    cycles",
+    ]
+    for level, lr in result.levels.items():
+        share = lr.energy_pj / result.energy_pj * 100 if result.energy_pj else 0.0
+        lines.append(f"  {level:<12} {lr.energy_pj / 1e6:13.3f} {share:7.1f}% {lr.cycles or 0:9d}")
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""Evaluate one point: dense nest analysis -> sparse effects -> energy and cycles -> Result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import MappingError
+from ..result import Computes, DataspaceResult, LevelResult, Result
+from ..tl.spec import Spec
+from .counts import ComputeCounts, OpCounts, TensorCounts
+from .cycles import compute_cycles, level_cycles
+from .energy import compute_energy, tensor_energy
+from .nest import NestResult, analyse
+
+SOURCE = "sparsesweep native engine"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the engine computed for a point (the Result plus internals)."""
+
+    result: Result
+    nest: NestResult
+    tensors: tuple[tuple[TensorCounts, ...], ...]  # per storage level, kept tensors
+    compute: ComputeCounts
+    level_cycles: tuple[int, ...]
+
+
+def evaluate_spec(spec: Spec) -> Evaluation:
+    """Evaluate a parsed spec that has a mapping and an energy table."""
+    if spec.mapping is None or spec.energies is None:
+        raise ValueError("evaluate_spec needs a mapping and an energy table")
+    nest = analyse(spec.problem, spec.mapping)
+    check_fanout(spec, nest)
+    if spec.problem.is_sparse or not spec.sparse.empty:
+        from .sparse import apply_sparsity
+
+        tensors, compute = apply_sparsity(spec, nest)
+    else:
+        tensors, compute = dense_counts(spec, nest)
+    check_capacity(spec, nest, tensors)
+    return finish(spec, nest, tensors, compute)
+
+
+def dense_counts(spec: Spec, nest: NestResult) -> tuple[tuple[tuple[TensorCounts, ...], ...], ComputeCounts]:
+    levels = []
+    for li in range(len(spec.arch.storage)):
+        row = []
+        for ds in spec.problem.dataspaces:
+            tile = nest.tiles[ds.name][li]
+            if not tile.kept:
+                continue
+            row.append(TensorCounts(
+                dataspace=ds.name, instances=tile.instances, avg_instances=float(tile.instances),
+                reads=OpCounts(tile.reads), fills=OpCounts(tile.fills), updates=OpCounts(tile.updates),
+                algorithmic=(tile.reads, tile.fills, tile.updates),
+                temporal_reductions=tile.reads if ds.read_write else 0.0))
+        levels.append(tuple(row))
+    compute = ComputeCounts(algorithmic=nest.macs, random=nest.macs, avg_instances=float(nest.compute_instances),
+                            max_instances=nest.compute_instances)
+    return tuple(levels), compute
+
+
+def check_fanout(spec: Spec, nest: NestResult, expansion: Sequence[tuple[float, float]] | None = None) -> None:
+    """Spatial factors must fit the hardware fanout (X and Y separately)."""
+    assert spec.mapping is not None
+    for li, lvl in enumerate(spec.mapping.levels):
+        fx, fy = spec.arch.fanout(li)
+        used_x = lvl.spatial_product(True)
+        used_y = lvl.spatial_product(False)
+        if expansion is not None:
+            used_x, used_y = expansion[li]
+        name = spec.arch.storage[li].name
+        if used_x > fx or used_y > fy:
+            raise MappingError(
+                f"spatial factors at '{name}' use {used_x:g} x {used_y:g} (X x Y) instances but the fanout is "
+                f"{fx} x {fy}", file=_mapping_file(spec), key="mapping",
+                fix=f"reduce the spatial factors of '{name}' or move some to the other axis with 'split'")
+
+
+def check_capacity(spec: Spec, nest: NestResult, tensors: Sequence[Sequence[TensorCounts]],
+                   occupancy: Sequence[dict[str, float]] | None = None) -> None:
+    """Tiles kept at a level must fit its capacity."""
+    for li, level in enumerate(spec.arch.storage):
+        if level.size is None:
+            continue
+        used = 0.0
+        for t in tensors[li]:
+            if occupancy is not None:
+                used += occupancy[li].get(t.dataspace, 0.0)
+            else:
+                used += nest.tiles[t.dataspace][li].size
+        if used > level.size:
+            raise MappingError(
+                f"tiles at '{level.name}' need {used:g} words but it holds {level.size}",
+                file=_mapping_file(spec), key="mapping",
+                fix=f"use smaller factors at or below '{level.name}', or bypass a dataspace there")
+
+
+def _mapping_file(spec: Spec) -> str:
+    return str(spec.bundle.doc_for("mapping").path)
+
+
+def finish(spec: Spec, nest: NestResult, tensors: tuple[tuple[TensorCounts, ...], ...],
+           compute: ComputeCounts) -> Evaluation:
+    energies = spec.energies
+    assert energies is not None
+    cycles_compute = compute_cycles(compute)
+    levels: dict[str, LevelResult] = {}
+    c_energy = compute_energy(compute, energies.level(spec.arch.compute.name))
+    levels[spec.arch.compute.name] = LevelResult(energy_pj=c_energy, cycles=cycles_compute, dataspaces={})
+    total = c_energy
+    per_level_cycles = []
+    for li, level in enumerate(spec.arch.storage):
+        e = energies.level(level.name)
+        dataspaces = {}
+        level_energy = 0.0
+        for t in tensors[li]:
+            energy = tensor_energy(t, level, e)
+            level_energy += energy
+            dataspaces[t.dataspace] = DataspaceResult(
+                energy_pj=energy, utilized_instances=t.instances,
+                actual_reads_per_instance=round(t.reads.random),
+                actual_fills_per_instance=round(t.fills.random),
+                actual_updates_per_instance=round(t.updates.random))
+        cyc = level_cycles(tensors[li], level, cycles_compute)
+        per_level_cycles.append(cyc)
+        levels[level.name] = LevelResult(energy_pj=level_energy, cycles=cyc, dataspaces=dataspaces)
+        total += level_energy
+    cycles = max([cycles_compute, *per_level_cycles])
+    result = Result(source=SOURCE, energy_pj=total, cycles=cycles,
+                    computes=Computes(algorithmic=compute.algorithmic, actual=compute.random, gated=compute.gated,
+                                      skipped=compute.skipped),
+                    levels=levels)
+    return Evaluation(result=result, nest=nest, tensors=tensors, compute=compute,
+                      level_cycles=tuple(per_level_cycles))

@@ -1,0 +1,137 @@
+"""Shared helpers for reading raw Timeloop YAML: key normalisation, typed access, errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..errors import SpecError, suggest
+from ..inputs import SpecBundle
+
+Path = tuple[str | int, ...]
+
+# Mappings whose keys are user names (dataspaces, dimensions), not schema keys.
+_NAME_KEYED = {"densities", "instance"}
+
+
+def norm_key(key: str) -> str:
+    """Timeloop treats ``-`` and ``_`` in keys as the same (v0.3 hyphens are deprecated)."""
+    return key.replace("-", "_")
+
+
+def norm_word(value: str) -> str:
+    """Enumerated values too: ``fixed-structured`` == ``fixed_structured``; case-insensitive."""
+    return value.replace("-", "_").lower()
+
+
+def normalize(data: Any, parent: str | None = None) -> Any:
+    """A copy of ``data`` with every schema key normalised (see :func:`norm_key`)."""
+    if isinstance(data, Mapping):
+        keyed_by_name = parent in _NAME_KEYED
+        out = {}
+        for key, value in data.items():
+            skey = str(key)
+            nkey = skey if keyed_by_name else norm_key(skey)
+            out[nkey] = normalize(value, nkey)
+        return out
+    if isinstance(data, list):
+        return [normalize(v, parent) for v in data]
+    return data
+
+
+class Reader:
+    """Typed, located access to the raw documents of one bundle."""
+
+    def __init__(self, bundle: SpecBundle) -> None:
+        self.bundle = bundle
+
+    # -- errors -------------------------------------------------------------------------
+    def error(self, path: Path, what: str, fix: str | None = None) -> SpecError:
+        return self.bundle.error(what, self._original(path), fix)
+
+    def _original(self, path: Path) -> Path:
+        """Map a normalised key path back to the keys as spelled in the file."""
+        node: Any = self.bundle.data
+        out: list[str | int] = []
+        for part in path:
+            if isinstance(part, int) and isinstance(node, list) and part < len(node):
+                out.append(part)
+                node = node[part]
+                continue
+            if isinstance(node, Mapping):
+                match = next((k for k in node if norm_key(str(k)) == part), None)
+                if match is not None:
+                    out.append(match)
+                    node = node[match]
+                    continue
+            out.append(part)
+            node = None
+        return tuple(out)
+
+    # -- typed access -------------------------------------------------------------------
+    def mapping(self, value: Any, path: Path) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(path, f"expected a mapping, got {type(value).__name__}",
+                             "write it as 'key: value' lines")
+        return value
+
+    def seq(self, value: Any, path: Path) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(path, f"expected a list, got {type(value).__name__}", "write it as '- item' lines")
+        return value
+
+    def check_keys(self, data: Mapping[str, Any], path: Path, allowed: Iterable[str]) -> None:
+        allowed = set(allowed)
+        for key in data:
+            if key not in allowed:
+                raise self.error(path + (key,), f"unknown key '{key}'", suggest(key, allowed))
+
+    def require(self, data: Mapping[str, Any], key: str, path: Path) -> Any:
+        if key not in data or data[key] is None:
+            raise self.error(path + (key,), f"missing required key '{key}'", f"add '{key}:'")
+        return data[key]
+
+    def integer(self, value: Any, path: Path, minimum: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise self.error(path, f"expected an integer, got {value!r}", "use a whole number")
+        value = int(value)
+        if minimum is not None and value < minimum:
+            raise self.error(path, f"must be >= {minimum}, got {value}", f"use a value >= {minimum}")
+        return value
+
+    def number(self, value: Any, path: Path) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(path, f"expected a number, got {value!r}", "use a plain number")
+        return float(value)
+
+    def string(self, value: Any, path: Path) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.error(path, f"expected a name, got {value!r}", "use a non-empty string")
+        return value
+
+    def str_list(self, value: Any, path: Path) -> list[str]:
+        items = self.seq(value, path)
+        return [self.string(v, path + (i,)) for i, v in enumerate(items)]
+
+    def choice(self, value: Any, path: Path, choices: Sequence[str]) -> str:
+        word = norm_word(self.string(value, path))
+        if word not in choices:
+            raise self.error(path, f"unsupported value '{value}'", suggest(word, choices))
+        return word
+
+
+_RANGE = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<lo>\d+)\.\.(?P<hi>\d+)\]$")
+
+
+def split_name(name: str) -> tuple[str, int]:
+    """``PE[0..255]`` -> (``PE``, 256); ``DRAM`` -> (``DRAM``, 1)."""
+    match = _RANGE.match(name.strip())
+    if not match:
+        return name.strip(), 1
+    lo, hi = int(match["lo"]), int(match["hi"])
+    return match["base"], max(hi - lo + 1, 0)
