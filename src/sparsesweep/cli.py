@@ -18,6 +18,8 @@ from .errors import EXIT_USER_ERROR, SparsesweepError
 # Subcommand name -> module under sparsesweep.commands.
 COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
+    "render": "render",
+    "validate": "validate",
 }
 
 
