@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -42,6 +43,15 @@ def located_error(
     value = err.get("input")
     shown = repr(value) if isinstance(value, (int, float, str, bool)) or value is None else type(value).__name__
     fix = err.get("ctx", {}).get("fix") if isinstance(err.get("ctx"), dict) else None
+    if kind == "literal_error" and isinstance(value, str) and not fix:
+        # Suggest the closest allowed value ("structred" -> did you mean 'structured'?).
+        choices = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        fix = suggest(value, choices) if choices else None
+    if not fix:
+        # The field's own description says what is expected (type, unit).
+        description = _field_description(model, [p for p in err["loc"] if not _is_union_tag(p)])
+        name = next((p for p in reversed(loc) if isinstance(p, str)), None)
+        fix = f"{name}: {description}" if description and name else None
     return doc.error(f"{msg} (got {shown})", loc, fix=fix or "correct the value")
 
 
@@ -64,6 +74,23 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
         if current is None:
             return []
     return _names(current) if hasattr(current, "model_fields") else []
+
+
+def _field_description(model: type[BaseModel], loc: Sequence[Any]) -> str | None:
+    """The ``Field(description=...)`` of the field at ``loc``, best effort."""
+    keys = [p for p in loc if not isinstance(p, int)]
+    if not keys:
+        return None
+    owner: Any = model
+    for part in keys[:-1]:
+        fields = getattr(owner, "model_fields", None) or {}
+        field = next((f for n, f in fields.items() if part in (n, f.alias)), None)
+        owner = _inner_model(field.annotation) if field is not None else None
+        if owner is None:
+            return None
+    fields = getattr(owner, "model_fields", None) or {}
+    field = next((f for n, f in fields.items() if keys[-1] in (n, f.alias)), None)
+    return field.description if field is not None else None
 
 
 def _names(model: type[BaseModel]) -> list[str]:

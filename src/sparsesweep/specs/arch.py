@@ -261,4 +261,8 @@ def arch_from_doc(doc: YamlDoc) -> ArchSpec:
     if problem:
         key, what, fix = problem
         raise doc.error(f"{key} {what}", (key,), fix)
-    return _attach(arch, doc.path)
+    arch = _attach(arch, doc.path)
+    if not arch.ert_path().is_file():
+        raise doc.error(f"energy reference table '{arch.ert}' not found (looked in {arch.ert_path().parent})",
+                        ("ert",), fix="point 'ert:' at an ERT YAML relative to this file, e.g. ert/stc_45nm.yaml")
+    return arch

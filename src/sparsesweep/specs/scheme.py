@@ -111,7 +111,7 @@ def _check_nm(text: str) -> str:
 
 def _check_density(value: float | None) -> float | None:
     if value is not None and not 0.0 < value <= 1.0:
-        raise PydanticCustomError("density", "density {value} is outside (0, 1]",
+        raise PydanticCustomError("density", "a density must lie in (0, 1]",
                                   {"value": value, "fix": "a density is the fraction of nonzeros, in (0, 1]"})
     return value
 
