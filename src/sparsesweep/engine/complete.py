@@ -1,0 +1,85 @@
+"""The complete loop nest that Sparseloop's analyses walk.
+
+Unlike the dense nest (non-trivial loops only), the sparse analyses see every loop of
+every tiling level, trivial ones included: per storage level, a spatial tiling level
+(one loop per dimension, in the spatial permutation) when the hardware fans out below
+that level, then the temporal tiling level (one loop per dimension).  The *mold* after a
+loop is the operation-space extent (per dimension) of that loop and all loops inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..tl.arch import Architecture
+from ..tl.mapping import Mapping
+from ..tl.problem import DataSpace, Problem
+
+Mold = tuple[int, ...]  # per-dimension extent of an operation-space tile
+
+
+@dataclass(frozen=True)
+class CLoop:
+    dim: int
+    bound: int
+    spatial: bool
+    axis_x: bool = False
+
+    @property
+    def trivial(self) -> bool:
+        return self.bound == 1
+
+
+@dataclass(frozen=True)
+class CompleteNest:
+    levels: tuple[tuple[CLoop, ...], ...]  # per storage level, innermost loop first
+    molds: tuple[tuple[Mold, ...], ...]  # mold after each loop (same shape as levels)
+    scalar: Mold  # all ones
+
+    def mold_before(self, level: int, loop_id: int) -> Mold:
+        """Extent of everything inside loop ``loop_id`` of ``level``."""
+        if loop_id > 0:
+            return self.molds[level][loop_id - 1]
+        return self.top_mold(level - 1)
+
+    def top_mold(self, level: int) -> Mold:
+        """Extent of everything at or below ``level`` (the scalar below level 0)."""
+        if level < 0:
+            return self.scalar
+        return self.molds[level][-1] if self.molds[level] else self.top_mold(level - 1)
+
+
+def build_complete_nest(arch: Architecture, problem: Problem, mapping: Mapping) -> CompleteNest:
+    ndims = len(problem.dims)
+    levels = []
+    molds = []
+    cum = [1] * ndims
+    for li, lm in enumerate(mapping.levels):
+        loops: list[CLoop] = []
+        fx, fy = arch.fanout(li)
+        if fx * fy > 1:
+            spatial = {d: (b, x) for d, b, x in lm.spatial}
+            order = [d for d, _, _ in lm.spatial] or list(range(ndims))
+            for d in order:
+                b, x = spatial.get(d, (1, True))
+                loops.append(CLoop(d, b, True, x))
+        temporal = dict(lm.temporal)
+        order = [d for d, _ in lm.temporal] or list(range(ndims))
+        for d in order:
+            loops.append(CLoop(d, temporal.get(d, 1), False))
+        level_molds = []
+        for lp in loops:
+            cum[lp.dim] *= lp.bound
+            level_molds.append(tuple(cum))
+        levels.append(tuple(loops))
+        molds.append(tuple(level_molds))
+    return CompleteNest(levels=tuple(levels), molds=tuple(molds), scalar=tuple([1] * ndims))
+
+
+def project(ds: DataSpace, mold: Mold) -> tuple[int, ...]:
+    """Per-rank extents of the dataspace tile an operation-space mold touches."""
+    return tuple(1 + sum(t.coef * (mold[t.dim] - 1) for t in rank) for rank in ds.ranks)
+
+
+def dims_of(ds: DataSpace) -> frozenset[int]:
+    return frozenset(t.dim for rank in ds.ranks for t in rank)

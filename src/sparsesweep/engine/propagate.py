@@ -1,0 +1,208 @@
+"""Combine representation formats and SAFs into fine-grained access counts.
+
+Mirrors Sparseloop's storage-optimization combiner: (1) tensors with metadata at a
+level only touch nonzeros; (2) a SAF moves a share of the target's reads and updates at
+its level to gated/skipped, and removes the same share of every access of the inner
+levels (down to the next level with its own SAF) and, for read-only operands that reach
+the compute level, of the computes; (3) decompression/compression counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..errors import SpecError
+
+Rank = list[float]  # [metadata units, payload units]
+
+
+def _zero_ranks(n: int) -> list[Rank]:
+    return [[0.0, 0.0] for _ in range(n)]
+
+
+@dataclass
+class Fine:
+    """Working fine-grained counts of one dataspace at one storage level (per instance)."""
+
+    reads: float = 0.0
+    fills: float = 0.0
+    updates: float = 0.0
+    gated_reads: float = 0.0
+    skipped_reads: float = 0.0
+    gated_updates: float = 0.0
+    skipped_updates: float = 0.0
+    md_reads: list[Rank] = field(default_factory=list)  # random, per rank (rank 0 innermost)
+    md_fills: list[Rank] = field(default_factory=list)
+    md_updates: list[Rank] = field(default_factory=list)
+    gated_md_reads: list[Rank] = field(default_factory=list)
+    skipped_md_reads: list[Rank] = field(default_factory=list)
+    gated_md_updates: list[Rank] = field(default_factory=list)
+    skipped_md_updates: list[Rank] = field(default_factory=list)
+    temporal_reductions: float = 0.0
+    decompressions: float = 0.0
+    compressions: float = 0.0
+
+
+@dataclass(frozen=True)
+class LevelInput:
+    """What the combiner needs of one (level, dataspace)."""
+
+    kept: bool
+    read_write: bool
+    reads: float  # dense (algorithmic) per instance
+    fills: float
+    updates: float
+    has_metadata: bool
+    compressed: bool
+    expected_density: float  # expected tile density at this level
+    md_reads: tuple[tuple[float, float], ...] = ()  # per rank, rank 0 innermost
+    md_fills: tuple[tuple[float, float], ...] = ()
+    md_updates: tuple[tuple[float, float], ...] = ()
+    temporal_reductions: float = 0.0
+
+
+@dataclass(frozen=True)
+class SafPlan:
+    """Per (level, dataspace): the SAF applied there, if any."""
+
+    kind: dict[tuple[int, str], str]  # "gated" | "skipped" | "spatial"
+    prob: dict[tuple[int, str], float]
+
+
+@dataclass
+class Combined:
+    fine: dict[tuple[int, str], Fine]
+    computes: float
+    reach_compute: dict[str, float]  # RO dataspace -> rounded SAF probability that reached compute
+
+
+def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPlan, total_computes: float,
+            dataspaces: list[str]) -> Combined:
+    fine: dict[tuple[int, str], Fine] = {}
+    for key, inp in inputs.items():
+        f = Fine(reads=inp.reads, fills=inp.fills, updates=inp.updates,
+                 md_reads=[list(r) for r in inp.md_reads], md_fills=[list(r) for r in inp.md_fills],
+                 md_updates=[list(r) for r in inp.md_updates],
+                 temporal_reductions=inp.temporal_reductions)
+        if inp.has_metadata:
+            sparsity = 1.0 - inp.expected_density
+            f.reads = inp.reads - math.floor(inp.reads * sparsity)
+            f.fills = inp.fills - math.floor(inp.fills * sparsity)
+            if inp.read_write:
+                f.updates = inp.updates - math.floor(inp.updates * sparsity)
+        n = len(f.md_reads)
+        for name in ("gated_md_reads", "skipped_md_reads", "gated_md_updates", "skipped_md_updates"):
+            setattr(f, name, _zero_ranks(n))
+        fine[key] = f
+    computes = total_computes
+    reach: dict[str, float] = {}
+    for ds in dataspaces:
+        finalized = [False] * levels
+        rw = inputs[(0, ds)].read_write
+        for lvl in range(levels - 1, -1, -1):
+            kind = plan.kind.get((lvl, ds))
+            if kind is None:
+                continue
+            p = plan.prob[(lvl, ds)]
+            impacted = lvl - 1
+            while impacted >= 0:
+                f = fine[(impacted, ds)]
+                f.fills -= math.floor(f.fills * p)
+                f.reads -= math.floor(f.reads * p)
+                f.updates -= math.floor(f.updates * p)
+                if inputs[(impacted, ds)].has_metadata:
+                    upper = len(fine[(lvl, ds)].md_reads) - 1
+                    if upper >= 0 and min(len(f.md_fills), upper) == 0 and f.md_fills:
+                        _scale_rank0(f.md_fills, p)
+                    if upper >= 0 and min(len(f.md_reads), upper) == 0 and f.md_reads:
+                        _scale_rank0(f.md_reads, p)
+                local = plan.kind.get((impacted, ds))
+                if local is not None:
+                    # Sparseloop quirk: the level's random metadata reads become its metadata updates.
+                    f.md_reads = [list(r) for r in f.md_updates]
+                    if local != "spatial":
+                        effective = 1.0 - (1.0 - plan.prob[(impacted, ds)]) / (1.0 - p) if p < 1.0 else 1.0
+                        _apply_local(f, inputs, fine, impacted, ds, effective, local)
+                    finalized[impacted] = True
+                    break
+                impacted -= 1
+            if not finalized[lvl]:
+                finalized[lvl] = True
+                if kind != "spatial":
+                    _apply_local(fine[(lvl, ds)], inputs, fine, lvl, ds, p, kind)
+            if impacted < 0 and not rw:
+                computes -= math.floor(computes * p)
+                reach[ds] = round(p * 1_000_000) / 1_000_000
+        for lvl in range(levels):
+            if plan.kind.get((lvl, ds)) in (None, "spatial"):
+                f = fine[(lvl, ds)]
+                inp = inputs[(lvl, ds)]
+                f.temporal_reductions = 0.0 if inp.updates == 0 else math.ceil(
+                    inp.temporal_reductions * f.updates / inp.updates - 1e-9)
+    _de_compression(levels, inputs, fine, dataspaces)
+    return Combined(fine=fine, computes=computes, reach_compute=reach)
+
+
+def _scale_rank0(ranks: list[Rank], p: float) -> None:
+    ranks[0][0] -= math.floor(ranks[0][0] * p)
+    ranks[0][1] -= math.floor(ranks[0][1] * p)
+
+
+def _child(inputs: dict[tuple[int, str], LevelInput], lvl: int, ds: str) -> int | None:
+    for li in range(lvl - 1, -1, -1):
+        if inputs[(li, ds)].kept:
+            return li
+    return None
+
+
+def _apply_local(f: Fine, inputs: dict[tuple[int, str], LevelInput], fine: dict[tuple[int, str], Fine],
+                 lvl: int, ds: str, p: float, kind: str) -> None:
+    inp = inputs[(lvl, ds)]
+    delta = math.ceil(f.reads * p - 1e-9) if inp.read_write else math.floor(f.reads * p)
+    if kind == "gated":
+        f.gated_reads += delta
+    else:
+        f.skipped_reads += delta
+    f.reads -= delta
+    du = math.floor(f.updates * p)
+    if kind == "gated":
+        f.gated_updates += du
+    else:
+        f.skipped_updates += du
+    f.updates -= du
+    child = _child(inputs, lvl, ds)
+    ranks = len(fine[(child, ds)].md_reads) if child is not None else len(f.md_reads)
+    ranks = min(ranks, len(f.md_reads))
+    md_r = f.gated_md_reads if kind == "gated" else f.skipped_md_reads
+    md_u = f.gated_md_updates if kind == "gated" else f.skipped_md_updates
+    for r in range(ranks):
+        for t in (0, 1):
+            d = math.floor(f.md_reads[r][t] * p)
+            f.md_reads[r][t] -= d
+            md_r[r][t] += d
+            if r < len(f.md_updates):
+                d = math.floor(f.md_updates[r][t] * p)
+                f.md_updates[r][t] -= d
+                md_u[r][t] += d
+    if inp.kept and inp.read_write and inp.updates:
+        f.temporal_reductions = math.ceil(f.temporal_reductions * f.updates / inp.updates - 1e-9)
+
+
+def _de_compression(levels: int, inputs: dict[tuple[int, str], LevelInput], fine: dict[tuple[int, str], Fine],
+                    dataspaces: list[str]) -> None:
+    for ds in dataspaces:
+        for lvl in range(levels - 1, -1, -1):
+            inp = inputs[(lvl, ds)]
+            if not inp.kept or inp.compressed:
+                continue
+            parent = next((li for li in range(lvl + 1, levels) if inputs[(li, ds)].kept), None)
+            child = _child(inputs, lvl, ds)
+            if parent is not None and inputs[(parent, ds)].compressed:
+                if inp.read_write:
+                    fine[(lvl, ds)].compressions += fine[(parent, ds)].updates
+                fine[(lvl, ds)].decompressions += fine[(lvl, ds)].fills
+            if child is not None and inputs[(child, ds)].compressed:
+                raise SpecError(f"'{ds}' is compressed at an inner level but not at the level above it "
+                                "(on-chip compression is not modelled)", key="sparse_optimizations",
+                                fix="compress the dataspace at every level above its innermost compressed level")

@@ -1,0 +1,156 @@
+"""The sparse pipeline: formats and densities -> SAFs -> combined counts -> computes.
+
+Order follows Sparseloop: representation formats (metadata occupancy and accesses),
+storage SAF probabilities (temporal gating/skipping, spatial skipping), the combiner
+(data-representation impact, SAF propagation, de/compression), then the compute split.
+"""
+
+from __future__ import annotations
+
+from ..errors import SpecError
+from ..tl.spec import Spec
+from .complete import build_complete_nest
+from .compute_saf import Operand, split_computes
+from .counts import ComputeCounts, OpCounts, TensorCounts
+from .nest import NestResult
+from .oracle import SparseModels
+from .propagate import Combined, Fine, LevelInput, SafPlan, combine
+from .saf import Storage, temporal_saf_probability
+from .spatial import SpatialSaf, apply_saf, initialize, summarize
+
+Levels = tuple[tuple[TensorCounts, ...], ...]
+
+
+def apply_sparsity(spec: Spec, nest: NestResult) -> tuple[Levels, ComputeCounts, SparseModels]:
+    if spec.mapping is None:
+        raise ValueError("apply_sparsity needs a mapping")
+    problem, arch = spec.problem, spec.arch
+    n = len(arch.storage)
+    names = [d.name for d in problem.dataspaces]
+    models = SparseModels.build(spec, nest)
+    cnest = build_complete_nest(arch, problem, spec.mapping)
+    storage = Storage(
+        kept={d: tuple(nest.tiles[d][li].kept for li in range(n)) for d in names},
+        metadata={d: tuple(models.has_metadata(li, d) for li in range(n)) for d in names},
+        block_size=tuple(s.block_size for s in arch.storage))
+    kind: dict[tuple[int, str], str] = {}
+    prob: dict[tuple[int, str], float] = {}
+    spatial_safs: list[SpatialSaf] = []
+    position: list[tuple[int, str]] = []
+    for li, level in enumerate(arch.storage):
+        for saf in spec.sparse.at(level.name).safs:
+            if saf.kind == "position_skipping":
+                position.extend((li, t) for t, _ in saf.options)
+                continue
+            if saf.kind == "skipping_spatial":
+                if len(saf.options) != 1:
+                    raise SpecError("skipping-spatial with several options is not supported",
+                                    key=f"sparse_optimizations ({level.name})", fix="give one target per SAF")
+                target, leaders = saf.options[0]
+                spatial_safs.append(SpatialSaf(li, target, leaders))
+                continue
+            best: tuple[float, int, float] | None = None
+            for target, leaders in saf.options:
+                found = temporal_saf_probability(problem, cnest, storage, models, li, target, leaders)
+                if found is None:
+                    raise SpecError(f"{saf.kind} of '{target}' at '{level.name}': no level at or above it keeps "
+                                    f"'{target}'", key=f"sparse_optimizations ({level.name})",
+                                    fix=f"keep '{target}' at '{level.name}' or above, or drop the SAF")
+                lvl, p = found
+                savings = models.read_energy(lvl) / arch.storage[lvl].block_size * models.saf_occupancy(lvl, target) * p
+                if best is None or savings >= best[0]:
+                    best = (savings, lvl, p)
+                    chosen = target
+            assert best is not None
+            _, lvl, p = best
+            key = (lvl, chosen)
+            label = "gated" if saf.kind == "gating" else "skipped"
+            if key in kind and kind[key] != "spatial":
+                if prob[key] < p:
+                    kind[key], prob[key] = label, p
+            else:
+                kind[key], prob[key] = label, p
+    skipping = None
+    if spatial_safs:
+        skipping = initialize(problem, cnest, storage, models)
+        for ssaf in spatial_safs:
+            apply_saf(problem, cnest, storage, models, skipping, ssaf)
+        probs = summarize(problem, arch, cnest, skipping, str(spec.bundle.doc_for("mapping").path))
+        for ssaf in spatial_safs:
+            key = (ssaf.level, ssaf.target)
+            if key in kind:
+                raise SpecError(f"spatial and temporal skipping of '{ssaf.target}' at the same level",
+                                key="sparse_optimizations", fix="keep one of the two SAFs")
+            kind[key], prob[key] = "spatial", probs[ssaf.target][ssaf.level]
+    inputs = {}
+    for li in range(n):
+        for ds in problem.dataspaces:
+            tile = nest.tiles[ds.name][li]
+            inputs[(li, ds.name)] = models.level_input(li, ds.name, tile)
+    combined = combine(n, inputs, SafPlan(kind=kind, prob=prob), float(nest.macs), names)
+    compute = _computes(spec, nest, models, combined, skipping)
+    levels = _tensor_counts(spec, nest, models, combined, skipping)
+    if position:
+        from .position import apply_position_skipping
+
+        levels, compute = apply_position_skipping(spec, nest, models, levels, compute, position)
+    return levels, compute, models
+
+
+def _computes(spec: Spec, nest: NestResult, models: SparseModels, combined: Combined, skipping) -> ComputeCounts:
+    problem = spec.problem
+    operands = [d for d in problem.dataspaces if not d.read_write]
+    total = combined.computes
+    avg_ratio = skipping.compute_avg_ratio if skipping is not None else 1.0
+    avg = nest.compute_instances * avg_ratio
+    max_inst = nest.compute_instances
+    if skipping is not None:
+        max_inst = round(max(skipping.max_x[d.name][0] * skipping.max_y[d.name][0] for d in problem.dataspaces))
+    if len(operands) != 2:
+        return ComputeCounts(algorithmic=nest.macs, random=int(total), avg_instances=avg, max_instances=max_inst)
+    ops = []
+    for ds in operands:
+        inner = next((li for li in range(len(spec.arch.storage)) if nest.tiles[ds.name][li].kept), None)
+        ops.append(Operand(name=ds.name, density=models.scalar_density(ds.name, inner),
+                           has_metadata=inner is not None and models.has_metadata(inner, ds.name),
+                           saf_prob=combined.reach_compute.get(ds.name)))
+    split = split_computes(total, ops[0], ops[1], "gating" in spec.sparse.compute, "skipping" in spec.sparse.compute)
+    return ComputeCounts(algorithmic=nest.macs, random=split.random, gated=split.gated, skipped=split.skipped,
+                         avg_instances=avg, max_instances=max_inst)
+
+
+def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined: Combined, skipping) -> Levels:
+    levels = []
+    for li, level in enumerate(spec.arch.storage):
+        row = []
+        for ds in spec.problem.dataspaces:
+            tile = nest.tiles[ds.name][li]
+            if not tile.kept:
+                continue
+            f: Fine = combined.fine[(li, ds.name)]
+            instances, avg = tile.instances, float(tile.instances)
+            if skipping is not None:
+                a = li + 1
+                instances = round(skipping.max_x[ds.name][a] * skipping.max_y[ds.name][a])
+                avg = tile.instances * skipping.avg[ds.name][a]
+            bits = models.rank_bits(li, ds.name)
+            row.append(TensorCounts(
+                dataspace=ds.name, instances=instances, avg_instances=avg,
+                reads=OpCounts(f.reads, f.gated_reads, f.skipped_reads),
+                fills=OpCounts(f.fills),
+                updates=OpCounts(f.updates, f.gated_updates, f.skipped_updates),
+                md_reads=OpCounts(_bits(f.md_reads, bits), _bits(f.gated_md_reads, bits),
+                                  _bits(f.skipped_md_reads, bits)),
+                md_fills=OpCounts(_bits(f.md_fills, bits)),
+                md_updates=OpCounts(_bits(f.md_updates, bits), _bits(f.gated_md_updates, bits),
+                                    _bits(f.skipped_md_updates, bits)),
+                vector_ratio=models.vector_ratio(li, ds.name),
+                algorithmic=(tile.reads, tile.fills, tile.updates),
+                temporal_reductions=f.temporal_reductions,
+                decompressions=f.decompressions, compressions=f.compressions))
+        levels.append(tuple(row))
+    return tuple(levels)
+
+
+def _bits(ranks: list[list[float]], bits: tuple[tuple[int, int], ...]) -> float:
+    return float(sum(r[0] * b[0] + r[1] * b[1] for r, b in zip(ranks, bits)))

@@ -1,0 +1,197 @@
+"""Spatial skipping: fewer spatial instances when empty leader fibers are skipped.
+
+Architecture levels are numbered 0 (compute) .. n (outermost storage); the entry of
+arch level ``a`` describes the instances of storage level ``a - 1`` (or the compute
+units), i.e. what the spatial loops of storage level ``a`` fan out to.  Mirrors
+Sparseloop's InitializeSpatialInstances, CalculateSpatialOptimizationImpact and
+SummarizeAndPropagateSpatialCapacityReduction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import MappingError
+from ..tl.arch import Architecture
+from ..tl.problem import Problem
+from .complete import CompleteNest, dims_of, project
+from .saf import Densities, SpatialSkipping, Storage
+
+
+@dataclass(frozen=True)
+class SpatialSaf:
+    level: int  # storage level carrying the SAF
+    target: str
+    leaders: tuple[str, ...]
+
+
+def base_expansion(nest: CompleteNest) -> tuple[list[float], list[float]]:
+    """Per arch level: product of the X (Y) spatial factors above it."""
+    n = len(nest.levels)
+    xs, ys = [1.0] * (n + 1), [1.0] * (n + 1)
+    for a in range(n + 1):
+        x = y = 1.0
+        for li in range(a, n):
+            for lp in nest.levels[li]:
+                if lp.spatial:
+                    if lp.axis_x:
+                        x *= lp.bound
+                    else:
+                        y *= lp.bound
+        xs[a], ys[a] = x, y
+    return xs, ys
+
+
+def initialize(problem: Problem, nest: CompleteNest, storage: Storage, dens: Densities) -> SpatialSkipping:
+    n = len(nest.levels)
+    bx, by = base_expansion(nest)
+    state = SpatialSkipping(max_x={}, max_y={}, avg={}, reduced={})
+    for ds in problem.dataspaces:
+        name = ds.name
+        mx, my = list(bx), list(by)
+        avg = [1.0] * (n + 1)
+        red = [False] * (n + 1)
+        for u in range(n):
+            level_in = storage.level_at_or_above(name, u)
+            level_in = n - 1 if level_in is None else level_in
+            if not storage.metadata[name][level_in]:
+                continue
+            innermost = True
+            effective = 1.0
+            for lid, lp in enumerate(nest.levels[u]):
+                if not lp.spatial or lp.trivial or not ds.relevant(lp.dim):
+                    continue
+                mold = nest.mold_before(u, lid)
+                tile = project(ds, mold)
+                if innermost:
+                    effective = 1.0 - dens.p_empty(ds, tile, level_in)
+                    innermost = False
+                fiber_mold = list(mold)
+                fiber_mold[lp.dim] *= lp.bound
+                count = dens.max_elements(ds, project(ds, tuple(fiber_mold)), tile, level_in)
+                if lp.axis_x:
+                    mx[u] *= count / lp.bound
+                else:
+                    my[u] *= count / lp.bound
+            avg[u] = effective
+            red[u] = effective != 1.0
+        # Propagate reductions to the inner levels.
+        for a in range(n, 0, -1):
+            xr, yr = mx[a] / bx[a], my[a] / by[a]
+            if xr != 1.0 or yr != 1.0:
+                cross = False
+                for inner in range(a - 1, -1, -1):
+                    mx[inner] *= xr
+                    my[inner] *= yr
+                    if red[inner]:
+                        cross = True
+                    if not cross:
+                        avg[inner] *= avg[a]
+        state.max_x[name], state.max_y[name], state.avg[name], state.reduced[name] = mx, my, avg, red
+        state.init_x[name], state.init_y[name] = list(mx), list(my)
+    return state
+
+
+def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Densities, state: SpatialSkipping,
+              saf: SpatialSaf) -> None:
+    """Record one spatial-skipping SAF in ``state`` (CalculateSpatialOptimizationImpact)."""
+    tds = problem.dataspaces[problem.ds_index(saf.target)]
+    tdims = dims_of(tds)
+    u = saf.level
+    child = -1
+    for li in range(u - 1, -1, -1):
+        if storage.kept[saf.target][li]:
+            child = li
+            break
+    ratios: dict[str, float] = {}
+    n = len(nest.levels)
+    for leader in saf.leaders:
+        cds = problem.dataspaces[problem.ds_index(leader)]
+        cdims = dims_of(cds)
+        level_c = storage.level_at_or_above(leader, u)
+        if level_c is None or not storage.metadata[leader][level_c]:
+            ratios[leader] = 1.0
+            continue
+        captured = False
+        for lid, lp in enumerate(nest.levels[u]):
+            if not lp.spatial or lp.trivial or lp.dim not in cdims:
+                continue
+            mold = list(nest.mold_before(u, lid))
+            if child != -1 and lp.dim in (tdims & cdims):
+                t_level = storage.level_at_or_above(saf.target, u)
+                t_level = n - 1 if t_level is None else t_level
+                done = False
+                for li in range(u, t_level + 1):
+                    for up in nest.levels[li]:
+                        if up.spatial or up.trivial:
+                            continue
+                        if up.dim in tdims:
+                            done = True
+                            break
+                        mold[up.dim] *= up.bound
+                    if done:
+                        break
+            tile = project(cds, tuple(mold))
+            if not captured:
+                ratios[leader] = 1.0 - dens.p_empty(cds, tile, level_c)
+                captured = True
+            fiber = list(mold)
+            fiber[lp.dim] *= lp.bound
+            count = dens.max_elements(cds, project(cds, tuple(fiber)), tile, level_c)
+            if lp.axis_x:
+                state.max_x[saf.target][u] *= count / lp.bound
+            else:
+                state.max_y[saf.target][u] *= count / lp.bound
+    ratio = 1.0
+    for value in ratios.values():
+        ratio *= value
+    state.avg[saf.target][u] = ratio
+    state.skip_at.setdefault(saf.target, set()).add(u)
+
+
+def summarize(problem: Problem, arch: Architecture, nest: CompleteNest, state: SpatialSkipping,
+              file: str) -> dict[str, list[float]]:
+    """Propagate reductions inward, check fanouts; returns per dataspace the skip
+    probability recorded at each storage level (1 - average ratio of the level below)."""
+    n = len(nest.levels)
+    probs: dict[str, list[float]] = {}
+    for ds in problem.dataspaces:
+        name = ds.name
+        mx, my, avg = state.max_x[name], state.max_y[name], state.avg[name]
+        orig_x, orig_y = state.init_x[name], state.init_y[name]
+        prob = [0.0] * n
+        skip = state.skip_at.get(name, set())
+        for a in range(n, -1, -1):
+            xr = yr = 1.0
+            if a != 0:
+                xr, yr = mx[a] / orig_x[a], my[a] / orig_y[a]
+            if a < n:
+                prob[a] = 1.0 - avg[a]
+            if xr != 1.0 or yr != 1.0:
+                cross = False
+                for inner in range(a - 1, -1, -1):
+                    if inner in skip:
+                        cross = True
+                    if not cross:
+                        avg[inner] *= avg[a]
+                    mx[inner] *= xr
+                    my[inner] *= yr
+        probs[name] = prob
+    _check_fanout(problem, arch, state, file)
+    return probs
+
+
+def _check_fanout(problem: Problem, arch: Architecture, state: SpatialSkipping, file: str) -> None:
+    n = len(arch.storage)
+    for ds in problem.dataspaces:
+        mx, my = state.max_x[ds.name], state.max_y[ds.name]
+        for a in range(n):
+            fx, fy = arch.fanout(a)
+            need_x = int(mx[a] / mx[a + 1]) if mx[a + 1] else 0
+            need_y = int(my[a] / my[a + 1]) if my[a + 1] else 0
+            if need_x > fx or need_y > fy:
+                name = arch.storage[a].name
+                raise MappingError(
+                    f"spatial factors at '{name}' need {need_x} x {need_y} (X x Y) instances for {ds.name} "
+                    f"(after spatial skipping) but the fanout is {fx} x {fy}", file=file, key="mapping",
+                    fix=f"reduce the spatial factors of '{name}' or move some to the other axis with 'split'")
