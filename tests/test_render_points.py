@@ -80,6 +80,7 @@ def test_structured_dual_compresses_activations_as_dual_compress():
     assert point.plan.gemm.K % 64 == 0  # the weights' 2:8 block; 4 divides it
     default = _render("structured", "dual", 0.75)
     assert _densities(default)["B"]["density"] == 0.25  # activation sparsity defaults to the weights'
+    assert default.info()["act_sparsity"] == 0.75 and default.name.endswith("-dual-s0.75")
 
 
 @pytest.mark.parametrize("sides, rf_leaders, lrf", [

@@ -54,7 +54,7 @@ class DesignPlan:
     saf: str
     position_skipping: bool
     sparsity: float
-    act_sparsity: float | None
+    act_sparsity: float | None  # as given, or for dual points the one in effect
     weights: TensorPlan
     acts: TensorPlan
     gemm: Gemm
@@ -76,7 +76,7 @@ def plan_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides, s
                         f"'{arch.name}' has topology '{arch.topology}'", file=arch.source, key="topology",
                         fix=f"use --arch arch/{scheme.topology}.yaml")
     notes: list[str] = []
-    weights, acts = _densities(scheme, sides, sparsity, act_sparsity, notes)
+    weights, acts, act_sparsity = _densities(scheme, sides, sparsity, act_sparsity, notes)
     pins, multiples = _pins(arch, scheme, weights, acts)
     gemm = layer.gemm(*multiples)
     if gemm.padded:
@@ -90,26 +90,27 @@ def plan_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides, s
 
 
 def _densities(scheme: SchemeSpec, sides: Sides, sparsity: float, act_sparsity: float | None,
-               notes: list[str]) -> tuple[TensorPlan, TensorPlan]:
+               notes: list[str]) -> tuple[TensorPlan, TensorPlan, float | None]:
+    """Weights and activations plans, and the activation sparsity in effect (None: not exploited)."""
     if scheme.kind == "dense":
         if sparsity or act_sparsity:
             notes.append("dense hardware does not exploit sparsity: densities rendered as 1.0")
-        return TensorPlan(), TensorPlan()
+        return TensorPlan(), TensorPlan(), act_sparsity
     weights = _tensor(scheme, sparsity, scheme.weights_format, "--sparsity", scheme.metadata_bits)
     if sides == "single":
         if act_sparsity or scheme.activation_density is not None:
             notes.append("single-sided hardware does not exploit activation sparsity: activations rendered dense")
-        return weights, TensorPlan()
+        return weights, TensorPlan(), act_sparsity
     if act_sparsity is None:
         act_sparsity = sparsity if scheme.activation_density is None else 1.0 - scheme.activation_density
-    return weights, _tensor(scheme, act_sparsity, scheme.activations_format, "--act-sparsity", None)
+    return weights, _tensor(scheme, act_sparsity, scheme.activations_format, "--act-sparsity", None), act_sparsity
 
 
 def _tensor(scheme: SchemeSpec, sparsity: float, fmt: str, key: str, bits: int | None) -> TensorPlan:
     if sparsity == 0.0:
         return TensorPlan()
     if scheme.kind == "unstructured":
-        return TensorPlan(density=1.0 - sparsity, distribution="hypergeometric", format=fmt, metadata_bits=1)
+        return TensorPlan(density=round(1.0 - sparsity, 12), distribution="hypergeometric", format=fmt, metadata_bits=1)
     nm = nm_for_sparsity(sparsity, scheme.patterns(), key=key)
     assert nm is not None  # sparsity > 0
     md_bits = 1 if fmt == "B" else (bits or coordinate_bits(nm.m))
