@@ -128,3 +128,19 @@ def test_top_level_keys_and_mapping(reference):
     assert point.bundle.data["mapping"] == ref["mapping"]
     used = {lvl["subclass"] for lvl in levels(point.bundle.data["architecture"]).values()} - {None}
     assert used <= {c["name"] for c in point.bundle.data["compound_components"]["classes"]}
+
+
+def test_rendered_dense_point_evaluates_to_the_fig15_master_figures(reference):
+    """End to end: the dense scheme on the STC arch, with the fig15 mapping, is the fig15 STC design at
+    weight density 1.0; the native engine must give that case's master energy and cycles."""
+    import json
+
+    from sparsesweep.backends.base import default_registry
+
+    ref, _ = _reference(reference, "1.0", "STC-RF2x-24-bandwidth")
+    point = _render("dense", "single", "1.0", ref)
+    result = default_registry().create("native").evaluate(point.bundle)
+    folder = reference / "fig15" / "WD-1.0" / CASE.format(wd="1.0") / "STC-RF2x-24-bandwidth"
+    expected = json.loads((folder / "expected.json").read_text())
+    assert result.cycles == expected["cycles"]
+    assert result.energy_pj == pytest.approx(expected["energy_pj"], rel=1e-6)
