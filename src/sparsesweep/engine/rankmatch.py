@@ -1,0 +1,274 @@
+"""Rank-to-loop matching: which mapping loops each rank of a representation format covers.
+
+Reproduces Timeloop's ``DefineCompressionFormatModels`` for one dataspace at every storage
+level that keeps it (inner levels first, since a compressed level may *pre-tile*: adopt its
+child's ranks as its own innermost ranks).
+
+The candidate loops of a level are the loops of that level and of the levels it bypasses
+down to (not including) the child level that keeps the tensor, restricted to dimensions the
+tensor's projection uses, innermost first.  Timeloop's complete loop nest lists *every*
+dimension at every tiling level (bound 1 for unmapped ones; a spatial tiling level exists
+where the hardware fans out), and the order of those trivial loops matters: without
+pre-tiling, the factors of the child level and below are folded into the innermost
+candidate loop of the same dimension, trivial or not.  Ranks are then given loops in
+``outer_to_inner`` order (the top rank takes the outermost non-trivial loop) or
+``inner_to_outer`` order; ``flattened_rankIDs`` lets one rank swallow consecutive loops of
+the listed dimensions; leftover ranks become dummies (fiber shape 1) and leftover
+non-trivial loops mean the hardware needs more ranks (a :class:`MappingError`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import MappingError
+from ..tl.mapping import Mapping
+from ..tl.problem import DataSpace, Problem
+from ..tl.sparse import Representation
+
+Extents = tuple[int, ...]
+# Formats whose rank drops empty coordinates.  UB counts as compressed in Timeloop master
+# (a UOP+UB tile is stored and read at its expected density).
+COMPRESSED_FORMATS = ("cp", "b", "rle", "ub")
+
+
+@dataclass(frozen=True)
+class NestLoop:
+    """One loop of the complete nest (trivial loops included)."""
+
+    dim: int
+    bound: int
+    level: int  # storage level index (0 = innermost)
+    spatial: bool
+
+
+@dataclass(frozen=True)
+class RankSlot:
+    """One rank of a level's representation; rank 0 is the innermost.
+
+    ``fiber_shape`` = coordinates per fiber (projected to the tensor); ``tile`` = extents of
+    the data the rank spans (the sub-tile under one coordinate of the rank above).
+    """
+
+    format: str  # uop | cp | b | rle | ub, or "none" for the implicit rank of a plain level
+    loops: tuple[tuple[int, int], ...]  # (dimension, bound after folding) in matching order
+    fiber_shape: int
+    tile: Extents
+
+
+@dataclass(frozen=True)
+class LevelRanks:
+    """The rank structure of one dataspace at one storage level."""
+
+    level: int
+    dataspace: str
+    has_metadata: bool
+    compressed: bool
+    inner_to_outer: bool
+    pre_tiled: bool
+    ranks: tuple[RankSlot, ...]  # index = rank id (0 = innermost)
+    base_tile: Extents  # extents under one coordinate of rank 0 (a scalar, or the child's)
+    tile: Extents  # the level's data tile
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return tuple(r.format for r in self.ranks)
+
+    def sub_tile(self, rank: int) -> Extents:
+        """Extents under one coordinate of ``rank`` (the tile of the rank below it)."""
+        return self.base_tile if rank == 0 else self.ranks[rank - 1].tile
+
+
+def complete_nest(mapping: Mapping, ndims: int, spatial_levels: tuple[bool, ...]) -> tuple[NestLoop, ...]:
+    """Timeloop's complete loop nest, innermost first, every dimension at every tiling level.
+
+    ``spatial_levels[i]`` says whether storage level ``i`` fans out (so has a spatial tiling
+    level).  Unmapped levels list the dimensions in index order with bound 1.
+    """
+    out: list[NestLoop] = []
+    for li, lvl in enumerate(mapping.levels):
+        spatial = [(d, b) for d, b, _ in lvl.spatial]
+        if spatial_levels[li] or any(b > 1 for _, b in spatial):
+            spatial = spatial or [(d, 1) for d in range(ndims)]
+            out.extend(NestLoop(d, b, li, True) for d, b in spatial)
+        temporal = list(lvl.temporal) or [(d, 1) for d in range(ndims)]
+        out.extend(NestLoop(d, b, li, False) for d, b in temporal)
+    return tuple(out)
+
+
+def _extents(ds: DataSpace, factors: list[int]) -> Extents:
+    return tuple(1 + sum(t.coef * (factors[t.dim] - 1) for t in rank) for rank in ds.ranks)
+
+
+def _points(extents: Extents) -> int:
+    out = 1
+    for e in extents:
+        out *= e
+    return out
+
+
+@dataclass
+class _Cand:
+    """A candidate loop for rank matching (bound possibly folded)."""
+
+    dim: int
+    bound: int
+    tile: Extents  # tile spanned by this loop and everything inside it (unfolded nest)
+
+
+def _apply_ranks(cands: list[_Cand], nranks: int, inner: int, rep: Representation | None,
+                 dims: tuple[str, ...], unit: Extents, once: bool) -> tuple[list, list, bool]:
+    """Give loops to ranks ``inner .. nranks-1``; returns (loops per rank, tile per rank, more needed).
+
+    ``outer_to_inner`` walks the candidates from the outermost loop and the ranks from the
+    top; ``inner_to_outer`` walks both from the inside.  A rank takes the next non-trivial
+    loop and, if its flattening rule (or the lack of metadata) allows, the following loops
+    of the listed dimensions; its tile is the one at the first loop it took.
+    """
+    inward = rep is None or not rep.inner_to_outer
+    walk = cands[::-1] if inward else list(cands)
+    ranks = range(nranks - 1, inner - 1, -1) if inward else range(inner, nranks)
+    taken: list[tuple[bool, list[_Cand], Extents]] = []  # (normal rank?, loops, tile), in visiting order
+    pos = 0
+    for r_id in ranks:
+        while pos < len(walk) and walk[pos].bound <= 1:
+            pos += 1
+        if pos >= len(walk):
+            break
+        loop = walk[pos]
+        rule = _rule(rep, r_id, nranks, dims)
+        if rule is not None and loop.dim not in rule:  # the rank cannot take this loop: a dummy
+            taken.append((False, [], cands[0].tile if inward else unit))
+            continue
+        nest, pos = [loop], pos + 1
+        if rep is None or rule is not None:
+            left = _take(rule, loop.dim, once)
+            while pos < len(walk) and (rep is None or walk[pos].dim in left or walk[pos].bound <= 1):
+                if walk[pos].bound > 1:
+                    nest.append(walk[pos])
+                    left = _take(left, walk[pos].dim, once)
+                pos += 1
+        taken.append((True, nest, loop.tile))
+    spare = [([], cands[0].tile if cands else unit)] * (nranks - inner - len(taken))
+    if inward:  # Timeloop inserts ranks at the inner end but appends the rule misses
+        normal = [(n, t) for ok, n, t in taken if ok][::-1]
+        order = spare + normal + [(n, t) for ok, n, t in taken if not ok]
+    else:
+        order = [(n, t) for _, n, t in taken] + spare
+    more = any(c.bound > 1 for c in walk[pos:])
+    return [n for n, _ in order], [t for _, t in order], more
+
+
+def _take(rule: tuple[int, ...] | None, dim: int, once: bool) -> tuple[int, ...]:
+    """The dimensions a rank may still flatten after taking a loop of ``dim``."""
+    if rule is None:
+        return ()
+    if not once or dim not in rule:
+        return rule
+    i = rule.index(dim)
+    return rule[:i] + rule[i + 1:]
+
+
+def _rule(rep: Representation | None, r_id: int, nranks: int, dims: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Dimensions rank ``r_id`` may flatten (None: no flattening rule for that rank)."""
+    if rep is None:
+        return None
+    rank = rep.ranks[nranks - 1 - r_id]  # YAML lists ranks outermost first
+    if not rank.flattened:
+        return None
+    return tuple(dims.index(d) for d in rank.flattened if d in dims)
+
+
+def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, ...],
+                formats: tuple[Representation | None, ...], ds_name: str,
+                level_names: tuple[str, ...] = (), flatten_once: bool = False) -> tuple[LevelRanks | None, ...]:
+    """Rank structure of ``ds_name`` at every storage level (None where it is bypassed).
+
+    ``formats[i]`` is the representation of the tensor at level ``i`` (None: no metadata).
+    ``flatten_once``: a dimension of a ``flattened_rankIDs`` list covers one loop only (the
+    2022 Sparseloop build); Timeloop master merges every consecutive loop of the listed
+    dimensions into the rank.
+    Raises :class:`MappingError` when a level needs more ranks than its format has, or when
+    pre-tiling meets a child whose ranks do not line up.
+    """
+    ds = problem.dataspaces[problem.ds_index(ds_name)]
+    ndims = len(problem.dims)
+    nest = complete_nest(mapping, ndims, spatial_levels)
+    factors = [1] * ndims
+    cum: list[Extents] = []
+    for lp in nest:
+        factors[lp.dim] *= lp.bound
+        cum.append(_extents(ds, factors))
+    unit = tuple(1 for _ in ds.ranks)
+    kept = [mapping.keeps(li, ds_name) for li in range(len(mapping.levels))]
+    out: list[LevelRanks | None] = []
+    child: int | None = None
+    for li in range(len(mapping.levels)):
+        if not kept[li]:
+            out.append(None)
+            continue
+        name = level_names[li] if li < len(level_names) else str(li)
+        out.append(_level(problem, ds, nest, cum, unit, li, child, out[child] if child is not None else None,
+                          formats[li], formats[child] if child is not None else None, name, flatten_once))
+        child = li
+    return tuple(out)
+
+
+def _level(problem: Problem, ds: DataSpace, nest: tuple[NestLoop, ...], cum: list[Extents], unit: Extents,
+           li: int, child: int | None, child_ranks: LevelRanks | None, rep: Representation | None,
+           child_rep: Representation | None, name: str, once: bool) -> LevelRanks:
+    ndims = len(problem.dims)
+    inner_most = 0 if child is None else child + 1
+    has_md = rep is not None and bool(rep.ranks)
+    rep = rep if has_md else None
+    compressed = bool(rep and any(r.format in COMPRESSED_FORMATS for r in rep.ranks))
+    nranks = len(rep.ranks) if rep else 1
+    tile = cum[max(i for i, lp in enumerate(nest) if lp.level == li)]
+    pre_tiled = (compressed and child is not None and child_ranks is not None and _points(child_ranks.tile) > 1)
+    child_nranks = 1
+    if child is not None and child_rep is not None and child_rep.ranks:
+        child_nranks = len(child_rep.ranks)
+    if pre_tiled:
+        if child_nranks > nranks:
+            raise MappingError(f"'{ds.name}' at '{name}' is compressed and must pre-tile its child level, but "
+                               f"the child has {child_nranks} ranks and this level only {nranks}",
+                               fix=f"give '{ds.name}' at '{name}' at least {child_nranks} ranks")
+        if child_rep is not None and any(r.format in COMPRESSED_FORMATS for r in child_rep.ranks):
+            own = [r.format for r in reversed(rep.ranks)] if rep else []
+            theirs = [r.format for r in reversed(child_rep.ranks)]
+            if own[:child_nranks] != theirs[:child_nranks]:
+                raise MappingError(f"'{ds.name}' at '{name}' must pre-tile its child level, but its inner ranks "
+                                   f"{own[:child_nranks]} differ from the child's {theirs[:child_nranks]}",
+                                   fix="use the child's rank formats as this level's innermost ranks")
+    cands = [_Cand(lp.dim, lp.bound, cum[i]) for i, lp in enumerate(nest)
+             if inner_most <= lp.level <= li and ds.relevant(lp.dim)]
+    if not pre_tiled:
+        sizes = [1] * ndims
+        for lp in nest:
+            if lp.level < inner_most:
+                sizes[lp.dim] *= lp.bound
+        for c in cands:
+            c.bound *= sizes[c.dim]
+            sizes[c.dim] = 1
+    inner = child_nranks if pre_tiled else 0
+    subnests, tiles, more = _apply_ranks(cands, nranks, inner, rep, problem.dims, unit, once)
+    if more:
+        raise MappingError(f"'{ds.name}' at '{name}' needs more format ranks than the {nranks} given: the tile "
+                           "has more non-trivial loops than ranks",
+                           fix=f"add ranks to the representation format of '{ds.name}' at '{name}', or flatten "
+                               "dimensions with flattened_rankIDs")
+    base = unit
+    loops: list[tuple[tuple[int, int], ...]] = [tuple((c.dim, c.bound) for c in nest_) for nest_ in subnests]
+    if pre_tiled and child_ranks is not None:
+        loops = [r.loops for r in child_ranks.ranks] + loops
+        tiles = [r.tile for r in child_ranks.ranks] + tiles
+        base = child_ranks.base_tile
+    fmts = [r.format for r in reversed(rep.ranks)] if rep else ["none"] * nranks
+    slots = []
+    for r_id in range(nranks):
+        sizes = [1] * ndims
+        for d, b in loops[r_id]:
+            sizes[d] *= b
+        slots.append(RankSlot(fmts[r_id], loops[r_id], _points(_extents(ds, sizes)), tiles[r_id]))
+    return LevelRanks(li, ds.name, has_md, compressed, bool(rep and rep.inner_to_outer), pre_tiled,
+                      tuple(slots), base, tile)
