@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -195,7 +196,17 @@ def rank_bits(rank: Rank, level: MetadataStorage, where: str) -> RankBits:
 
 def tile_format(model: DensityModel, ranks: LevelRanks, bits: tuple[RankBits, ...], *,
                 parent_has_metadata: bool, confidence: float = 1.0) -> TileFormat:
-    """Representation analysis of one tile (see :class:`TileFormat`)."""
+    """Representation analysis of one tile (see :class:`TileFormat`); cached on its inputs.
+
+    ``parent_has_metadata``: the next outer level keeping the tensor has a format, so empty
+    tiles are never sent here (the occupancy distribution is conditioned on non-empty).
+    """
+    return _tile_format(model, ranks, tuple(bits), bool(parent_has_metadata), float(confidence))
+
+
+@lru_cache(maxsize=8192)
+def _tile_format(model: DensityModel, ranks: LevelRanks, bits: tuple[RankBits, ...], parent_has_metadata: bool,
+                 confidence: float) -> TileFormat:
     points = 1
     for e in ranks.tile:
         points *= e
