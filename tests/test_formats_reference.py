@@ -5,7 +5,9 @@ corpus (and the 2022 ``artifact.timeloop-model.stats.txt`` of the DSTC designs),
 density model name, data tile shape, max utilized data capacity, representation format,
 per-rank "Max utilized Repr format storage capacity" and the per-rank format reads / fills /
 updates (actual + gated + skipped: SAFs only move them between those lines) are recomputed
-from the parsed inputs and the dense nest analysis.
+from the parsed inputs and the dense nest analysis.  Where no SAF touches the dataspace, the
+actual data reads / fills / updates (reduced by the expected density when compressed) and
+the average utilized instances (non-empty conditioning) are checked as well.
 
 A count may differ by exactly one where our unrounded value sits within 1e-9 of an integer:
 Timeloop's Boost pdf carries ~1e-16 relative noise, so such a ``ceil`` falls either way.
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from sparsesweep.engine.formats import compressed_accesses
 from sparsesweep.engine.nest import analyse
 from sparsesweep.engine.representation import analyse_formats
 from sparsesweep.inputs import load_bundle
@@ -126,6 +129,8 @@ def compare_case(folder: Path, stats_name: str) -> Outcome:
                           int(block["Max utilized data storage capacity"]))
             fmt = " ".join(reversed(tf.formats)) if tf.has_metadata else "none"
             outcome.check(f"{where} format", fmt, block["Representation format"])
+            if not artifact and not _any_saf(spec, ds):
+                _check_density(outcome, where, block, nest.tiles[ds][li], tf)
             if not tf.has_metadata:
                 continue
             ranks = block.get("Max utilized Repr format storage capacity", {})
@@ -146,6 +151,28 @@ def compare_case(folder: Path, stats_name: str) -> Outcome:
                                            for t in (ours, theirs, exact))
                 outcome.check(f"{where} format {op}", ours, theirs, exact)
     return outcome
+
+
+def _check_density(outcome: Outcome, where: str, block: dict, dense, tf) -> None:
+    """Actual data accesses (compressed: reduced by the expected density) and average instances."""
+    for op in OPS:
+        count = int(round(getattr(dense, op)))
+        ours = compressed_accesses(count, tf.expected_density) if tf.compressed else count
+        exact = count - count * (1.0 - tf.expected_density) if tf.compressed else count
+        outcome.check(f"{where} actual {op}", ours, int(block[f"Actual scalar {op} (per-instance)"]), exact)
+    average = block.get("Utilized instances (average)")
+    if average is not None:  # printed with 2 decimals
+        ours = round(dense.instances * tf.instance_scale, 2)
+        outcome.check(f"{where} average instances", ours, float(average))
+
+
+def _any_saf(spec, ds: str) -> bool:
+    """Some SAF changes the accesses of ``ds`` (a target of it, or spatial skipping)."""
+    for level in spec.arch.storage:
+        for saf in spec.sparse.at(level.name).safs:
+            if saf.kind == "skipping_spatial" or any(target == ds for target, _ in saf.options):
+                return True
+    return False
 
 
 def _format_total(block: dict, op: str, n: int) -> tuple[tuple[int, int], ...]:
