@@ -246,3 +246,10 @@ def test_vector_access_ratio() -> None:
     want = sum(math.ceil(k / 4) * p for k, p in zip(dist.values.tolist(), dist.probs.tolist()) if k) / (64 * 0.3 / 4)
     assert vector_access_ratio(model, (64,), 0.3, 4, compressed=True) == pytest.approx(want)
     assert vector_access_ratio(model, (64,), 0.3, 4, compressed=True) > 1.0
+
+
+def test_vector_access_ratio_of_a_fixed_structured_tile() -> None:
+    # 64 points at density 0.1 hold 6 (p 0.6) or 7 (p 0.4) nonzeros: 2 blocks of 4 either way,
+    # against 64 x 0.1 / 4 = 1.6 blocks for a perfectly packed tile
+    model = model_for(Density("fixed_structured", 0.1), 1 << 16)
+    assert vector_access_ratio(model, (8, 8), 0.1, 4, compressed=True) == pytest.approx(2 / 1.6)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from sparsesweep.engine.formats import compressed_accesses
+from sparsesweep.engine.formats import MetadataStorage, check_capacity, compressed_accesses, level_capacity
 from sparsesweep.engine.nest import analyse
 from sparsesweep.engine.representation import analyse_formats
 from sparsesweep.inputs import load_bundle
@@ -115,6 +115,9 @@ def compare_case(folder: Path, stats_name: str) -> Outcome:
     formats = analyse_formats(spec, flatten_once=artifact)
     names = [s.name for s in spec.arch.storage]
     outcome = Outcome()
+    for li, level in enumerate(spec.arch.storage):  # Timeloop ran it, so every tile fits
+        check_capacity(level_capacity(MetadataStorage.of(level),
+                                      [formats.at(ds.name, li) for ds in spec.problem.dataspaces]))
     for ds, dsf in formats.dataspaces.items():
         for li, tf in enumerate(dsf.tiles):
             block = blocks.get((names[li], ds))
