@@ -266,7 +266,7 @@ def prob_empty(model: DensityModel, tile: Extents | int) -> float:
 
 
 def min_occupancy(model: DensityModel, tile: Extents | int) -> int:
-    """Smallest occupancy with nonzero probability."""
+    """Smallest possible occupancy of the tile (hypergeometric: ``max(0, n + r - N)``)."""
     return occupancy_distribution(model, tile).support_min
 
 
