@@ -18,6 +18,7 @@ from .errors import EXIT_USER_ERROR, SparsesweepError
 # Subcommand name -> module under sparsesweep.commands.
 COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
+    "map": "map",
     "render": "render",
     "validate": "validate",
 }

@@ -1,0 +1,256 @@
+"""Vectorised dense model of many candidate mappings at once (numpy, no Python per candidate).
+
+It is the closed form of the engine's dense analysis (:mod:`sparsesweep.engine.nest`):
+tile sizes from the projections, deliveries from the innermost relevant temporal loop
+outward, multicast / spatial reduction, masking of bypassed levels, partition sizes and
+first-read elision, then energy (vector accesses x ERT energies) and bandwidth cycles.
+For problems without coupled projections (GEMMs, 1x1 convolutions) it reproduces the
+engine's dense numbers exactly; with sliding windows it ignores halo reuse between
+consecutive tiles (an over-estimate the exact evaluation of the finalists corrects).
+Sparse effects enter as per-(level, tensor) scale factors (:class:`Scales`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tl.spec import Spec
+from .constraints import Constraints
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Candidate mappings as arrays (C candidates, n storage levels, D dims, T tensors)."""
+
+    temporal: np.ndarray  # (C, n, D) temporal factor per level and dim
+    spatial: np.ndarray  # (C, n, D) spatial factor per level and dim
+    rank: np.ndarray  # (C, n, D) position of each dim in the level's temporal order (0 = innermost)
+    xaxis: np.ndarray  # (C, n, D) spatial dim on the X axis
+    keep: np.ndarray  # (C, n, T) tensor kept at the level
+
+    def __len__(self) -> int:
+        return int(self.temporal.shape[0])
+
+    def take(self, idx: np.ndarray) -> Batch:
+        return Batch(self.temporal[idx], self.spatial[idx], self.rank[idx], self.xaxis[idx], self.keep[idx])
+
+    @staticmethod
+    def empty(n: int, dims: int, tensors: int) -> Batch:
+        z = np.ones((0, n, dims), dtype=np.int64)
+        return Batch(z, z.copy(), z.astype(np.int16), z.astype(bool), np.zeros((0, n, tensors), dtype=bool))
+
+    @staticmethod
+    def concat(parts: list[Batch]) -> Batch:
+        return Batch(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                       ("temporal", "spatial", "rank", "xaxis", "keep")))
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Per-point constants of the model."""
+
+    n: int
+    dims: int
+    rel: np.ndarray  # (T, D) dim appears in the tensor's projection
+    ranks: tuple[tuple[tuple[tuple[int, int], ...], ...], ...]  # per tensor, per rank: (dim, coef)
+    rw: np.ndarray  # (T,) read-write tensor
+    block: np.ndarray  # (n,) words per vector access
+    capacity: np.ndarray  # (n,) words (inf = unbounded)
+    e_read: np.ndarray  # (n,) pJ per vector access
+    e_fill: np.ndarray
+    e_update: np.ndarray
+    e_compute: float
+    read_bw: np.ndarray  # (n,) words/cycle (inf = unlimited)
+    write_bw: np.ndarray
+    shared_bw: np.ndarray
+    macs: int
+    occupancy: np.ndarray  # (n, T) fraction of a dense tile a kept tensor occupies (compressed < 1)
+    fan_x: np.ndarray  # (n,) spatial X limit per level (relaxed by spatial skipping)
+    fan_y: np.ndarray
+    fan_total: np.ndarray  # (n,)
+    compute_instances: int
+    min_utilization: float
+
+
+def tables(spec: Spec, rules: Constraints) -> Tables:
+    arch, problem = spec.arch, spec.problem
+    assert spec.energies is not None
+    n, dims = len(arch.storage), len(problem.dims)
+    ds = problem.dataspaces
+    rel = np.array([[d.relevant(i) for i in range(dims)] for d in ds], dtype=bool)
+    ranks = tuple(tuple(tuple((t.dim, t.coef) for t in rank) for rank in d.ranks) for d in ds)
+    energies = [spec.energies.level(s.name) for s in arch.storage]
+    inf = float("inf")
+    occupancy = np.ones((n, len(ds)))
+    fan_x, fan_y, fan_total = np.zeros(n), np.zeros(n), np.zeros(n)
+    for li, level in enumerate(arch.storage):
+        sparse = spec.sparse.at(level.name)
+        for ti, d in enumerate(ds):
+            rep = sparse.formats.get(d.name)
+            if rep is not None and rep.compressed:
+                occupancy[li, ti] = problem.density_of(d.name).density
+        relax = 1.0
+        for saf in sparse.safs:
+            if saf.kind in ("skipping_spatial", "spatial_skipping"):
+                for _, leaders in saf.options:
+                    dens = float(np.prod([problem.density_of(x).density for x in leaders])) if leaders else 1.0
+                    relax = max(relax, 1.0 / dens)
+        fx, fy = arch.fanout(li)
+        fan_x[li], fan_y[li] = np.floor(fx * relax + 1e-9), np.floor(fy * relax + 1e-9)
+        fan_total[li] = np.floor(fx * fy * relax + 1e-9)
+    return Tables(
+        n=n, dims=dims, rel=rel, ranks=ranks, rw=np.array([d.read_write for d in ds]),
+        block=np.array([s.block_size for s in arch.storage], dtype=float),
+        capacity=np.array([s.size if s.size is not None else inf for s in arch.storage], dtype=float),
+        e_read=np.array([e.op("random_read") for e in energies]),
+        e_fill=np.array([e.op("random_fill") for e in energies]),
+        e_update=np.array([e.op("random_update") for e in energies]),
+        e_compute=spec.energies.level(arch.compute.name).op("random_compute"),
+        read_bw=np.array([s.read_bw if s.read_bw is not None else inf for s in arch.storage]),
+        write_bw=np.array([s.write_bw if s.write_bw is not None else inf for s in arch.storage]),
+        shared_bw=np.array([s.shared_bw if s.shared_bw is not None else inf for s in arch.storage]),
+        macs=problem.macs, occupancy=occupancy, fan_x=fan_x, fan_y=fan_y, fan_total=fan_total,
+        compute_instances=arch.compute.instances, min_utilization=rules.min_utilization)
+
+
+def tile_size(tab: Tables, ti: int, cum: np.ndarray) -> np.ndarray:
+    """Tile size (words) of tensor ``ti`` for per-dim tile extents ``cum`` (..., D)."""
+    out = np.ones(cum.shape[:-1], dtype=np.int64)
+    for rank in tab.ranks[ti]:
+        extent = np.ones(cum.shape[:-1], dtype=np.int64)
+        for dim, coef in rank:
+            extent = extent + coef * (cum[..., dim] - 1)
+        out = out * extent
+    return out
+
+
+@dataclass(frozen=True)
+class Dense:
+    """Dense per-candidate results (arrays over C candidates)."""
+
+    reads: np.ndarray  # (C, n, T) per instance
+    fills: np.ndarray
+    updates: np.ndarray
+    instances: np.ndarray  # (C, n) utilized instances per level
+    energy: np.ndarray  # (C, n, T) pJ, all instances
+    compute_energy: np.ndarray  # (C,)
+    compute_cycles: np.ndarray  # (C,)
+    legal: np.ndarray  # (C,) fits capacity, fanout and utilization
+
+
+def evaluate(tab: Tables, b: Batch) -> Dense:
+    n, nt = tab.n, tab.rel.shape[0]
+    C = len(b)
+    T = b.temporal.astype(np.int64)
+    P = b.spatial.astype(np.int64)
+    cum = np.cumprod(T * P, axis=1)  # (C, n, D) factors at and below each level
+    t_level = T.prod(axis=2)  # (C, n)
+    t_above = np.cumprod(t_level[:, ::-1], axis=1)[:, ::-1]  # product of temporal loops at levels >= li
+    fan = P.prod(axis=2)  # (C, n)
+    inst = np.ones((C, n), dtype=np.int64)
+    for li in range(n - 2, -1, -1):
+        inst[:, li] = inst[:, li + 1] * fan[:, li + 1]
+    spatial_total = inst[:, 0] * fan[:, 0]
+    nontrivial = T > 1
+    big = np.iinfo(np.int16).max
+    reads = np.zeros((C, n, nt))
+    fills = np.zeros((C, n, nt))
+    updates = np.zeros((C, n, nt))
+    energy = np.zeros((C, n, nt))
+    occupied = np.zeros((C, n))
+    for ti in range(nt):
+        rel = tab.rel[ti]
+        size = tile_size(tab, ti, cum)  # (C, n)
+        # Leading irrelevant temporal loops of each level (reuse), and whether the level
+        # has no relevant non-trivial loop at all (reuse then continues outward).
+        rel_rank = np.where(nontrivial & rel, b.rank, big).min(axis=2)  # (C, n)
+        lead_mask = nontrivial & ~rel & (b.rank < rel_rank[:, :, None])
+        lead = np.where(lead_mask, T, 1).prod(axis=2)
+        all_irrelevant = rel_rank == big
+        reuse = np.ones((C, n + 1))
+        for li in range(n - 1, -1, -1):
+            reuse[:, li] = lead[:, li] * np.where(all_irrelevant[:, li], reuse[:, li + 1], 1.0)
+        per = np.empty((C, n))
+        per[:, 0] = t_above[:, 0]
+        per[:, 1:] = size[:, :-1] * t_above[:, 1:] / reuse[:, 1:n]
+        distinct = np.where(rel, P, 1).prod(axis=2)
+        content = per * distinct
+        weighted = per * fan
+        partition = np.empty((C, n), dtype=np.int64)
+        partition[:, n - 1] = size[:, n - 1]
+        for li in range(n - 2, -1, -1):
+            denom = tile_size(tab, ti, cum[:, li] * P[:, li + 1])
+            partition[:, li] = partition[:, li + 1] * size[:, li] // denom
+        parent = np.zeros((C, n))
+        parent[:, :-1] = per[:, 1:]
+        kept = b.keep[:, :, ti]
+        for li in range(n - 1):
+            factor = np.where(kept[:, li], 1.0, content[:, li] * fan[:, li + 1] / weighted[:, li + 1])
+            content[:, li + 1] *= factor
+            weighted[:, li + 1] *= factor
+        if tab.rw[ti]:
+            upd = np.rint(content)
+            rd = np.rint(content - partition)
+            fl = np.rint(parent - partition)
+        else:
+            rd = content
+            upd = np.zeros_like(content)
+            fl = parent
+        fl[:, n - 1] = 0.0
+        rd, fl, upd = (np.where(kept, x, 0.0) for x in (rd, fl, upd))
+        reads[:, :, ti], fills[:, :, ti], updates[:, :, ti] = rd, fl, upd
+        energy[:, :, ti] = (_vectors(rd, tab.block) * tab.e_read + _vectors(fl, tab.block) * tab.e_fill
+                            + _vectors(upd, tab.block) * tab.e_update) * inst
+        occupied += np.where(kept, size * tab.occupancy[:, ti], 0.0)
+    legal = (occupied <= tab.capacity + 1e-9).all(axis=1)
+    px = np.where(b.xaxis, P, 1).prod(axis=2)
+    py = np.where(b.xaxis, 1, P).prod(axis=2)
+    legal &= (px <= tab.fan_x).all(axis=1) & (py <= tab.fan_y).all(axis=1) & (fan <= tab.fan_total).all(axis=1)
+    if tab.min_utilization > 0:
+        legal &= spatial_total >= tab.min_utilization * tab.compute_instances - 1e-9
+    cycles = np.ceil(tab.macs / spatial_total - 1e-9)
+    return Dense(reads=reads, fills=fills, updates=updates, instances=inst, energy=energy,
+                 compute_energy=np.full(C, tab.macs * tab.e_compute), compute_cycles=cycles, legal=legal)
+
+
+def _vectors(count: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return np.where(count > 0, np.ceil(count / block - 1e-9), 0.0)
+
+
+@dataclass(frozen=True)
+class Scales:
+    """Sparse corrections: exact / dense ratios measured on evaluated mappings."""
+
+    energy: np.ndarray  # (n, T) per level-tensor energy ratio
+    reads: np.ndarray  # (n, T) bandwidth words (data + metadata) per dense read
+    writes: np.ndarray  # (n, T) per dense fill/update
+    compute_energy: float = 1.0
+    compute_cycles: float = 1.0
+
+    @staticmethod
+    def unit(n: int, nt: int) -> Scales:
+        return Scales(np.ones((n, nt)), np.ones((n, nt)), np.ones((n, nt)))
+
+
+def estimate(tab: Tables, d: Dense, s: Scales) -> tuple[np.ndarray, np.ndarray]:
+    """(energy pJ, cycles) per candidate under the scales."""
+    energy = (d.energy * s.energy).sum(axis=(1, 2)) + d.compute_energy * s.compute_energy
+    cc = np.maximum(np.ceil(d.compute_cycles * s.compute_cycles - 1e-9), 1.0)
+    read = (d.reads * s.reads).sum(axis=2) / cc[:, None]
+    write = ((d.fills + d.updates) * s.writes).sum(axis=2) / cc[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slow = np.minimum(1.0, np.minimum(tab.read_bw / read, tab.write_bw / write))
+        slow = np.minimum(slow, tab.shared_bw / (read + write))
+    slow = np.where(np.isnan(slow), 1.0, slow)
+    cycles = np.ceil(cc[:, None] / slow).max(axis=1)
+    return energy, np.maximum(cycles, cc)
+
+
+def objective(kind: str, energy: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+    if kind == "energy":
+        return energy
+    if kind == "cycles":
+        return cycles + energy * 1e-18  # ties broken by energy
+    return energy * cycles

@@ -1,0 +1,106 @@
+"""On-disk cache of search results, keyed by a content hash of everything that changes them.
+
+The key covers the point's inputs (architecture, problem, sparse optimizations, ERT,
+constraints and a starting mapping, i.e. every top-level key except the Timeloop ``mapper:``
+settings, which only the timeloop backend reads), the objective, the seed, the backend and
+a fingerprint of the model and mapper source code.  A result found under a time limit is
+reused only for the same or a shorter limit.  Folder: ``$SPARSESWEEP_CACHE_DIR`` when set,
+else the platform's user cache folder for ``sparsesweep``; one JSON file per key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from ..backends.base import SearchOptions, SearchResult
+from ..inputs import SpecBundle
+from ..result import Result
+
+ENV = "SPARSESWEEP_CACHE_DIR"
+FORMAT = 1
+_CODE_DIRS = ("engine", "mapper", "tl")
+
+
+def cache_dir() -> Path:
+    root = os.environ.get(ENV)
+    base = Path(root).expanduser() if root else Path(platformdirs.user_cache_dir("sparsesweep"))
+    return base / "mapper"
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the source files whose behaviour the cached results depend on."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for folder in _CODE_DIRS:
+        for path in sorted((root / folder).glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_key(bundle: SpecBundle, options: SearchOptions, backend: str) -> str:
+    inputs = {k: v for k, v in bundle.data.items() if backend != "native" or k != "mapper"}
+    payload = {"format": FORMAT, "code": code_fingerprint(), "backend": backend, "objective": options.objective,
+               "seed": options.seed, "inputs": inputs}
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_search(bundle: SpecBundle, options: SearchOptions, backend: str,
+                  run: Callable[[], SearchResult], folder: Path | None = None) -> SearchResult:
+    """``run()`` unless a usable cached result exists; stores what ``run()`` returns."""
+    folder = folder or cache_dir()
+    key = cache_key(bundle, options, backend)
+    path = folder / f"{key}.json"
+    hit = _load(path, options)
+    if hit is not None:
+        return hit
+    result = run()
+    _store(path, key, options, result)
+    return result
+
+
+def _load(path: Path, options: SearchOptions) -> SearchResult | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        limited = bool(data["extra"].get("time_limited", False))
+        if limited and options.time_limit_s > float(data["time_limit_s"]):
+            return None  # a longer search may do better
+        return SearchResult(mapping=data["mapping"], result=Result.model_validate(data["result"]),
+                            evaluated=int(data["evaluated"]), seconds=float(data["seconds"]),
+                            extra={**data["extra"], "cached": True, "cache_file": str(path)})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or unreadable entries are simply recomputed
+
+
+def _store(path: Path, key: str, options: SearchOptions, result: SearchResult) -> None:
+    data: dict[str, Any] = {"key": key, "time_limit_s": options.time_limit_s, "mapping": result.mapping,
+                            "result": result.result.to_json_dict(), "evaluated": result.evaluated,
+                            "seconds": result.seconds, "extra": _jsonable(dict(result.extra))}
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,263 @@
+"""The mapspace: legal factorizations, loop orders, X/Y splits and bypass choices.
+
+Loop slots: slot ``2*li`` holds the temporal loops of storage level ``li`` (innermost
+level first), slot ``2*li+1`` its spatial loops (the fanout to the level below).
+
+Symmetry: only the order of a level's *non-trivial* loops matters, and of those only
+what changes reuse: for each tensor, which irrelevant loops sit inside its innermost
+relevant loop (and, for sliding-window tensors, which loop is innermost).  Orders with
+the same effect are generated once.  Spatially, only which dims go to X matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations, permutations, product
+
+import numpy as np
+
+from ..errors import MappingError
+from ..tl.spec import Spec
+from .batch import Batch, Tables, tile_size
+from .constraints import Constraints, SlotRule
+from .factors import factor_options
+
+
+@dataclass(frozen=True)
+class MapSpace:
+    spec: Spec
+    rules: Constraints
+    tab: Tables
+    low: np.ndarray  # (S, D) minimum factor per slot and dim
+    high: np.ndarray  # (S, D) maximum factor
+    fixed: np.ndarray  # (S, D) factor fixed by the constraints
+    options: tuple[np.ndarray, ...]  # per dim: (K_d, S) factorizations
+    complete: bool  # every per-dim option list is complete
+    keep_fixed: np.ndarray  # (n, T): 1 keep, 0 bypass, -1 search both
+
+    @property
+    def n(self) -> int:
+        return self.tab.n
+
+    def factorization_count(self) -> int:
+        total = 1
+        for opt in self.options:
+            total *= len(opt)
+        return total
+
+    def slot_rule(self, slot: int) -> SlotRule:
+        level = self.rules.levels[slot // 2]
+        return level.spatial if slot % 2 else level.temporal
+
+
+def build(spec: Spec, rules: Constraints, tab: Tables, rng: np.random.Generator) -> MapSpace:
+    problem, arch = spec.problem, spec.arch
+    n, dims = tab.n, tab.dims
+    slots = 2 * n
+    low = np.ones((slots, dims), dtype=np.int64)
+    high = np.ones((slots, dims), dtype=np.int64)
+    fixed: list[list[int | None]] = [[None] * slots for _ in range(dims)]
+    for s in range(slots):
+        li, spatial = s // 2, bool(s % 2)
+        rule = rules.levels[li].spatial if spatial else rules.levels[li].temporal
+        for d in range(dims):
+            bound = problem.bounds[d]
+            lo, hi, exact = rule.bounds(d, bound)
+            if spatial:
+                hi = min(hi, int(max(tab.fan_x[li], tab.fan_y[li])))
+            low[s, d], high[s, d] = lo, hi
+            if exact is not None:
+                if spatial and exact > hi:
+                    raise MappingError(
+                        f"the constraints fix the spatial factor {problem.dims[d]}={exact} at "
+                        f"'{arch.storage[li].name}', but its fanout is only {arch.fanout(li)[0]} x "
+                        f"{arch.fanout(li)[1]}", key="architecture_constraints",
+                        fix="lower the spatial factor or enlarge the fanout")
+                fixed[d][s] = exact
+                high[s, d] = max(hi, exact)
+    options = []
+    complete = True
+    for d in range(dims):
+        opts, full = factor_options(problem.bounds[d], list(low[:, d]), list(high[:, d]), fixed[d], rng)
+        if len(opts) == 0:
+            raise MappingError(
+                f"no factorization of {problem.dims[d]}={problem.bounds[d]} satisfies the constraints "
+                f"({_describe(rules, arch, d, problem.dims[d])})", key="architecture_constraints",
+                fix=f"relax the {problem.dims[d]} factors (their product must divide {problem.bounds[d]}; "
+                "imperfect factorization is not supported)")
+        options.append(opts)
+        complete &= full
+    names = [ds.name for ds in problem.dataspaces]
+    keep_fixed = np.full((n, len(names)), -1, dtype=np.int8)
+    for li in range(n):
+        for ti, ds in enumerate(names):
+            choice = rules.keep_choice(li, ds, li == n - 1)
+            if choice is not None:
+                keep_fixed[li, ti] = int(choice)
+    fixed_mask = np.array([[fixed[d][s] is not None for d in range(dims)] for s in range(slots)], dtype=bool)
+    return MapSpace(spec=spec, rules=rules, tab=tab, low=low, high=high, fixed=fixed_mask, options=tuple(options),
+                    complete=complete, keep_fixed=keep_fixed)
+
+
+def _describe(rules: Constraints, arch, d: int, name: str) -> str:
+    parts = []
+    for li, level in enumerate(rules.levels):
+        for kind, rule in (("temporal", level.temporal), ("spatial", level.spatial)):
+            for table, op in ((rule.exact, "="), (rule.maximum, "<="), (rule.minimum, ">=")):
+                if d in table:
+                    parts.append(f"{arch.storage[li].name} {kind} {name}{op}{table[d]}")
+    return ", ".join(parts) or "fanout limits"
+
+
+# ---- factorizations: join the per-dim options, pruning on fanout and capacity ----------------
+
+def join(space: MapSpace, limit: int) -> np.ndarray | None:
+    """All legal-looking factorizations (F, S, D), or None when more than ``limit`` remain."""
+    tab = space.tab
+    n = tab.n
+    must_keep = space.keep_fixed == 1
+    part = np.ones((1, 2 * n, tab.dims), dtype=np.int64)
+    for d, opts in enumerate(space.options):
+        if len(part) * len(opts) > 8 * limit:
+            return None
+        grid = np.repeat(part, len(opts), axis=0)
+        grid[:, :, d] = np.tile(opts, (len(part), 1))
+        grid = grid[prefilter(tab, grid, must_keep)]
+        if len(grid) > limit:
+            return None
+        part = grid
+    return part
+
+
+def prefilter(tab: Tables, f: np.ndarray, must_keep: np.ndarray) -> np.ndarray:
+    """Candidates whose fanout and minimum occupancy (tensors that must be kept) fit."""
+    spatial = f[:, 1::2, :]
+    ok = (spatial.prod(axis=2) <= tab.fan_total).all(axis=1)
+    cum = np.cumprod(f[:, 0::2, :] * spatial, axis=1)
+    used = np.zeros((len(f), tab.n))
+    for ti in range(tab.rel.shape[0]):
+        used += np.where(must_keep[:, ti], tile_size(tab, ti, cum) * tab.occupancy[:, ti], 0.0)
+    return ok & (used <= tab.capacity + 1e-9).all(axis=1)
+
+
+# ---- orders, axes and bypass per non-trivial pattern -----------------------------------------
+
+def temporal_orders(space: MapSpace, li: int, active: Sequence[int]) -> list[np.ndarray]:
+    """Distinct temporal orders (rank per dim) of level ``li``'s non-trivial dims ``active``."""
+    rule = space.rules.levels[li].temporal
+    dims = space.tab.dims
+    pre = [d for d in rule.prefix if d in active]
+    suf = [d for d in rule.suffix if d in active and d not in pre]
+    free = [d for d in active if d not in pre and d not in suf]
+    seen: dict[tuple, np.ndarray] = {}
+    for middle in permutations(free):
+        order = pre + list(middle) + suf
+        sig = _signature(space.tab, order)
+        if sig not in seen:
+            rank = np.arange(dims, 2 * dims, dtype=np.int16)
+            for pos, d in enumerate(order):
+                rank[d] = pos
+            seen[sig] = rank
+    return list(seen.values())
+
+
+def _signature(tab: Tables, order: Sequence[int]) -> tuple:
+    out = []
+    for ti in range(tab.rel.shape[0]):
+        lead = []
+        first = None
+        for d in order:
+            if tab.rel[ti, d]:
+                first = d
+                break
+            lead.append(d)
+        coupled = any(len(rank) > 1 and any(dim == first for dim, _ in rank) for rank in tab.ranks[ti])
+        out.append((frozenset(lead), first if coupled else None, first is None))
+    return tuple(out)
+
+
+def spatial_axes(space: MapSpace, li: int, active: Sequence[int]) -> list[np.ndarray]:
+    """Distinct X-axis sets (bool per dim) for level ``li``'s non-trivial spatial dims."""
+    rule = space.rules.levels[li].spatial
+    dims = space.tab.dims
+    found: dict[frozenset, None] = {}
+    if rule.split is not None:
+        head = list(rule.prefix)
+        if len(head) >= rule.split:
+            found[frozenset(d for d in head[:rule.split] if d in active)] = None
+        else:
+            rest = [d for d in range(dims) if d not in head]
+            for extra in combinations(rest, min(rule.split - len(head), len(rest))):
+                found[frozenset(d for d in head + list(extra) if d in active)] = None
+    else:
+        pre = [d for d in rule.prefix if d in active]
+        rest = [d for d in active if d not in pre]
+        for j in range(len(pre) + 1):
+            found[frozenset(pre[:j])] = None
+        for r in range(1, len(rest) + 1):
+            for extra in combinations(rest, r):
+                found[frozenset(pre + list(extra))] = None
+    out = []
+    for xs in found:
+        mask = np.zeros(dims, dtype=bool)
+        mask[list(xs)] = True
+        out.append(mask)
+    return out
+
+
+def keep_options(space: MapSpace, limit: int = 4096) -> np.ndarray:
+    """(K, n, T) keep masks: the fixed choices plus every combination of the free ones."""
+    free = np.argwhere(space.keep_fixed < 0)
+    base = space.keep_fixed == 1
+    count = min(2 ** len(free), limit)
+    out = np.repeat(base[None], count, axis=0)
+    for k in range(count):
+        for j, (li, ti) in enumerate(free):
+            out[k, li, ti] = bool((k >> j) & 1)
+    return out
+
+
+def expand(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> Batch:
+    """Every order / axis / bypass variant of the factorizations ``f`` (F, S, D)."""
+    n, dims = space.n, space.tab.dims
+    if len(f) == 0:
+        return Batch.empty(n, dims, len(space.tab.rw))
+    temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
+    key = np.concatenate([(temporal > 1).reshape(len(f), -1), (spatial > 1).reshape(len(f), -1)], axis=1)
+    patterns, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    parts = []
+    for p, pattern in enumerate(patterns):
+        idx = np.flatnonzero(inverse == p)
+        t_act = pattern[: n * dims].reshape(n, dims)
+        s_act = pattern[n * dims:].reshape(n, dims)
+        per_level_orders = [temporal_orders(space, li, list(np.flatnonzero(t_act[li]))) for li in range(n)]
+        per_level_axes = [spatial_axes(space, li, list(np.flatnonzero(s_act[li]))) for li in range(n)]
+        combos = list(product(product(*per_level_orders), product(*per_level_axes), range(len(keeps))))
+        ranks = np.array([np.stack(c[0]) for c in combos])
+        axes = np.array([np.stack(c[1]) for c in combos])
+        kidx = np.array([c[2] for c in combos])
+        m = len(combos)
+        rows = np.repeat(idx, m)
+        sel = np.tile(np.arange(m), len(idx))
+        parts.append(Batch(temporal[rows], spatial[rows], ranks[sel], axes[sel], keeps[kidx[sel]]))
+    return Batch.concat(parts)
+
+
+def expansion_size(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> int:
+    """How many candidates :func:`expand` would make (without making them)."""
+    n, dims = space.n, space.tab.dims
+    temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
+    key = np.concatenate([(temporal > 1).reshape(len(f), -1), (spatial > 1).reshape(len(f), -1)], axis=1)
+    patterns, counts = np.unique(key, axis=0, return_counts=True)
+    total = 0
+    for pattern, count in zip(patterns, counts):
+        t_act = pattern[: n * dims].reshape(n, dims)
+        s_act = pattern[n * dims:].reshape(n, dims)
+        m = len(keeps)
+        for li in range(n):
+            m *= len(temporal_orders(space, li, list(np.flatnonzero(t_act[li]))))
+            m *= len(spatial_axes(space, li, list(np.flatnonzero(s_act[li]))))
+        total += int(count) * m
+    return total
