@@ -1,0 +1,231 @@
+"""The sweep grid: which points a sweep evaluates, checked before any work starts.
+
+A grid is the product of memory settings (``--set NAME=V1,V2`` axes) x variants x layers, where
+the variants are the dense baseline (sparsity 0, rendered single-sided) and every requested
+scheme x sides x nonzero sparsity (x activation sparsity for dual points).  Each scheme runs on the
+arch whose ``topology`` it needs: dense and structured on the STC arch (``arch/stc.yaml``),
+unstructured on the DSTC arch (``arch/dstc.yaml``), unless ``--arch`` files of those topologies are
+given.  Memory settings apply to every arch by parameter name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError, suggest
+from ..render_design import plan_point
+from ..specs.arch import ArchSpec, apply_overrides, load_arch
+from ..specs.paths import resolve_named
+from ..specs.scheme import SIDES, SchemeSpec, Sides, check_sparsity, load_scheme
+from ..specs.workload import Layer, Workload, load_workload
+
+DEFAULT_SPARSITIES = (0.0, 0.5, 0.667, 0.75)
+DEFAULT_SCHEMES = ("structured", "unstructured")
+DEFAULT_WORKLOAD = "workloads/resnet50.yaml"
+DENSE_SCHEME = "dense"
+DENSE_SIDES = "-"  # how dense points show their sides in tables
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What to sweep (the CLI's options as values)."""
+
+    sparsities: tuple[float, ...] = DEFAULT_SPARSITIES
+    schemes: tuple[str, ...] = DEFAULT_SCHEMES  # names in sparse_opt/ or files
+    sides: tuple[Sides, ...] = SIDES
+    layers: tuple[str, ...] | None = None  # None: every layer of the workload
+    archs: tuple[str, ...] = ()  # files; a topology without one uses arch/<topology>.yaml
+    workload: str = DEFAULT_WORKLOAD
+    axes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (parameter, values as given)
+    act_sparsities: tuple[float, ...] = ()  # dual points only; () = the weight sparsity
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A design point of the network (before the layer and the memory setting are chosen)."""
+
+    scheme: SchemeSpec
+    sides: Sides
+    sparsity: float
+    act_sparsity: float | None
+
+    @property
+    def dense(self) -> bool:
+        return self.scheme.kind == "dense"
+
+
+@dataclass(frozen=True)
+class PlannedPoint:
+    """One point of the grid: everything needed to render it."""
+
+    id: str  # unique, file-system safe; the point's folder name under <out>/points/
+    layer: Layer
+    variant: Variant
+    arch: ArchSpec  # with the memory setting applied
+    setting: tuple[tuple[str, Any], ...]  # swept parameter -> value (validated, typed)
+
+
+@dataclass(frozen=True)
+class Grid:
+    points: list[PlannedPoint]
+    axes: dict[str, list[Any]]  # parameter -> swept values (typed), in the order given
+    reference: dict[str, Any]  # parameter -> the value other plots and claims hold it at
+    archs: dict[str, ArchSpec]  # topology -> base arch (before memory settings)
+    schemes: list[SchemeSpec]  # swept schemes (dense excluded), in the order given
+    workload: Workload
+    layers: list[Layer]
+    variants: list[Variant]
+    notes: list[str] = field(default_factory=list)
+
+
+def build_grid(config: SweepConfig) -> Grid:
+    """Load the specs and check every combination; user errors raise :class:`SpecError`."""
+    notes: list[str] = []
+    sparsities = _unique([check_sparsity(s) for s in config.sparsities])
+    acts = _unique([check_sparsity(s, "--act-sparsity") for s in config.act_sparsities])
+    for sides in config.sides:
+        if sides not in SIDES:
+            raise SpecError(f"unknown sides '{sides}'", key="--sides", fix="use single, dual or single,dual")
+    dense = load_scheme(resolve_named(DENSE_SCHEME, "sparse_opt", "scheme"))
+    schemes = _schemes(config.schemes)
+    workload_path = resolve_named(config.workload, "workloads", "workload")
+    workload = load_workload(workload_path)
+    layers = _layers(workload, config.layers, workload_path)
+    archs = _archs(config.archs, {dense.topology, *(s.topology for s in schemes)})
+    axes = _axes(config.axes, archs)
+    if acts and "dual" not in config.sides:
+        notes.append("--act-sparsity only affects dual-sided points, and none are swept")
+    if not any(s > 0 for s in sparsities):
+        notes.append("no nonzero sparsity given: only the dense baseline runs")
+    variants = [Variant(dense, "single", 0.0, None)]
+    for scheme in schemes:
+        for sides in config.sides:
+            for sparsity in (s for s in sparsities if s > 0):
+                for act in (acts if sides == "dual" and acts else [None]):
+                    variants.append(Variant(scheme, sides, sparsity, act))
+    reference = {name: _reference(name, values, archs) for name, values in axes.items()}
+    points: list[PlannedPoint] = []
+    for combo in itertools.product(*axes.values()):
+        setting = tuple(zip(axes, combo))
+        hw = {topo: apply_overrides(arch, dict(setting)) if setting else arch for topo, arch in archs.items()}
+        for variant in variants:
+            arch = hw[variant.scheme.topology]
+            plan_point(arch, layers[0], variant.scheme, variant.sides, variant.sparsity, variant.act_sparsity)
+            points.extend(PlannedPoint(point_id(layer, variant, setting), layer, variant, arch, setting)
+                          for layer in layers)
+    return Grid(points=points, axes=axes, reference=reference, archs=archs, schemes=schemes, workload=workload,
+                layers=layers, variants=variants, notes=notes)
+
+
+def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]]) -> str:
+    """``conv1-structured-dual-s0.5`` (+ ``-a0.3`` for an activation sparsity, ``-smem_kib128`` ...)."""
+    if variant.dense:
+        name = f"{layer.name}-{variant.scheme.name}"
+    else:
+        name = f"{layer.name}-{variant.scheme.name}-{variant.sides}-s{variant.sparsity:g}"
+        if variant.act_sparsity is not None:
+            name += f"-a{variant.act_sparsity:g}"
+    name += "".join(f"-{key}{value}" for key, value in setting)
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+
+
+def parse_list(text: str, key: str) -> list[str]:
+    """``"a,b, c"`` -> ``["a", "b", "c"]`` (empty items are an error)."""
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or any(not item for item in items):
+        raise SpecError(f"'{text}' is not a comma-separated list", key=key, fix="write e.g. 0,0.5,0.75 (no empty items)")
+    return items
+
+
+def parse_fractions(text: str, key: str) -> list[float]:
+    out = []
+    for item in parse_list(text, key):
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise SpecError(f"'{item}' is not a number", key=key, fix="write sparsities as numbers, e.g. 0,0.5,0.75") from None
+    return out
+
+
+def parse_axis(text: str) -> tuple[str, tuple[str, ...]]:
+    """``"smem_kib=128,256"`` -> ``("smem_kib", ("128", "256"))``."""
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip():
+        raise SpecError(f"'{text}' is not NAME=VALUE[,VALUE...]", key="--set", fix="write e.g. --set smem_kib=128,256,512")
+    return name.strip(), tuple(parse_list(values, f"--set {name.strip()}"))
+
+
+# ---- internals ---------------------------------------------------------------------------------
+
+def _unique(values: list[float]) -> list[float]:
+    out: list[float] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _schemes(names: Sequence[str]) -> list[SchemeSpec]:
+    schemes: list[SchemeSpec] = []
+    for name in names:
+        scheme = load_scheme(resolve_named(name, "sparse_opt", "scheme"))
+        if scheme.kind != "dense" and scheme.name not in {s.name for s in schemes}:
+            schemes.append(scheme)
+    return schemes
+
+
+def _layers(workload: Workload, wanted: Sequence[str] | None, source: Path) -> list[Layer]:
+    if wanted is None:
+        return list(workload.layers)
+    chosen = []
+    for name in wanted:
+        layer = workload.layer(name, source=source)
+        if layer not in chosen:
+            chosen.append(layer)
+    return chosen
+
+
+def _archs(files: Sequence[str], topologies: set[str]) -> dict[str, ArchSpec]:
+    archs: dict[str, ArchSpec] = {}
+    for name in files:
+        arch = load_arch(resolve_named(name, "arch", "arch"))
+        if arch.topology in archs:
+            raise SpecError(f"two --arch files have topology '{arch.topology}'", key="--arch",
+                            fix="give at most one arch per topology (stc, dstc)")
+        archs[arch.topology] = arch
+    for topology in sorted(topologies - set(archs)):
+        archs[topology] = load_arch(resolve_named(topology, "arch", "arch"))
+    return archs
+
+
+def _axes(given: Sequence[tuple[str, Sequence[str]]], archs: dict[str, ArchSpec]) -> dict[str, list[Any]]:
+    names = ArchSpec.parameter_names()
+    axes: dict[str, list[Any]] = {}
+    for name, values in given:
+        if name not in names:
+            raise SpecError(f"unknown architecture parameter '{name}'", key=f"--set {name}", fix=suggest(name, names))
+        if name in axes:
+            raise SpecError(f"--set {name} is given twice", key=f"--set {name}",
+                            fix=f"list every value once: --set {name}=V1,V2,...")
+        typed: list[Any] = []
+        for value in values:
+            for arch in archs.values():  # validates the value on every arch of the sweep
+                checked = getattr(apply_overrides(arch, {name: value}), name)
+            if checked in typed:
+                raise SpecError(f"value {value} is listed twice", key=f"--set {name}", fix="list each value once")
+            typed.append(checked)
+        axes[name] = typed
+    return axes
+
+
+def _reference(name: str, values: list[Any], archs: dict[str, ArchSpec]) -> Any:
+    """The default of the STC arch (else any arch) when swept, else the first value given."""
+    for topology in ("stc", *sorted(archs)):
+        if topology in archs and getattr(archs[topology], name) in values:
+            return getattr(archs[topology], name)
+    return values[0]

@@ -1,0 +1,80 @@
+"""Content hashes that key the sweep cache.
+
+* ``input_hash``: SHA-256 of a point's rendered Timeloop inputs (``input.yaml``, ``ERT.yaml``).
+* ``result_key``: the input hash + backend + search options (objective, time limit, seed) + the
+  code fingerprint.  A cached result is reused only under the same key, so any change to the
+  rendered inputs, the search settings or the package's code recomputes the point.
+* ``spec_key``: a hash of everything rendering depends on (arch parameters after ``--set``, the
+  ERT file's bytes, the layer, the scheme, sides, sparsities, mapper settings, the templates and the
+  code fingerprint).  It lets a warm sweep find a point's input hash without rendering it again.
+* ``code_fingerprint``: the package version + the bytes of every module that renders or evaluates
+  (all of ``sparsesweep`` except the sweep driver and the CLI commands) + the templates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..backends.base import SearchOptions
+from ..specs.mapper import MapperSettings
+from ..specs.paths import templates_dir
+from .grid import PlannedPoint
+
+PACKAGE = Path(__file__).resolve().parents[1]
+_NOT_IN_FINGERPRINT = ("sweep", "commands")
+
+
+def digest(payload: Any) -> str:
+    """SHA-256 (hex) of a JSON-able value, independent of dict order."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def code_fingerprint() -> str:
+    """Hash of the package version, the rendering/evaluating modules and the templates."""
+    h = hashlib.sha256(__version__.encode())
+    files = [p for p in sorted(PACKAGE.rglob("*.py")) if p.relative_to(PACKAGE).parts[0] not in _NOT_IN_FINGERPRINT]
+    templates = templates_dir()
+    files += sorted(p for p in templates.rglob("*") if p.is_file())
+    for path in files:
+        h.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def input_hash(files: Mapping[str, str]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return h.hexdigest()
+
+
+def file_digest(path: Path, memo: dict[Path, str]) -> str:
+    """SHA-256 of a file's bytes (memoised per sweep in ``memo``)."""
+    if path not in memo:
+        memo[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return memo[path]
+
+
+def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str]) -> str:
+    variant = point.variant
+    return digest({
+        "arch": point.arch.model_dump(mode="json"), "ert": file_digest(point.arch.ert_path(), memo),
+        "layer": point.layer.model_dump(mode="json"), "scheme": variant.scheme.model_dump(mode="json"),
+        "sides": variant.sides, "sparsity": variant.sparsity, "act_sparsity": variant.act_sparsity,
+        "mapper": mapper.model_dump(mode="json"), "code": fingerprint,
+    })
+
+
+def result_key(inputs: str, backend: str, options: SearchOptions, fingerprint: str) -> str:
+    return digest({"inputs": inputs, "backend": backend, "objective": options.objective,
+                   "time_limit_s": options.time_limit_s, "seed": options.seed, "code": fingerprint})
+
+
+def mapping_id(mapping: Any) -> str:
+    """A short id of a mapping (equal mappings, equal ids)."""
+    return digest(mapping)[:12]

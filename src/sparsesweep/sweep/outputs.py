@@ -1,0 +1,35 @@
+"""Write a finished sweep's outputs into ``--out``: tables, plots, report and run statistics."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from .claims import check_all
+from .report import write_report
+from .runner import SweepRun
+from .tables import results_frame, summary_frame
+
+RESULTS = "results.csv"
+SUMMARY = "summary.csv"
+REPORT = "report.md"
+RUN_STATS = "run.json"
+
+
+def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = None) -> list[Path]:
+    """``results.csv``, ``summary.csv``, the plots, ``report.md`` and ``run.json``; returns the paths."""
+    from .plots import write_plots  # matplotlib only when there is something to draw
+
+    out.mkdir(parents=True, exist_ok=True)
+    axes = list(run.grid.axes)
+    results = results_frame(run.outcomes, axes, run.backend, run.options.objective, root)
+    summary = summary_frame(results, axes)
+    results.to_csv(out / RESULTS, index=False)
+    summary.to_csv(out / SUMMARY, index=False)
+    plots = write_plots(summary, run.grid.reference, out)
+    checked = check_all(summary, run.grid.reference)
+    report = write_report(out / REPORT, run, results, summary, checked, plots, command, root)
+    stats = {**asdict(run.stats), "claims": {c.id: r.holds for c, r in checked}}
+    (out / RUN_STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
+    return [out / RESULTS, out / SUMMARY, *plots, report, out / RUN_STATS]

@@ -1,0 +1,112 @@
+"""The sweep's plots (PNG, matplotlib's Agg backend; no display needed).
+
+* ``energy_vs_sparsity.png`` / ``cycles_vs_sparsity.png``: network energy and cycles over weight
+  sparsity per design (scheme x sides), normalised to the dense baseline (as Sparseloop's fig15);
+* ``energy_breakdown.png``: stacked bars of the per-level energy of every point, normalised to the
+  dense total;
+* ``axis_<parameter>.png``: one per swept arch parameter: network energy over its values, one panel
+  per sparsity, normalised to dense at the parameter's reference value.
+
+All plots hold the other swept parameters at their reference values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .claims import at_reference  # noqa: E402
+from .tables import variant_label  # noqa: E402
+
+DPI = 110
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
+
+
+def write_plots(summary: pd.DataFrame, reference: Mapping[str, Any], out: Path) -> list[Path]:
+    """Write every plot into ``out``; returns the files written."""
+    rows = at_reference(summary, reference)
+    files = [
+        _vs_sparsity(rows, "energy_vs_dense", "network energy / dense", out / "energy_vs_sparsity.png"),
+        _vs_sparsity(rows, "cycles_vs_dense", "network cycles / dense", out / "cycles_vs_sparsity.png"),
+        _breakdown(rows, out / "energy_breakdown.png"),
+    ]
+    for axis in reference:
+        files.append(_axis(summary, reference, axis, out / f"axis_{axis}.png"))
+    return files
+
+
+def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
+    labels = [variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity) for r in rows.itertuples()]
+    return rows.assign(label=labels)
+
+
+def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str, path: Path) -> Path:
+    rows = _labelled(rows)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.axhline(1.0, color="grey", lw=1, ls="--", label="dense")
+    for i, (label, group) in enumerate((lb, g) for lb, g in rows.groupby("label", sort=False) if lb != "dense"):
+        group = group.sort_values("sparsity")
+        xs = [0.0, *group["sparsity"]]
+        ys = [1.0, *group[metric]]  # every design starts at the dense baseline
+        ax.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], label=label)
+    ax.set_xlabel("weight sparsity")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _breakdown(rows: pd.DataFrame, path: Path) -> Path:
+    rows = _labelled(rows)
+    levels = [c for c in rows.columns if c.startswith("energy_pj.")]
+    dense = rows.loc[rows["kind"].eq("dense"), "energy_pj"]
+    base = float(dense.iloc[0]) if len(dense) else float("nan")
+    names = [lb if lb == "dense" else f"{lb} {s:g}" for lb, s in zip(rows["label"], rows["sparsity"])]
+    fig, ax = plt.subplots(figsize=(max(6.4, 0.55 * len(rows) + 2), 4.4))
+    bottom = np.zeros(len(rows))
+    for level in levels:
+        values = rows[level].astype(float).fillna(0).to_numpy() / base
+        ax.bar(range(len(rows)), values, bottom=bottom, label=level.split(".", 1)[1])
+        bottom += values
+    ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("network energy / dense")
+    ax.legend(fontsize=8, title="level")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str, path: Path) -> Path:
+    rows = _labelled(at_reference(summary, reference, free=axis))
+    dense_ref = rows[rows["kind"].eq("dense") & rows[axis].eq(reference[axis])]["energy_pj"]
+    base = float(dense_ref.iloc[0]) if len(dense_ref) else float("nan")
+    sparsities = sorted(s for s in rows["sparsity"].unique() if s > 0) or [0.0]
+    fig, axes = plt.subplots(1, len(sparsities), figsize=(3.6 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
+    for ax, s in zip(axes[0], sparsities):
+        panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
+        for i, (label, group) in enumerate(panel.groupby("label", sort=False)):
+            group = group.sort_values(axis)
+            style = {"color": "grey", "ls": "--"} if label == "dense" else {}
+            ax.plot(group[axis], group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label, **style)
+        ax.set_title(f"sparsity {s:g}", fontsize=9)
+        ax.set_xlabel(axis)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"network energy / dense at {axis}={reference[axis]}")
+    axes[0][-1].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path

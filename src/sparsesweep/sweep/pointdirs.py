@@ -1,0 +1,78 @@
+"""The per-point folders under ``<out>/points/``: the rendered Timeloop inputs of every point.
+
+Each folder holds ``input.yaml`` and ``ERT.yaml`` (re-run the search with
+``timeloop-mapper input.yaml ERT.yaml``) and, once the point has a mapping, ``mapping.yaml``
+(re-evaluate exactly that mapping with ``timeloop-model input.yaml ERT.yaml mapping.yaml``).
+A marker file records the result key the folder was written for, so a warm sweep skips folders
+that are already up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from ..yamlio import dump_yaml
+
+POINTS = "points"
+MARKER = ".sweep-point"
+MAPPING_FILE = "mapping.yaml"
+
+
+def point_dir(out: Path, point_id: str) -> Path:
+    return out / POINTS / point_id
+
+
+def is_current(out: Path, point_id: str, key: str, status: str) -> bool:
+    try:
+        marker = json.loads((point_dir(out, point_id) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("key") == key and marker.get("status") == status
+
+
+def write_point(out: Path, point_id: str, files: Mapping[str, str], key: str, record: Mapping[str, Any] | None) -> None:
+    """Write a point's inputs (and its mapping when ``record`` has one); the marker goes last."""
+    folder = point_dir(out, point_id)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MARKER).unlink(missing_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        mapping_path = folder / MAPPING_FILE
+        if record is None:
+            return
+        if record.get("status") == "ok":
+            header = (f"# mapping found by the sweep for {point_id}; re-evaluate with: "
+                      f"timeloop-model input.yaml ERT.yaml {MAPPING_FILE}\n")
+            mapping_path.write_text(header + dump_yaml({"mapping": record["mapping"]}), encoding="utf-8")
+        else:
+            mapping_path.unlink(missing_ok=True)
+        (folder / MARKER).write_text(json.dumps({"key": key, "status": record.get("status")}), encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot write the point's inputs: {exc.strerror or exc}", file=folder, key="--out",
+                        fix="choose a writable output folder") from None
+
+
+def prune(out: Path, keep: Iterable[str]) -> int:
+    """Remove point folders of earlier sweeps (only folders this tool wrote); returns how many."""
+    root = out / POINTS
+    if not root.is_dir():
+        return 0
+    wanted = set(keep)
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name not in wanted and ((folder / MARKER).exists() or _ours(folder)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _ours(folder: Path) -> bool:
+    """A folder with nothing but our files (an interrupted write leaves no marker)."""
+    names = {p.name for p in folder.iterdir()}
+    return bool(names) and names <= {"input.yaml", "ERT.yaml", MAPPING_FILE, MARKER}

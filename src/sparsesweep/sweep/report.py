@@ -1,0 +1,177 @@
+"""``report.md``: the setup, the network totals, the claims with their evidence, the plots, and where
+the model disagrees.  The text depends only on the results (no timings, no dates), so an
+interrupted-and-resumed sweep writes the same report as an uninterrupted one."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import claims as claims_mod
+from .claims import Claim, ClaimResult, at_reference
+from .pointdirs import MAPPING_FILE, POINTS
+from .runner import SweepRun
+from .tables import variant_label
+
+VERDICT = {True: "holds", False: "**does not hold**", None: "not tested"}
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        return str(v).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.DataFrame,
+                 checked: list[tuple[Claim, ClaimResult]], plots: Sequence[Path], command: str,
+                 root: Path | None = None) -> Path:
+    grid = run.grid
+    parts = [f"# Sparsity sweep: {grid.workload.name}", "", f"Command: `{command}`", "",
+             _setup(run, results, root), _failures(results), _totals(summary, grid.reference),
+             _claims(checked), _model_notes(summary, grid.reference), _plots(plots, path.parent),
+             _rerun(results)]
+    path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
+    return path
+
+
+def _setup(run: SweepRun, results: pd.DataFrame, root: Path | None) -> str:
+    grid = run.grid
+    layers = grid.layers
+    macs = sum(layer.total_macs for layer in layers)
+    lines = ["## Setup", "",
+             f"- Workload: `{grid.workload.name}`: {len(layers)} of {len(grid.workload.layers)} layer shapes "
+             f"({sum(layer.repeat for layer in layers)} layer instances, {macs / 1e9:.2f} GMACs); network totals "
+             "weight every layer by its count.",
+             f"- Points: {len(grid.points)} = {len(grid.variants)} designs x {len(layers)} layers"
+             + (f" x {len(grid.points) // max(1, len(grid.variants) * len(layers))} memory settings" if grid.axes else "")
+             + f"; {int(results['status'].eq('ok').sum())} evaluated, {int(results['status'].ne('ok').sum())} failed.",
+             f"- Backend: `{run.backend}`; every point's mapping comes from the backend's mapper (objective "
+             f"`{run.options.objective}`, time limit {run.options.time_limit_s:g} s, seed {run.options.seed}).", ""]
+    arch_rows = []
+    for topology, arch in sorted(grid.archs.items()):
+        kinds = sorted({v.scheme.name for v in grid.variants if v.scheme.topology == topology})
+        arch_rows.append((topology, _rel(arch.source, root), ", ".join(kinds), _rel(arch.ert_path(), root)))
+    lines += ["Architectures (each scheme runs on the arch of the topology its design needs: dense and structured "
+              "N:M designs are the STC family of fig15 on the STC tree, unstructured bitmask designs are DSTC, whose "
+              "tree has one LRF per core feeding its MAC array; the renderer refuses any other pairing):", "",
+              md_table(("topology", "arch file", "schemes", "energy source (pinned ERT)"), arch_rows), "",
+              "**Energy source**: the pinned energy reference tables above (pJ per action). Per-access energies do "
+              "not scale with `--set` sizes or widths: changing a capacity changes mappings and traffic, not the "
+              "energy of one access (size-dependent component energies are not modelled yet).", ""]
+    if grid.axes:
+        lines += ["Swept parameters (other plots and claims hold each at its reference value):", "",
+                  md_table(("parameter", "values", "reference"),
+                           [(k, ", ".join(map(str, v)), grid.reference[k]) for k, v in grid.axes.items()]), ""]
+    notes = list(grid.notes) + [f"renderer: {w}" for w in run.warnings]
+    if notes:
+        lines += ["Notes and warnings:", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(lines)
+
+
+def _failures(results: pd.DataFrame) -> str | None:
+    failed = results[results["status"].ne("ok")]
+    if not len(failed):
+        return None
+    rows = [(r.point, r.error) for r in failed.itertuples()]
+    return "\n".join([f"## Failed points ({len(failed)})", "",
+                      "These points have `status: failed` in results.csv; network totals that need them are left "
+                      "empty.", "", md_table(("point", "error"), rows), ""])
+
+
+def _floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integer columns as floats (NaN for missing), for arithmetic and formatting."""
+    return frame.astype({c: float for c, t in frame.dtypes.items() if isinstance(t, pd.Int64Dtype)})
+
+
+def _totals(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
+    rows = _floats(at_reference(summary, reference))
+    table = []
+    for r in rows.itertuples():
+        skipped = r.skipped_computes / r.algorithmic_computes if r.algorithmic_computes else float("nan")
+        table.append((variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity), f"{r.sparsity:g}",
+                      r.design, _num(r.energy_pj / 1e6, 1), _num(r.energy_vs_dense, 3), _num(r.cycles, 0),
+                      _num(r.cycles_vs_dense, 3), _num(100 * skipped, 1),
+                      "yes" if r.complete else f"no ({r.layers_failed} failed)"))
+    setting = (" at " + ", ".join(f"{k}={v}" for k, v in reference.items())) if reference else ""
+    return "\n".join([f"## Network totals{setting}", "",
+                      md_table(("design", "sparsity", "hardware", "energy (uJ)", "energy / dense", "cycles",
+                                "cycles / dense", "skipped computes (%)", "complete"), table), "",
+                      "Every memory setting is in summary.csv; every layer in results.csv.", ""])
+
+
+def _claims(checked: list[tuple[Claim, ClaimResult]]) -> str:
+    rows = [(c.text, VERDICT[r.holds], r.evidence) for c, r in checked]
+    lines = ["## Claims", "",
+             "Each claim of the study is checked against the network totals above; thresholds: "
+             f"'~2x' = {claims_mod.RATIO_BAND[0]}..{claims_mod.RATIO_BAND[1]}x, '~40%' = "
+             f"{claims_mod.NEAR_40[0]}..{claims_mod.NEAR_40[1]}, 'the same' = within {claims_mod.SAME_SKIPS:.0%}, "
+             f"'equally' = within {claims_mod.EQUALLY:.0%}, 'nothing' = within {claims_mod.NOTHING:.1%}, "
+             f"'insignificantly' = within {claims_mod.INSIGNIFICANT:.0%}.", "",
+             md_table(("claim", "verdict", "evidence"), rows), ""]
+    disagree = [(c, r) for c, r in checked if r.holds is False or r.notes]
+    if disagree:
+        lines += ["### Where our model disagrees, and why", ""]
+        lines += [f"- **{c.text}** ({VERDICT[r.holds]}): {r.notes or r.evidence}" for c, r in disagree]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _model_notes(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
+    rows = _floats(at_reference(summary, reference))
+    pad = []
+    for r in rows.itertuples():
+        if r.complete and r.macs_orig:
+            extra = r.algorithmic_computes / r.macs_orig - 1
+            pad.append((variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity), f"{r.sparsity:g}",
+                        r.design, f"{100 * extra:.1f}"))
+    if not pad:
+        return ""
+    return "\n".join(["## Padding", "",
+                      "Designs pad the GEMM to their spatial blocks (STC: M to the PE rows, K to the N:M block; DSTC: M "
+                      "and N to the 32x32 core split), and padded MACs cost energy and cycles like real ones. Extra "
+                      "algorithmic MACs over the network's own:", "",
+                      md_table(("design", "sparsity", "hardware", "padding (%)"), pad), ""])
+
+
+def _plots(plots: Sequence[Path], folder: Path) -> str:
+    lines = ["## Plots", ""]
+    for path in plots:
+        lines += [f"![{path.stem}]({path.relative_to(folder) if path.is_relative_to(folder) else path})", ""]
+    return "\n".join(lines)
+
+
+def _rerun(results: pd.DataFrame) -> str:
+    example = results["point"].iloc[0] if len(results) else "<point>"
+    return "\n".join(["## Re-running a point on Timeloop", "",
+                      f"Every point's rendered inputs are in `{POINTS}/<point>/` (the `point` column of results.csv): "
+                      f"`input.yaml` and `ERT.yaml`, and `{MAPPING_FILE}` with the mapping the sweep found. "
+                      "For example:", "", "```bash",
+                      f"cd {POINTS}/{example}",
+                      f"timeloop-model input.yaml ERT.yaml {MAPPING_FILE}   # this mapping",
+                      "timeloop-mapper input.yaml ERT.yaml                # a new search in the same mapspace",
+                      "```", ""])
+
+
+def _num(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _rel(path: Path | None, root: Path | None) -> str:
+    if path is None:
+        return "-"
+    if root is not None:
+        try:
+            return str(Path(path).resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)

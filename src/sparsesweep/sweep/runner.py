@@ -1,0 +1,183 @@
+"""Run a grid: render -> cache lookup -> mapping search -> outcomes, losing nothing on interrupts.
+
+For every point, in this process:
+
+1. its ``spec_key`` is looked up in the store; on a miss the point is rendered (``render_point``)
+   and the rendered texts, ``info()`` and warnings are stored under that key;
+2. its ``result_key`` (rendered-input hash + backend + search options + code) is looked up; a hit
+   is the point's outcome;
+3. on a miss a :class:`~.worker.SearchTask` goes to the executor; each finished search is written
+   to the store at once (atomically), before anything else happens.
+
+So an interrupted sweep (Ctrl-C, SIGKILL, a crash) keeps every finished point, and running the same
+command again recomputes only the rest: the results are those of an uninterrupted run.  Failed
+points become outcomes with ``status: failed``; they never stop the sweep.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..backends.base import BackendRegistry, SearchOptions
+from ..errors import SparsesweepError
+from ..inputs import bundle_from_docs
+from ..render import render_point
+from ..specs.mapper import MapperSettings
+from ..yamlio import parse_yaml
+from . import keys, pointdirs
+from .executors import Executor, Handle
+from .grid import Grid, PlannedPoint
+from .store import Store
+from .worker import SearchTask, run_search
+
+# SearchOptions.objective -> the rendered mapper block's metrics (what timeloop-mapper optimises).
+MAPPER_METRICS: dict[str, list[str]] = {"energy": ["energy", "delay"], "cycles": ["delay", "energy"], "edp": ["edp"]}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the sweep knows about one point."""
+
+    point: PlannedPoint
+    spec: dict[str, Any] | None  # the stored rendering (None when rendering failed)
+    record: dict[str, Any]  # status, mapping, result or error
+    cached: bool
+
+
+@dataclass
+class RunStats:
+    total: int = 0
+    cached: int = 0
+    computed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    executor: str = "none (every point cached)"
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    grid: Grid
+    outcomes: list[Outcome]  # in grid order
+    options: SearchOptions
+    backend: str
+    stats: RunStats
+    warnings: list[str] = field(default_factory=list)
+
+
+class SweepInterrupted(Exception):
+    """Ctrl-C: the finished points are stored; rerunning the command resumes."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"interrupted: {done} of {total} points are done and kept; run the same command again to "
+                         "resume")
+        self.done, self.total = done, total
+
+
+def mapper_settings(objective: str) -> MapperSettings:
+    return MapperSettings(optimization_metrics=MAPPER_METRICS[objective])  # type: ignore[arg-type]
+
+
+def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: BackendRegistry, store: Store,
+             out: Path, executor_factory: Callable[[], Executor], progress: bool = True,
+             fingerprint: str | None = None) -> SweepRun:
+    """Evaluate every point of ``grid`` (see the module docs); ``fingerprint`` defaults to the code's."""
+    start = time.perf_counter()
+    stats = RunStats(total=len(grid.points))
+    fingerprint = fingerprint or keys.code_fingerprint()
+    mapper = mapper_settings(options.objective)
+    memo: dict[Path, str] = {}
+    outcomes: dict[str, Outcome] = {}
+    pending: dict[Handle, tuple[PlannedPoint, dict[str, Any], str]] = {}
+    executor: Executor | None = None
+    bar = _progress_bar(stats.total, progress)
+
+    def finish(point: PlannedPoint, spec: dict[str, Any] | None, key: str, record: dict[str, Any],
+               cached: bool) -> None:
+        if not cached and record.get("cacheable") and spec is not None:
+            store.put_result(key, record)  # first: nothing computed is lost after this line
+        if spec is not None and not pointdirs.is_current(out, point.id, key, record["status"]):
+            pointdirs.write_point(out, point.id, spec["files"], key, record)
+        outcomes[point.id] = Outcome(point, spec, record, cached)
+        stats.cached += cached
+        stats.computed += not cached
+        stats.failed += record["status"] != "ok"
+        bar.update(1)
+        if stats.failed:
+            bar.set_postfix(failed=stats.failed, refresh=False)
+
+    def collect(handles: list[Handle]) -> None:
+        for handle in handles:
+            point, spec, key = pending.pop(handle)
+            finish(point, spec, key, handle.result(), cached=False)
+
+    try:
+        for point in sorted(grid.points, key=lambda p: -p.layer.macs):  # big layers first: better balance
+            spec_key = keys.spec_key(point, mapper, fingerprint, memo)
+            spec, data = store.get_spec(spec_key), None
+            if spec is None:
+                try:
+                    spec, data = _render(point, mapper)
+                except SparsesweepError as exc:
+                    finish(point, None, "", {"status": "failed", "error": exc.one_line(),
+                                             "error_type": type(exc).__name__}, cached=False)
+                    continue
+                store.put_spec(spec_key, spec)
+            key = keys.result_key(spec["input_hash"], backend, options, fingerprint)
+            record = store.get_result(key)
+            if record is not None:
+                finish(point, spec, key, record, cached=True)
+                continue
+            pointdirs.write_point(out, point.id, spec["files"], key, None)
+            if executor is None:
+                executor = executor_factory()
+                stats.executor = executor.name
+            data = data or _bundle_data(point.id, spec["files"])
+            task = SearchTask(point.id, data, backend, options, registry)
+            pending[executor.submit(run_search, task)] = (point, spec, key)
+            collect([h for h in pending if h.done()])
+        if executor is not None:
+            for handle in executor.as_completed(list(pending)):
+                collect([handle])
+    except KeyboardInterrupt:
+        bar.close()
+        if executor is not None:
+            executor.close(cancel=True)
+        raise SweepInterrupted(len(outcomes), stats.total) from None
+    except BaseException:
+        if executor is not None:
+            executor.close(cancel=True)
+        raise
+    bar.close()
+    if executor is not None:
+        executor.close()
+    stats.seconds = time.perf_counter() - start
+    warnings = sorted({w for o in outcomes.values() if o.spec for w in o.spec.get("warnings", [])})
+    return SweepRun(grid=grid, outcomes=[outcomes[p.id] for p in grid.points], options=options, backend=backend,
+                    stats=stats, warnings=warnings)
+
+
+def _render(point: PlannedPoint, mapper: MapperSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The spec record of a point and its bundle data."""
+    v = point.variant
+    rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_sparsity, mapper=mapper)
+    record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": rendered.info(),
+              "warnings": list(rendered.warnings), "notes": list(rendered.plan.notes), "ert": str(point.arch.ert_path())}
+    return record, dict(rendered.bundle.data)
+
+
+def _bundle_data(name: str, files: dict[str, str]) -> dict[str, Any]:
+    """The bundle data of stored rendered texts (parsed as the renderer parses them back)."""
+    return dict(bundle_from_docs(name, [parse_yaml(text, Path(name) / file) for file, text in files.items()]).data)
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="pt", desc="sweep", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
+                disable=None if enabled else True,  # None: only on a terminal
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]")

@@ -1,0 +1,126 @@
+"""The sweep's result store: JSON records in a folder, written atomically.
+
+Two kinds of record, each in its own sub-folder and named by its key (see :mod:`.keys`):
+
+* ``specs/<spec_key>.json``: a rendered point (its input hash, ``info()``, warnings and the texts
+  of its Timeloop inputs), so a warm sweep need not render again;
+* ``results/<result_key>.json``: the outcome of the point's mapping search (status, mapping,
+  result or error).
+
+Every record is written to a temporary file and renamed into place, so a sweep killed at any
+moment (SIGINT or SIGKILL) leaves complete records or none; a record that cannot be read is a miss.
+The parent process is the only writer; workers never touch the store.
+
+The shared cache lives in ``$SPARSESWEEP_CACHE_DIR/sweep`` when the variable is set, else in the
+platform's user cache folder (e.g. ``~/.cache/sparsesweep/sweep``).  With ``--no-cache`` the sweep uses a private store
+in ``<out>/.sweep-journal`` instead, so an interrupted run still resumes; it is removed when the
+sweep completes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+
+CACHE_ENV = "SPARSESWEEP_CACHE_DIR"
+FORMAT = "v1"  # bump when the record layout changes
+JOURNAL = ".sweep-journal"
+STALE_TMP_S = 3600.0
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$SPARSESWEEP_CACHE_DIR/sweep``, else ``<user cache folder>/sparsesweep/sweep``."""
+    env = os.environ if environ is None else environ
+    if env.get(CACHE_ENV, "").strip():
+        return Path(env[CACHE_ENV]).expanduser() / "sweep"
+    from platformdirs import user_cache_path
+
+    return user_cache_path("sparsesweep") / "sweep"
+
+
+@dataclass(frozen=True)
+class Store:
+    """A folder of JSON records (see the module docs)."""
+
+    root: Path
+    private: bool = False  # a --no-cache journal, removed when the sweep completes
+
+    @classmethod
+    def open(cls, root: Path, *, private: bool = False) -> Store:
+        store = cls(Path(root) / FORMAT, private=private)
+        try:
+            for kind in ("specs", "results"):
+                (store.root / kind).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpecError(f"cannot create the sweep cache: {exc.strerror or exc}", file=root,
+                            key=CACHE_ENV, fix=f"set {CACHE_ENV} to a writable folder, or use --no-cache") from None
+        store._remove_stale_tmp()
+        return store
+
+    def get_spec(self, key: str) -> dict[str, Any] | None:
+        return self._read("specs", key)
+
+    def put_spec(self, key: str, record: Mapping[str, Any]) -> None:
+        self._write("specs", key, record)
+
+    def get_result(self, key: str) -> dict[str, Any] | None:
+        return self._read("results", key)
+
+    def put_result(self, key: str, record: Mapping[str, Any]) -> None:
+        self._write("results", key, record)
+
+    def count(self, kind: str = "results") -> int:
+        return sum(1 for _ in (self.root / kind).glob("*/*.json"))
+
+    def remove(self) -> None:
+        """Delete the store (used for a completed --no-cache journal)."""
+        shutil.rmtree(self.root.parent if self.private else self.root, ignore_errors=True)
+
+    # ---- internals ------------------------------------------------------------------------
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.json"
+
+    def _read(self, kind: str, key: str) -> dict[str, Any] | None:
+        path = self._path(kind, key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            path.unlink(missing_ok=True)  # not ours or damaged: recompute
+            return None
+        return data if isinstance(data, dict) and data.get("key") == key else None
+
+    def _write(self, kind: str, key: str, record: Mapping[str, Any]) -> None:
+        path = self._path(kind, key)
+        text = json.dumps({**record, "key": key}, separators=(",", ":"), allow_nan=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise SpecError(f"cannot write the sweep cache: {exc.strerror or exc}", file=path, key=CACHE_ENV,
+                            fix=f"free some space or set {CACHE_ENV} to a writable folder") from None
+
+    def _remove_stale_tmp(self) -> None:
+        """Temporary files of a killed writer (older than an hour, so no live sweep owns them)."""
+        now = time.time()
+        for tmp in self.root.glob("*/*/.*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > STALE_TMP_S:
+                    tmp.unlink()
+            except OSError:
+                continue

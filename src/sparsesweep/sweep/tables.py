@@ -1,0 +1,129 @@
+"""The sweep's tables: one row per layer x point (``results.csv``) and network totals (``summary.csv``).
+
+``results.csv`` columns: the point (``point`` = its folder under ``points/``, ``layer``, ``count`` =
+the layer's repeat count, ``scheme``, ``kind``, ``design``, ``arch``, ``sides``, ``sparsity``,
+``act_sparsity``, ``weight_density``, ``input_density``, N:M patterns), one column per swept arch
+parameter, ``status`` (``ok`` / ``failed``), ``energy_pj``, ``cycles``, the compute counts,
+``energy_pj.<level>`` per level, ``mapping_id``, the (padded) GEMM bounds and the unpadded MACs,
+the backend, objective and energy source, and ``error`` for failed points.
+
+``summary.csv``: per point (scheme, sides, sparsities, memory setting) the network totals, each
+layer weighted by its ``count``: energy, cycles (layers run one after another), computes and
+per-level energy; ``layers`` / ``layers_failed`` / ``complete``; and ``energy_vs_dense`` /
+``cycles_vs_dense``: the totals over those of the dense baseline at the same memory setting
+(dense = 1.0).  Totals of incomplete points (a layer failed) are left empty, never partial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .grid import DENSE_SIDES
+from .keys import mapping_id
+from .runner import Outcome
+
+LEVEL_ORDER = ("DRAM", "SMEM", "RF", "LRF", "MAC")
+COMPUTES = ("algorithmic_computes", "actual_computes", "skipped_computes", "gated_computes")
+POINT_COLUMNS = ("scheme", "kind", "sides", "sparsity", "act_sparsity")
+HEAD = ("point", "layer", "count", "scheme", "kind", "design", "arch", "sides", "sparsity", "act_sparsity",
+        "weight_density", "input_density", "weight_nm", "act_nm")
+TAIL = ("mapping_id", "M", "N", "K", "macs", "macs_orig", "backend", "objective", "energy_source", "error")
+
+
+def level_columns(levels: Sequence[str]) -> list[str]:
+    ordered = [lv for lv in LEVEL_ORDER if lv in levels] + sorted(set(levels) - set(LEVEL_ORDER))
+    return [f"energy_pj.{lv}" for lv in ordered]
+
+
+def results_frame(outcomes: Sequence[Outcome], axes: Sequence[str], backend: str, objective: str,
+                  root: Path | None = None) -> pd.DataFrame:
+    """One row per outcome, in the given order (see the module docs for the columns)."""
+    rows = [_row(o, backend, objective, root) for o in outcomes]
+    levels = sorted({k.split(".", 1)[1] for row in rows for k in row if k.startswith("energy_pj.")})
+    columns = [*HEAD, *axes, "status", "energy_pj", "cycles", *COMPUTES, *level_columns(levels), *TAIL]
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in ("cycles", *COMPUTES, "M", "N", "K", "macs", "macs_orig"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
+    """Network totals per point, normalised to the dense baseline (see the module docs)."""
+    keys = [*POINT_COLUMNS, *axes]
+    levels = [c for c in results.columns if c.startswith("energy_pj.")]
+    sums = ["energy_pj", "cycles", *COMPUTES, *levels, "macs_orig"]
+    work = results.copy()
+    work["ok"] = work["status"].eq("ok")
+    for col in sums:
+        work[col] = pd.to_numeric(work[col], errors="coerce").astype(float) * work["count"]
+    grouped = work.groupby(keys, dropna=False, sort=False)
+    summary = grouped[sums].sum(min_count=1)
+    summary.insert(0, "layers", grouped.size())
+    summary.insert(1, "layers_failed", grouped["ok"].apply(lambda s: int((~s).sum())))
+    summary.insert(2, "complete", summary["layers_failed"].eq(0))
+    summary.loc[~summary["complete"], sums] = np.nan
+    summary.insert(0, "design", grouped["design"].first())
+    summary = summary.reset_index()
+    dense = summary[summary["kind"].eq("dense")].set_index(list(axes)) if axes else summary[summary["kind"].eq("dense")]
+    for col in ("cycles", *COMPUTES, "macs_orig"):
+        summary[col] = summary[col].round().astype("Int64")
+    for metric in ("energy_pj", "cycles"):
+        if axes:
+            base = summary.set_index(list(axes)).index.map(dense[metric].to_dict())
+            base = np.asarray(base, dtype=float)
+        else:
+            base = float(dense[metric].iloc[0]) if len(dense) else np.nan
+        summary[f"{metric.split('_')[0]}_vs_dense"] = summary[metric].astype(float) / base
+    return summary
+
+
+def variant_label(kind: str, scheme: str, sides: str, act_sparsity: Any = None, sparsity: Any = None) -> str:
+    """``dense``, ``structured single``, ``unstructured dual (act 0.3)``."""
+    if kind == "dense":
+        return "dense"
+    label = f"{scheme} {sides}"
+    if sides == "dual" and act_sparsity is not None and not pd.isna(act_sparsity) and act_sparsity != sparsity:
+        label += f" (act {act_sparsity:g})"
+    return label
+
+
+def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> dict[str, Any]:
+    point, spec, record = outcome.point, outcome.spec, outcome.record
+    v = point.variant
+    info = spec["info"] if spec else {}
+    row: dict[str, Any] = {
+        "point": point.id, "layer": point.layer.name, "count": point.layer.repeat, "scheme": v.scheme.name,
+        "kind": v.scheme.kind, "design": info.get("design"), "arch": point.arch.name,
+        "sides": DENSE_SIDES if v.dense else v.sides, "sparsity": v.sparsity,
+        "act_sparsity": info.get("act_sparsity") if v.sides == "dual" and not v.dense else None,
+        "weight_density": info.get("weight_density"), "input_density": info.get("act_density"),
+        "weight_nm": info.get("weight_nm"), "act_nm": info.get("act_nm"),
+        **dict(point.setting),
+        "status": record["status"], "backend": backend, "objective": objective,
+        "energy_source": _shown(spec["ert"], root) + " (pinned ERT)" if spec else None,
+        "M": info.get("M"), "N": info.get("N"), "K": info.get("K"), "macs": info.get("macs"),
+        "macs_orig": info.get("macs_orig"), "error": record.get("error"),
+    }
+    result = record.get("result")
+    if record["status"] == "ok" and result:
+        computes = result["computes"]
+        row.update(energy_pj=result["energy_pj"], cycles=result["cycles"],
+                   algorithmic_computes=computes["algorithmic"], actual_computes=computes["actual"],
+                   skipped_computes=computes.get("skipped", 0), gated_computes=computes.get("gated", 0),
+                   mapping_id=mapping_id(record["mapping"]))
+        row.update({f"energy_pj.{name}": level["energy_pj"] for name, level in result["levels"].items()})
+    return row
+
+
+def _shown(path: str, root: Path | None) -> str:
+    if root is None:
+        return path
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path

@@ -1,0 +1,59 @@
+"""One mapping search, as a task a worker process (local or Dask) runs.
+
+The task carries the rendered point as plain data (no files), the backend's name, the registry
+that creates it and the search options, so a worker needs only the installed package.  The task
+never raises: failures come back as a record with ``status: failed`` and a one-line ``error``.
+User-caused failures (:class:`~sparsesweep.errors.SpecError`, including a
+:class:`~sparsesweep.errors.MappingError` for a layer the arch cannot map) are deterministic and
+``cacheable``; backend failures (missing binary, timeout) and unexpected exceptions are not, so a
+rerun tries those points again.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..backends.base import BackendRegistry, SearchOptions
+from ..errors import SparsesweepError, SpecError
+from ..inputs import SpecBundle
+
+
+@dataclass(frozen=True)
+class SearchTask:
+    point: str  # point id (for messages)
+    data: Mapping[str, Any]  # the rendered bundle's top-level keys
+    backend: str
+    options: SearchOptions
+    registry: BackendRegistry
+
+
+def run_search(task: SearchTask) -> dict[str, Any]:
+    """Search the point's mapping with its backend; a record for the store (see the module docs)."""
+    start = time.perf_counter()
+    try:
+        backend = task.registry.create(task.backend)
+        found = backend.search(SpecBundle(name=task.point, data=dict(task.data)), task.options, None)
+        return {"status": "ok", "mapping": list(found.mapping), "result": found.result.to_json_dict(),
+                "evaluated": found.evaluated, "seconds": time.perf_counter() - start, "cacheable": True}
+    except SparsesweepError as exc:
+        return _failure(exc.one_line(), type(exc).__name__, isinstance(exc, SpecError), start)
+    except Exception as exc:  # an engine or backend bug must not stop the sweep; report it
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
+        message = " ".join(f"{type(exc).__name__}: {exc}{at}".split())
+        return _failure(message, type(exc).__name__, False, start)
+
+
+def _failure(message: str, kind: str, cacheable: bool, start: float) -> dict[str, Any]:
+    return {"status": "failed", "error": message, "error_type": kind, "seconds": time.perf_counter() - start,
+            "cacheable": cacheable}
+
+
+def ignore_sigint() -> None:
+    """Worker-process initializer: the parent handles Ctrl-C and stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

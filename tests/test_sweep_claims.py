@@ -1,0 +1,167 @@
+"""The claims' logic on synthetic summary tables, each both ways (holds / does not hold / not tested)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+
+from sparsesweep.sweep import claims as c
+
+SPARSITIES = (0.5, 0.667, 0.75)
+DENSE_E = 1000.0
+
+
+def summary(energy, cycles=None, skipped=None, axes=None, energy_axis=None, sparsities=SPARSITIES):
+    """A summary table: ``energy(kind, sides, s)`` -> energy relative to dense (dense = 1000 pJ, 1000 cycles);
+    ``energy_axis(kind, value)`` scales it per value of the single swept axis in ``axes`` ({name: values})."""
+    cycles = cycles or (lambda kind, sides, s: 1.0 - s)
+    skipped = skipped or (lambda kind, sides, s: s if sides == "single" else 1 - (1 - s) ** 2)
+    axes = axes or {}
+    rows = []
+    for setting in itertools.product(*axes.values()) if axes else [()]:
+        scale = energy_axis or (lambda kind, value: 1.0)
+        values = dict(zip(axes, setting))
+        factor = (lambda kind: scale(kind, setting[0])) if axes else (lambda kind: 1.0)
+        rows.append(dict(scheme="dense", kind="dense", sides="-", sparsity=0.0, act_sparsity=None, **values,
+                         energy_pj=DENSE_E * factor("dense"), cycles=1000, algorithmic_computes=1000,
+                         skipped_computes=0, complete=True))
+        for kind, sides, s in itertools.product(("structured", "unstructured"), ("single", "dual"), sparsities):
+            rows.append(dict(scheme=kind, kind=kind, sides=sides, sparsity=s, act_sparsity=s if sides == "dual" else None,
+                             **values, energy_pj=DENSE_E * energy(kind, sides, s) * factor(kind),
+                             cycles=round(1000 * cycles(kind, sides, s)), algorithmic_computes=1000,
+                             skipped_computes=round(1000 * skipped(kind, sides, s)), complete=True))
+    frame = pd.DataFrame(rows)
+    dense = frame[frame["kind"].eq("dense")].set_index(list(axes))["energy_pj"] if axes else None
+    base = frame.set_index(list(axes)).index.map(dense.to_dict()) if axes else DENSE_E
+    frame["energy_vs_dense"] = frame["energy_pj"] / base
+    frame["cycles_vs_dense"] = frame["cycles"] / 1000
+    return frame
+
+
+def fig15_like(kind, sides, s):
+    """Energy vs dense shaped like the study's claims."""
+    if kind == "structured":
+        return 0.55 - 0.3 * s if sides == "single" else 0.45 - 0.3 * s
+    return 1.25 - 0.4 * (s - 0.5) / 0.25 if sides == "single" else 1.3 - 0.75 * s  # single: 1.0 at s = 0.625
+
+
+def test_break_even_interpolates_and_extrapolates():
+    assert c.break_even(pd.Series({0.3: 1.1, 0.5: 0.9}))[0] == pytest.approx(0.4)
+    s, how = c.break_even(pd.Series({0.5: 0.8, 0.75: 0.6}))
+    assert s == pytest.approx(0.25) and "below" in how
+    s, how = c.break_even(pd.Series({0.5: 1.2, 0.75: 1.05}))
+    assert s == pytest.approx(0.75 + 0.05 / 0.6) and "above" in how
+    assert c.break_even(pd.Series({0.5: 1.2, 0.75: 1.1}))[0] is None  # would cross only at sparsity 1
+    assert c.break_even(pd.Series({0.5: 1.2, 0.75: 1.3}))[0] is None
+    assert c.break_even(pd.Series({0.5: 0.8}))[0] is None
+
+
+def test_structured_saves_2x():
+    ok = c.structured_saves_2x(summary(lambda k, sd, s: 0.3 if k == "structured" else 0.6), {})
+    assert ok.holds is True and "2.00" in ok.evidence
+    close = c.structured_saves_2x(summary(lambda k, sd, s: 0.5 if k == "structured" else 0.55), {})
+    assert close.holds is False and close.notes
+    reversed_ = c.structured_saves_2x(summary(lambda k, sd, s: 0.6 if k == "structured" else 0.3), {})
+    assert reversed_.holds is False
+    none = c.structured_saves_2x(summary(fig15_like, sparsities=(0.75,)), {})
+    assert none.holds is None and "not tested" in none.evidence
+
+
+def test_unstructured_single_needs_75():
+    holds = c.unstructured_single_needs_75(summary(fig15_like), {})
+    assert holds.holds is False  # fig15_like breaks even at 0.625
+    late = summary(lambda k, sd, s: {0.5: 1.2, 0.667: 1.05, 0.75: 0.8}[s] if k == "unstructured" else 0.5)
+    result = c.unstructured_single_needs_75(late, {})
+    assert result.holds is True and "0.75: 0.800" in result.evidence
+    never = c.unstructured_single_needs_75(summary(lambda k, sd, s: 1.3), {})
+    assert never.holds is True and "either" in never.notes
+    assert c.unstructured_single_needs_75(summary(fig15_like, sparsities=(0.75,)), {}).holds is None
+
+
+def test_unstructured_dual_needs_40():
+    at_40 = summary(lambda k, sd, s: 1.0 - (s - 0.4) if k == "unstructured" else 0.5, sparsities=(0.3, 0.5, 0.75))
+    result = c.unstructured_dual_needs_40(at_40, {})
+    assert result.holds is True and "~0.40" in result.evidence and "interpolated" in result.evidence
+    late = summary(lambda k, sd, s: 1.0 - (s - 0.7) if k == "unstructured" else 0.5)
+    assert c.unstructured_dual_needs_40(late, {}).holds is False
+    flat = summary(lambda k, sd, s: 1.2)
+    assert c.unstructured_dual_needs_40(flat, {}).holds is None
+
+
+def test_unstructured_faster_at_66():
+    faster = summary(fig15_like, cycles=lambda k, sd, s: (1 - s) * (0.8 if k == "unstructured" else 1.0))
+    assert c.unstructured_faster_at_66(faster, {}).holds is True
+    slower = summary(fig15_like, cycles=lambda k, sd, s: (1 - s) * (1.2 if k == "unstructured" else 1.0))
+    result = c.unstructured_faster_at_66(slower, {})
+    assert result.holds is False and "1.20" in result.evidence
+    assert c.unstructured_faster_at_66(summary(fig15_like, sparsities=(0.5,)), {}).holds is None
+
+
+def test_same_skipped_computes():
+    assert c.same_skipped_computes(summary(fig15_like), {}).holds is True
+    fewer = summary(fig15_like, skipped=lambda k, sd, s: s if k == "structured" or sd == "single" else 1 - (1 - s) ** 2)
+    result = c.same_skipped_computes(fewer, {})
+    assert result.holds is False and "dual" in result.evidence and result.notes
+
+
+@pytest.mark.parametrize("check, axis, values", [
+    (c.more_smem_lowers_both_equally, "smem_kib", (128, 256, 512)),
+    (c.metadata_ram_changes_nothing, "smem_metadata_kib", (16, 32, 64)),
+    (c.lrf_metadata_insignificant, "lrf_metadata_bits", (4, 8, 16)),
+])
+def test_axis_claims_are_not_tested_without_their_axis(check, axis, values):
+    result = check(summary(fig15_like), {})
+    assert result.holds is None and f"--set {axis}=" in result.evidence
+
+
+def test_more_smem_lowers_both_equally():
+    axes = {"smem_kib": (128, 256, 512)}
+    equal = summary(fig15_like, axes=axes, energy_axis=lambda k, v: {128: 1.1, 256: 1.0, 512: 0.95}[v])
+    assert c.more_smem_lowers_both_equally(equal, {"smem_kib": 256}).holds is True
+    unequal = summary(fig15_like, axes=axes, energy_axis=lambda k, v: {128: 1.1, 256: 1.0, 512: 0.95}[v]
+                      if k != "unstructured" else 1.0 - 0.0001 * v / 128)
+    result = c.more_smem_lowers_both_equally(unequal, {"smem_kib": 256})
+    assert result.holds is False and "largest gap" in result.evidence and result.notes
+    rising = summary(fig15_like, axes=axes, energy_axis=lambda k, v: v / 256)
+    assert c.more_smem_lowers_both_equally(rising, {"smem_kib": 256}).holds is False
+
+
+def test_metadata_ram_changes_nothing():
+    axes = {"smem_metadata_kib": (16, 32, 64)}
+    same = summary(fig15_like, axes=axes, energy_axis=lambda k, v: 1.0 + 0.0001 * (v == 64))
+    assert c.metadata_ram_changes_nothing(same, {"smem_metadata_kib": 64}).holds is True
+    moves = summary(fig15_like, axes=axes, energy_axis=lambda k, v: 1.0 - 0.03 * (v == 64))
+    result = c.metadata_ram_changes_nothing(moves, {"smem_metadata_kib": 64})
+    assert result.holds is False and "-3.00%" in result.evidence
+
+
+def test_lrf_metadata_insignificant():
+    axes = {"lrf_metadata_bits": (4, 8, 16)}
+    small = summary(fig15_like, axes=axes, energy_axis=lambda k, v: 1.0 + 0.01 * (v == 16))
+    assert c.lrf_metadata_insignificant(small, {"lrf_metadata_bits": 8}).holds is True
+    large = summary(fig15_like, axes=axes, energy_axis=lambda k, v: 1.0 + 0.05 * (v == 16))
+    assert c.lrf_metadata_insignificant(large, {"lrf_metadata_bits": 8}).holds is False
+
+
+def test_axis_claims_hold_other_axes_at_their_reference():
+    axes = {"smem_kib": (128, 256)}
+    frame = summary(fig15_like, axes=axes, energy_axis=lambda k, v: 1.0 - 0.1 * (v == 256))
+    other = frame.assign(lrf_metadata_bits=8)
+    noisy = frame.assign(lrf_metadata_bits=16, energy_pj=frame["energy_pj"] * 3)
+    both = pd.concat([other, noisy], ignore_index=True)
+    result = c.more_smem_lowers_both_equally(both, {"smem_kib": 256, "lrf_metadata_bits": 8})
+    assert result.holds is True
+
+
+def test_incomplete_points_are_left_out():
+    frame = summary(lambda k, sd, s: 0.3 if k == "structured" else 0.6)
+    frame.loc[frame["kind"].eq("unstructured"), "complete"] = False
+    assert c.structured_saves_2x(frame, {}).holds is None
+
+
+def test_check_all_runs_every_claim():
+    results = c.check_all(summary(fig15_like), {})
+    assert [claim.id for claim, _ in results] == [claim.id for claim in c.CLAIMS] and len(results) == 8
+    assert all(isinstance(r.evidence, str) and r.evidence for _, r in results)

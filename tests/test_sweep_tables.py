@@ -1,0 +1,84 @@
+"""results.csv / summary.csv: the column set, one row per layer x point, count weighting, dense = 1.0."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from sweep_fakes import CountingRegistry, run_fake
+
+from sparsesweep.sweep.tables import COMPUTES, results_frame, summary_frame
+
+REQUIRED = ["layer", "count", "scheme", "sides", "sparsity", "weight_density", "input_density", "energy_pj", "cycles",
+            "algorithmic_computes", "actual_computes", "skipped_computes", "gated_computes", "mapping_id", "status"]
+LEVELS = ["energy_pj.DRAM", "energy_pj.SMEM", "energy_pj.RF", "energy_pj.LRF", "energy_pj.MAC"]
+AXES = (("smem_kib", ("128", "256")), ("smem_metadata_kib", ("32", "64")))
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tables")
+    run = run_fake(tmp / "out", tmp / "cache", layers=("conv1", "conv2_2-3_a_1x1", "fc"), axes=AXES)
+    results = results_frame(run.outcomes, list(run.grid.axes), "fake", "edp")
+    return run, results, summary_frame(results, list(run.grid.axes))
+
+
+def test_results_have_one_row_per_layer_and_point_with_the_required_columns(swept):
+    run, results, _ = swept
+    assert len(results) == len(run.grid.points) == 3 * 9 * 4  # layers x (dense + 4 designs x 2) x settings
+    assert set(REQUIRED + LEVELS + ["smem_kib", "smem_metadata_kib"]) <= set(results.columns)
+    assert list(results["point"]) == [p.id for p in run.grid.points]
+    assert results["status"].eq("ok").all()
+    assert results.loc[results["layer"].eq("conv2_2-3_a_1x1"), "count"].eq(2).all()
+    single = results[results["sides"].eq("single")]
+    assert single["input_density"].eq(1.0).all() and single["act_sparsity"].isna().all()
+    dual = results[results["sides"].eq("dual")]
+    assert (dual["input_density"] == 1 - dual["act_sparsity"]).all()
+    assert (results["weight_density"] == 1 - results["sparsity"]).all()
+    level_sum = results[LEVELS].sum(axis=1)
+    assert (level_sum - results["energy_pj"]).abs().max() < 1e-6 * results["energy_pj"].max()
+    assert results["mapping_id"].str.len().eq(12).all()
+    assert results["energy_source"].str.contains("ert").all()
+
+
+def test_summary_weights_layers_by_count_and_normalises_to_dense_at_the_same_setting(swept):
+    run, results, summary = swept
+    assert len(summary) == 9 * 4
+    dense = summary[summary["kind"].eq("dense")]
+    assert len(dense) == 4 and dense["energy_vs_dense"].eq(1.0).all() and dense["cycles_vs_dense"].eq(1.0).all()
+    row = summary[summary["scheme"].eq("unstructured") & summary["sides"].eq("dual") & summary["sparsity"].eq(0.75)
+                  & summary["smem_kib"].eq(128) & summary["smem_metadata_kib"].eq(32)].iloc[0]
+    layers = results[results["point"].str.startswith(tuple(f"{l}-unstructured-dual-s0.75-smem_kib128-smem_metadata_kib32"
+                                                             for l in ("conv1", "conv2_2-3_a_1x1", "fc")))]
+    dense_layers = results[results["scheme"].eq("dense") & results["smem_kib"].eq(128)
+                           & results["smem_metadata_kib"].eq(32)]
+    assert len(layers) == 3 and len(dense_layers) == 3
+    energy = (layers["energy_pj"] * layers["count"]).sum()
+    assert row["energy_pj"] == pytest.approx(energy)
+    assert row["cycles"] == (layers["cycles"] * layers["count"]).sum()
+    assert row["energy_vs_dense"] == pytest.approx(energy / (dense_layers["energy_pj"] * dense_layers["count"]).sum())
+    assert row["complete"] and row["layers"] == 3 and row["layers_failed"] == 0
+    for col in COMPUTES:
+        assert row[col] == (layers[col] * layers["count"]).sum()
+
+
+def test_a_failed_layer_leaves_its_points_totals_empty_not_partial(tmp_path):
+    run = run_fake(tmp_path / "out", tmp_path / "cache", CountingRegistry(fail_layers=("fc",)),
+                   sparsities=(0, 0.5), schemes=("structured",), sides=("single",))
+    results = results_frame(run.outcomes, [], "fake", "edp")
+    failed = results[results["status"].eq("failed")]
+    assert set(failed["layer"]) == {"fc"} and failed["error"].str.contains("no valid mapping").all()
+    assert failed["energy_pj"].isna().all()
+    summary = summary_frame(results, [])
+    assert not summary["complete"].any() and summary["layers_failed"].eq(1).all()
+    assert summary["energy_pj"].isna().all() and summary["energy_vs_dense"].isna().all()
+    assert all(pd.isna(v) for v in summary["cycles"])
+
+
+def test_summary_with_no_axes_has_a_single_dense_baseline(tmp_path):
+    run = run_fake(tmp_path / "out", tmp_path / "cache", sparsities=(0, 0.5))
+    summary = summary_frame(results_frame(run.outcomes, [], "fake", "edp"), [])
+    assert summary["kind"].eq("dense").sum() == 1
+    base = summary.loc[summary["kind"].eq("dense"), "energy_pj"].iloc[0]
+    assert all(math.isclose(r.energy_vs_dense, r.energy_pj / base) for r in summary.itertuples())
