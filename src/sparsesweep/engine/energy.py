@@ -28,7 +28,7 @@ def _md_vectors(bits: float, width: int) -> float:
 
 
 def tensor_energy(t: TensorCounts, level: StorageLevel, e: LevelEnergies) -> float:
-    """Total energy (pJ) of one tensor at one storage level, all utilized instances."""
+    """Total energy (pJ) of one tensor at one storage level: per instance x average utilized instances."""
     per_instance = 0.0
     for attr, op in _DATA_OPS:
         counts: OpCounts = getattr(t, attr)
@@ -42,7 +42,7 @@ def tensor_energy(t: TensorCounts, level: StorageLevel, e: LevelEnergies) -> flo
         per_instance += _md_vectors(md.skipped, width) * e.op(f"skipped_metadata_{op}")
     per_instance += t.decompressions * e.op("decompression_count")
     per_instance += t.compressions * e.op("compression_count")
-    return per_instance * t.instances + address_generation_energy(t, level)
+    return per_instance * t.avg_instances + address_generation_energy(t, level)
 
 
 def address_generation_energy(t: TensorCounts, level: StorageLevel) -> float:

@@ -32,14 +32,20 @@ def evaluate_spec(spec: Spec) -> Evaluation:
     if spec.mapping is None or spec.energies is None:
         raise ValueError("evaluate_spec needs a mapping and an energy table")
     nest = analyse(spec.problem, spec.mapping)
-    check_fanout(spec, nest)
     if spec.problem.is_sparse or not spec.sparse.empty:
         from .sparse import apply_sparsity
 
-        tensors, compute = apply_sparsity(spec, nest)
+        try:
+            tensors, compute, models = apply_sparsity(spec, nest)
+            models.check_capacity()
+        except MappingError as exc:
+            raise exc.located(file=_mapping_file(spec)) from exc
+        if not any(saf.kind == "skipping_spatial" for lvl in spec.sparse.levels.values() for saf in lvl.safs):
+            check_fanout(spec, nest)
     else:
+        check_fanout(spec, nest)
         tensors, compute = dense_counts(spec, nest)
-    check_capacity(spec, nest, tensors)
+        check_capacity(spec, nest, tensors)
     return finish(spec, nest, tensors, compute)
 
 

@@ -7,6 +7,8 @@ storage SAF probabilities (temporal gating/skipping, spatial skipping), the comb
 
 from __future__ import annotations
 
+import math
+
 from ..errors import SpecError
 from ..tl.spec import Spec
 from .complete import build_complete_nest
@@ -101,8 +103,10 @@ def _computes(spec: Spec, nest: NestResult, models: SparseModels, combined: Comb
     problem = spec.problem
     operands = [d for d in problem.dataspaces if not d.read_write]
     total = combined.computes
-    avg_ratio = skipping.compute_avg_ratio if skipping is not None else 1.0
-    avg = nest.compute_instances * avg_ratio
+    avg = float(nest.compute_instances)
+    if skipping is not None:
+        # Sparseloop keeps the compute level's average utilized instances as an integer.
+        avg = float(math.floor(nest.compute_instances * skipping.compute_avg_ratio))
     max_inst = nest.compute_instances
     if skipping is not None:
         max_inst = round(max(skipping.max_x[d.name][0] * skipping.max_y[d.name][0] for d in problem.dataspaces))
@@ -128,7 +132,7 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
             if not tile.kept:
                 continue
             f: Fine = combined.fine[(li, ds.name)]
-            instances, avg = tile.instances, float(tile.instances)
+            instances, avg = tile.instances, tile.instances * models.instance_scale(li, ds.name)
             if skipping is not None:
                 a = li + 1
                 instances = round(skipping.max_x[ds.name][a] * skipping.max_y[ds.name][a])

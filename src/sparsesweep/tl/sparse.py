@@ -12,7 +12,7 @@ from .common import Path, Reader
 from .problem import Problem
 
 FORMATS = ("uop", "cp", "b", "rle", "ub")
-COMPRESSED = ("cp", "b", "rle")
+COMPRESSED = ("cp", "b", "rle", "ub")  # Timeloop marks uncompressed-bitmask ranks compressed too
 SAF_KINDS = ("gating", "skipping", "skipping_spatial", "spatial_skipping", "position_skipping")
 COMPUTE_KINDS = {"gating": "gating", "gate_on_zero_operand": "gating", "skipping": "skipping",
                  "skip_on_not_aligned_operands": "skipping"}

@@ -1,0 +1,125 @@
+"""What the sparse pipeline asks of density models and representation formats, per point.
+
+:class:`SparseModels` wraps the format analysis (:mod:`.representation`) and the density
+models (:mod:`.density`) behind the small set of questions the SAF analyses, the combiner,
+the compute split and the energy model ask.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tl.problem import DataSpace
+from ..tl.spec import Spec
+from .density import DensityModel, conditional_prob_empty, expected_occupancy, occupancy_by_confidence, prob_empty
+from .formats import MetadataStorage, TileFormat, level_capacity, vector_access_ratio
+from .formats import check_capacity as check_format_capacity
+from .nest import NestResult, TileStats
+from .propagate import LevelInput
+from .representation import FormatAnalysis, analyse_formats
+
+
+@dataclass(frozen=True)
+class SparseModels:
+    spec: Spec
+    nest: NestResult
+    formats: FormatAnalysis
+
+    @classmethod
+    def build(cls, spec: Spec, nest: NestResult, *, flatten_once: bool = False) -> SparseModels:
+        return cls(spec=spec, nest=nest, formats=analyse_formats(spec, flatten_once=flatten_once))
+
+    # -- structure -----------------------------------------------------------------------
+    def tile(self, li: int, ds: str) -> TileFormat | None:
+        return self.formats.at(ds, li)
+
+    def model(self, ds: str) -> DensityModel:
+        return self.formats.dataspaces[ds].model
+
+    def has_metadata(self, li: int, ds: str) -> bool:
+        tf = self.tile(li, ds)
+        return tf is not None and tf.has_metadata
+
+    def compressed(self, li: int, ds: str) -> bool:
+        tf = self.tile(li, ds)
+        return tf is not None and tf.compressed
+
+    # -- density questions (see saf.Densities) --------------------------------------------
+    def p_empty(self, ds: DataSpace, extents: tuple[int, ...], level: int | None = None) -> float:
+        return float(prob_empty(self.model(ds.name), extents))
+
+    def max_elements(self, ds: DataSpace, fiber: tuple[int, ...], element: tuple[int, ...],
+                     level: int | None = None) -> int:
+        model = self.model(ds.name)
+        fiber_points, element_points = math.prod(fiber), math.prod(element)
+        k = occupancy_by_confidence(model, fiber, 1.0)
+        p0 = float(conditional_prob_empty(model, element, fiber, np.array([k]))[0])
+        share = p0 if model.kind == "banded" else 1.0 - p0  # Timeloop's banded model uses P(empty) here
+        return math.ceil((fiber_points // element_points) * share - 1e-12)
+
+    def scalar_density(self, ds: str, level: int | None) -> float:
+        """Expected density of one scalar operand, rounded as Sparseloop rounds it."""
+        model = self.model(ds)
+        scalar = tuple(1 for _ in self.spec.problem.dataspaces[self.spec.problem.ds_index(ds)].ranks)
+        return round(1_000_000 * float(expected_occupancy(model, scalar))) / 1_000_000
+
+    # -- energy-related -------------------------------------------------------------------
+    def read_energy(self, li: int) -> float:
+        energies = self.spec.energies
+        return energies.level(self.spec.arch.storage[li].name).op("random_read") if energies else 0.0
+
+    def saf_occupancy(self, li: int, ds: str) -> float:
+        """Expected target tile occupancy used to rank SAF options (data + metadata words)."""
+        tf = self.tile(li, ds)
+        if tf is None:
+            return 0.0
+        level = self.spec.arch.storage[li]
+        ratio = level.md_word_bits // level.word_bits
+        metadata = sum(md + pl for md, pl in tf.expected_units)
+        return tf.expected_data + metadata * ratio
+
+    def rank_bits(self, li: int, ds: str) -> tuple[tuple[int, int], ...]:
+        tf = self.tile(li, ds)
+        if tf is None or not tf.has_metadata:
+            return ()
+        return tuple((b.metadata, b.payload) for b in tf.bits)
+
+    def vector_ratio(self, li: int, ds: str) -> float:
+        tf = self.tile(li, ds)
+        tile = self.nest.tiles[ds][li]
+        if tf is None or not tile.kept:
+            return 1.0
+        level = self.spec.arch.storage[li]
+        return float(vector_access_ratio(self.model(ds), tile.extents, tf.expected_density, level.block_size,
+                                         tf.compressed))
+
+    def instance_scale(self, li: int, ds: str) -> float:
+        tf = self.tile(li, ds)
+        return tf.instance_scale if tf is not None else 1.0
+
+    # -- combiner inputs ------------------------------------------------------------------
+    def level_input(self, li: int, ds: str, tile: TileStats) -> LevelInput:
+        dspace = self.spec.problem.dataspaces[self.spec.problem.ds_index(ds)]
+        tf = self.tile(li, ds)
+        if tf is None or not tile.kept:
+            return LevelInput(kept=tile.kept, read_write=dspace.read_write, reads=tile.reads, fills=tile.fills,
+                              updates=tile.updates, has_metadata=False, compressed=False, expected_density=1.0,
+                              temporal_reductions=tile.reads if dspace.read_write else 0.0)
+        md = tf.has_metadata
+        return LevelInput(
+            kept=True, read_write=dspace.read_write, reads=tile.reads, fills=tile.fills, updates=tile.updates,
+            has_metadata=md, compressed=tf.compressed, expected_density=tf.expected_density,
+            md_reads=tuple(tf.format_accesses(tile.reads)) if md else (),
+            md_fills=tuple(tf.format_accesses(tile.fills)) if md else (),
+            md_updates=tuple(tf.format_accesses(tile.updates)) if md else (),
+            temporal_reductions=tile.reads if dspace.read_write else 0.0)
+
+    def check_capacity(self) -> None:
+        """Data words and metadata bits of every level against its storage (at confidence 1)."""
+        for li, level in enumerate(self.spec.arch.storage):
+            tiles = [self.tile(li, d.name) for d in self.spec.problem.dataspaces
+                     if self.nest.tiles[d.name][li].kept]
+            check_format_capacity(level_capacity(MetadataStorage.of(level), tiles))
