@@ -26,12 +26,12 @@ def summary(energy, cycles=None, skipped=None, axes=None, energy_axis=None, spar
         factor = (lambda kind: scale(kind, setting[0])) if axes else (lambda kind: 1.0)
         rows.append(dict(scheme="dense", kind="dense", sides="-", sparsity=0.0, act_sparsity=None, **values,
                          energy_pj=DENSE_E * factor("dense"), cycles=1000, algorithmic_computes=1000,
-                         skipped_computes=0, complete=True))
+                         actual_computes=1000, complete=True))
         for kind, sides, s in itertools.product(("structured", "unstructured"), ("single", "dual"), sparsities):
             rows.append(dict(scheme=kind, kind=kind, sides=sides, sparsity=s, act_sparsity=s if sides == "dual" else None,
                              **values, energy_pj=DENSE_E * energy(kind, sides, s) * factor(kind),
                              cycles=round(1000 * cycles(kind, sides, s)), algorithmic_computes=1000,
-                             skipped_computes=round(1000 * skipped(kind, sides, s)), complete=True))
+                             actual_computes=1000 - round(1000 * skipped(kind, sides, s)), complete=True))
     frame = pd.DataFrame(rows)
     dense = frame[frame["kind"].eq("dense")].set_index(list(axes))["energy_pj"] if axes else None
     base = frame.set_index(list(axes)).index.map(dense.to_dict()) if axes else DENSE_E

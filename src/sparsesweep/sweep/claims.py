@@ -171,19 +171,20 @@ def unstructured_faster_at_66(summary: pd.DataFrame, reference: Mapping[str, Any
 
 
 def same_skipped_computes(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
-    frac = summary.assign(skip_fraction=summary["skipped_computes"] / summary["algorithmic_computes"])
+    """Computes not performed = algorithmic - actual (skipped, gated, or removed by spatial skipping)."""
+    frac = summary.assign(skip_fraction=1 - summary["actual_computes"] / summary["algorithmic_computes"])
     pairs = _pair(frac, reference, "skip_fraction")
     if not pairs:
         return ClaimResult(None, "not tested: needs structured and unstructured points at the same sparsity")
     worst = max(float((df["structured"] - df["unstructured"]).abs().max()) for df in pairs.values())
     parts = [f"{sd}: " + ", ".join(f"{s:g}: {r.structured:.1%} vs {r.unstructured:.1%}" for s, r in df.iterrows())
              for sd, df in pairs.items()]
-    evidence = (f"skipped / algorithmic computes, structured vs unstructured: {'; '.join(parts)} "
+    evidence = (f"computes not performed (1 - actual / algorithmic), structured vs unstructured: {'; '.join(parts)} "
                 f"(largest gap {worst:.1%}; 'the same' = within {SAME_SKIPS:.0%})")
     holds = worst <= SAME_SKIPS
     notes = "" if holds else ("Structured dual (STC_flexible_dualCompress) compresses activations only in DRAM/SMEM; "
-                              "its RF skips on weights alone, while DSTC skips on both operands. Counts are fractions "
-                              "of each design's padded algorithmic computes.")
+                              "its RF skips on weights alone, while DSTC skips on both operands. Fractions are of each "
+                              "design's own padded algorithmic computes.")
     return ClaimResult(holds, evidence, notes)
 
 

@@ -101,7 +101,7 @@ class DaskExecutor:
         self._submitted: list[Any] = []
         if address == "local":
             self._cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+                                         dashboard_address=":0", silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
             self.name = f"Dask LocalCluster ({jobs} workers)"
         else:

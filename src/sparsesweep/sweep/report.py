@@ -95,7 +95,7 @@ def _totals(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
     rows = _floats(at_reference(summary, reference))
     table = []
     for r in rows.itertuples():
-        skipped = r.skipped_computes / r.algorithmic_computes if r.algorithmic_computes else float("nan")
+        skipped = 1 - r.actual_computes / r.algorithmic_computes if r.algorithmic_computes else float("nan")
         table.append((variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity), f"{r.sparsity:g}",
                       r.design, _num(r.energy_pj / 1e6, 1), _num(r.energy_vs_dense, 3), _num(r.cycles, 0),
                       _num(r.cycles_vs_dense, 3), _num(100 * skipped, 1),
@@ -103,7 +103,7 @@ def _totals(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
     setting = (" at " + ", ".join(f"{k}={v}" for k, v in reference.items())) if reference else ""
     return "\n".join([f"## Network totals{setting}", "",
                       md_table(("design", "sparsity", "hardware", "energy (uJ)", "energy / dense", "cycles",
-                                "cycles / dense", "skipped computes (%)", "complete"), table), "",
+                                "cycles / dense", "computes not performed (%)", "complete"), table), "",
                       "Every memory setting is in summary.csv; every layer in results.csv.", ""])
 
 

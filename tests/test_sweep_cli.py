@@ -1,0 +1,169 @@
+"""sweep.py's command line on the fake backend: options, outputs, exit codes, the cache folder,
+--no-cache, a Dask scheduler address, and resuming after SIGKILL and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sweep_fakes import CALLS_ENV, fake_registry
+
+from sparsesweep.sweep.cli import main
+from sparsesweep.sweep.store import CACHE_ENV
+
+from render_helpers import REPO
+
+FAKES = Path(__file__).resolve().parent / "sweep_fakes.py"
+SMALL = ["--layers", "conv1,fc", "--sparsity", "0,0.5,0.75", "-j", "1", "--quiet"]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    return folder
+
+
+def _sweep(out, *args, registry=None):
+    return main(["--backend", "fake", "--out", str(out), *SMALL, *args], registry=registry or fake_registry())
+
+
+def test_help_lists_every_option(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--sparsity", "--act-sparsity", "--schemes", "--sides", "--layers", "--arch", "--workload", "--set",
+                   "--backend", "--objective", "--time-limit", "--seed", "--jobs", "--dask", "--out", "--no-cache"):
+        assert option in text
+    assert "{native,timeloop}" in text and "{energy,cycles,edp}" in text
+
+
+def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, capsys):
+    out = tmp_path / "out"
+    assert _sweep(out, "--set", "smem_kib=128,256", "--set", "lrf_metadata_bits=4,8", "--objective", "energy") == 0
+    names = {p.name for p in out.iterdir()}
+    plots = {"energy_vs_sparsity.png", "cycles_vs_sparsity.png", "energy_breakdown.png", "axis_smem_kib.png",
+             "axis_lrf_metadata_bits.png"}
+    assert {"results.csv", "summary.csv", "report.md", "run.json", "points"} | plots == names
+    for plot in plots:
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.md").read_text()
+    for text in ("## Claims", "structured saves ~2x energy", "more LRF metadata changes energy insignificantly",
+                 "**Energy source**", "arch/ert/stc_45nm.yaml", "arch/ert/dstc_45nm.yaml", "arch/dstc.yaml",
+                 "objective `energy`", "![axis_smem_kib](axis_smem_kib.png)", "timeloop-model input.yaml ERT.yaml"):
+        assert text in report
+    results = (out / "results.csv").read_text().splitlines()
+    assert len(results) == 1 + 2 * 9 * 4 and "smem_kib,lrf_metadata_bits" in results[0]
+    assert len(list((out / "points").iterdir())) == 2 * 9 * 4
+    stats = json.loads((out / "run.json").read_text())
+    assert stats["computed"] == 72 and set(stats["claims"]) >= {"structured_saves_2x", "lrf_metadata_insignificant"}
+    assert (cache / "sweep").is_dir()  # $SPARSESWEEP_CACHE_DIR holds the cache
+    err = capsys.readouterr().err
+    assert "72 points (0 cached, 72 computed" in err
+
+
+def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(tmp_path, cache, capsys):
+    out = tmp_path / "out"
+    assert _sweep(out, registry=fake_registry(fail_layers=("fc",))) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: 9 of 18 points failed (first: fc-") and "report.md" in err[-1]
+    assert "## Failed points (9)" in (out / "report.md").read_text()
+    assert (out / "results.csv").read_text().count(",failed,") == 9
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--schemes", "structred"], "did you mean 'structured'"),
+    (["--set", "smem_kb=128"], "did you mean 'smem_kib'"),
+    (["--set", "smem_kib=abc"], "--set smem_kib"),
+    (["--sparsity", "0,0.66"], "no N:M pattern"),
+    (["--sparsity", "0,x"], "not a number"),
+    (["--layers", "conv_1"], "did you mean 'conv1'"),
+    (["--jobs", "0"], "--jobs must be >= 1"),
+    (["--time-limit", "0"], "--time-limit must be > 0"),
+])
+def test_bad_options_are_one_line_errors_with_exit_code_2(tmp_path, cache, capsys, args, message):
+    assert _sweep(tmp_path / "out", *args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_repeat_is_cached_and_no_cache_recomputes_without_touching_the_cache(tmp_path, cache, monkeypatch):
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv(CALLS_ENV, str(calls))
+    out = tmp_path / "out"
+    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 18
+    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 18  # all cached
+    records = sorted(cache.rglob("*.json"))
+    assert _sweep(out, "--no-cache") == 0 and len(calls.read_text().splitlines()) == 36
+    assert sorted(cache.rglob("*.json")) == records and not (out / ".sweep-journal").exists()
+    assert json.loads((out / "run.json").read_text())["computed"] == 18
+
+
+def test_dask_scheduler_address(tmp_path, cache):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        out = tmp_path / "out"
+        assert _sweep(out, "--dask", cluster.scheduler_address) == 0
+        assert "Dask scheduler tcp://" in json.loads((out / "run.json").read_text())["executor"]
+
+
+def test_an_unreachable_dask_scheduler_is_a_one_line_error(tmp_path, cache, capsys):
+    assert _sweep(tmp_path / "out", "--dask", "tcp://127.0.0.1:9") == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and "--dask local" in err and err.count("\n") == 1
+
+
+# ---- interrupted sweeps resume -----------------------------------------------------------------
+
+RESUME = ["--layers", "conv1,fc,conv2_1_a_1x1", "--sparsity", "0,0.5,0.75", "-j", "2"]
+
+
+def _start(out: Path, env: dict, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(FAKES), *extra, "--out", str(out), *RESUME], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _wait_for_records(cache: Path, count: int, proc: subprocess.Popen, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = len(list((cache / "sweep").rglob("results/*/*.json")))
+        if done >= count:
+            return done
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the sweep made no progress")
+
+
+def _tables(out: Path) -> tuple[str, str]:
+    return (out / "results.csv").read_text(), (out / "summary.csv").read_text()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path, sig):
+    env = {**os.environ, CACHE_ENV: str(tmp_path / "cache"), CALLS_ENV: str(tmp_path / "calls.txt")}
+    killed = _start(tmp_path / "out", env, "--fake-delay", "0.15")
+    kept = _wait_for_records(tmp_path / "cache", 6, killed)
+    os.killpg(killed.pid, sig)
+    _, err = killed.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert killed.returncode == 130 and "run the same command again to resume" in err
+    else:
+        assert killed.returncode == -signal.SIGKILL
+    stored = len(list((tmp_path / "cache" / "sweep").rglob("results/*/*.json")))
+    assert stored >= kept
+    resumed = _start(tmp_path / "out", env)
+    assert resumed.wait(timeout=120) == 0, resumed.communicate()
+    stats = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert stats["total"] == 27 and stats["cached"] >= stored and stats["computed"] == 27 - stats["cached"]
+    fresh_env = {**env, CACHE_ENV: str(tmp_path / "cache2")}
+    assert _start(tmp_path / "fresh", fresh_env).wait(timeout=120) == 0
+    assert _tables(tmp_path / "out") == _tables(tmp_path / "fresh")
