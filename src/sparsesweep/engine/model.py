@@ -31,12 +31,13 @@ def evaluate_spec(spec: Spec) -> Evaluation:
     """Evaluate a parsed spec that has a mapping and an energy table."""
     if spec.mapping is None or spec.energies is None:
         raise ValueError("evaluate_spec needs a mapping and an energy table")
-    nest = analyse(spec.problem, spec.mapping)
+    artifact = artifact_semantics(spec)
+    nest = analyse(spec.problem, spec.mapping, count_first_fill=artifact)
     if spec.problem.is_sparse or not spec.sparse.empty:
         from .sparse import apply_sparsity
 
         try:
-            tensors, compute, models = apply_sparsity(spec, nest)
+            tensors, compute, models = apply_sparsity(spec, nest, artifact=artifact)
             models.check_capacity()
         except MappingError as exc:
             raise exc.located(file=_mapping_file(spec)) from exc
@@ -47,6 +48,16 @@ def evaluate_spec(spec: Spec) -> Evaluation:
         tensors, compute = dense_counts(spec, nest)
         check_capacity(spec, nest, tensors)
     return finish(spec, nest, tensors, compute)
+
+
+def artifact_semantics(spec: Spec) -> bool:
+    """Inputs that use position-skipping follow the 2022 Sparseloop build's rules throughout.
+
+    That build (the only one with position-skipping) counted the first fill of read-write
+    tensors, matched a flattened rank's dimensions to one loop each, and had no
+    partial-block vector-access penalty.
+    """
+    return any(saf.kind == "position_skipping" for lvl in spec.sparse.levels.values() for saf in lvl.safs)
 
 
 def dense_counts(spec: Spec, nest: NestResult) -> tuple[tuple[tuple[TensorCounts, ...], ...], ComputeCounts]:

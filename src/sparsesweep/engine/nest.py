@@ -45,7 +45,12 @@ class NestResult:
     level_factors: tuple[tuple[int, ...], ...]  # per storage level: per-dim product of loops at/below
 
 
-def analyse(problem: Problem, mapping: Mapping) -> NestResult:
+def analyse(problem: Problem, mapping: Mapping, *, count_first_fill: bool = False) -> NestResult:
+    """Dense analysis of ``mapping``.
+
+    ``count_first_fill`` counts the first fill of read-write tensors, as the 2022
+    Sparseloop build did (Timeloop master does not).
+    """
     loops = mapping.loops()
     n = len(mapping.levels)
     ndims = len(problem.dims)
@@ -80,7 +85,7 @@ def analyse(problem: Problem, mapping: Mapping) -> NestResult:
                 rep *= lp.bound
         replication[li] = rep
     tiles = {ds.name: _dataspace(problem, mapping, ds, loops, strides, below, below_spatial, replication,
-                                 temporal_product)
+                                 temporal_product, count_first_fill)
              for ds in problem.dataspaces}
     return NestResult(tiles=tiles, macs=problem.macs, macs_per_instance=temporal_product,
                       compute_instances=spatial_product, level_factors=tuple(below))
@@ -132,7 +137,7 @@ def _distinct(ds: DataSpace, spatial: list[tuple[Loop, int]]) -> int:
 
 def _dataspace(problem: Problem, mapping: Mapping, ds: DataSpace, loops: list[Loop], strides: list[int],
                below: list[tuple[int, ...]], below_spatial: list[tuple[int, ...]], replication: list[int],
-               temporal_product: int) -> tuple[TileStats, ...]:
+               temporal_product: int, count_first_fill: bool) -> tuple[TileStats, ...]:
     n = len(mapping.levels)
     coupled = _coupled(ds)
     extents = [_extents(ds, below[li]) for li in range(n)]
@@ -185,7 +190,8 @@ def _dataspace(problem: Problem, mapping: Mapping, ds: DataSpace, loops: list[Lo
         if ds.read_write:
             updates = float(round(content[li]))
             reads = float(round(content[li] - partition[li]))
-            fills = 0.0 if li == outermost else float(round(parent_share[li] - partition[li]))
+            first = 0 if count_first_fill else partition[li]
+            fills = 0.0 if li == outermost else float(round(parent_share[li] - first))
         else:
             reads = float(round(content[li]))
             updates = 0.0

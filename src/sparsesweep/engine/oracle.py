@@ -27,10 +27,11 @@ class SparseModels:
     spec: Spec
     nest: NestResult
     formats: FormatAnalysis
+    artifact: bool = False  # 2022 Sparseloop build rules (see model.artifact_semantics)
 
     @classmethod
-    def build(cls, spec: Spec, nest: NestResult, *, flatten_once: bool = False) -> SparseModels:
-        return cls(spec=spec, nest=nest, formats=analyse_formats(spec, flatten_once=flatten_once))
+    def build(cls, spec: Spec, nest: NestResult, *, artifact: bool = False) -> SparseModels:
+        return cls(spec=spec, nest=nest, formats=analyse_formats(spec, flatten_once=artifact), artifact=artifact)
 
     # -- structure -----------------------------------------------------------------------
     def tile(self, li: int, ds: str) -> TileFormat | None:
@@ -90,7 +91,7 @@ class SparseModels:
     def vector_ratio(self, li: int, ds: str) -> float:
         tf = self.tile(li, ds)
         tile = self.nest.tiles[ds][li]
-        if tf is None or not tile.kept:
+        if tf is None or not tile.kept or self.artifact:
             return 1.0
         level = self.spec.arch.storage[li]
         return float(vector_access_ratio(self.model(ds), tile.extents, tf.expected_density, level.block_size,

@@ -23,13 +23,15 @@ from .spatial import SpatialSaf, apply_saf, initialize, summarize
 Levels = tuple[tuple[TensorCounts, ...], ...]
 
 
-def apply_sparsity(spec: Spec, nest: NestResult) -> tuple[Levels, ComputeCounts, SparseModels]:
+def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False
+                   ) -> tuple[Levels, ComputeCounts, SparseModels]:
+    """Sparse counts of every kept tensor and of the computes (``artifact``: 2022 build rules)."""
     if spec.mapping is None:
         raise ValueError("apply_sparsity needs a mapping")
     problem, arch = spec.problem, spec.arch
     n = len(arch.storage)
     names = [d.name for d in problem.dataspaces]
-    models = SparseModels.build(spec, nest)
+    models = SparseModels.build(spec, nest, artifact=artifact)
     cnest = build_complete_nest(arch, problem, spec.mapping)
     storage = Storage(
         kept={d: tuple(nest.tiles[d][li].kept for li in range(n)) for d in names},

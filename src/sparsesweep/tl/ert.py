@@ -8,11 +8,12 @@ priority list (e.g. a skipped read falls back to ``gated_read``); see ``OP_ACTIO
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .common import Path, Reader, split_name
+from .common import Path, Reader
 
 # Timeloop operation -> ERT action names tried in order.  A trailing None means "fall
 # back to the level's vector access energy" (random accesses); otherwise 0.
@@ -91,7 +92,7 @@ def parse_ert(reader: Reader, raw: Any) -> dict[str, dict[str, float]]:
         table = reader.mapping(table, tpath)
         reader.check_keys(table, tpath, {"name", "actions"})
         full = reader.string(reader.require(table, "name", tpath), tpath + ("name",))
-        level, _ = split_name(full.split(".")[-1])
+        level = re.sub(r"\[[^\]]*\]", "", full).split(".")[-1].strip()
         actions = out.setdefault(level, {})
         for j, action in enumerate(reader.seq(table.get("actions"), tpath + ("actions",))):
             apath = tpath + ("actions", j)
