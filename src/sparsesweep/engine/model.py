@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import MappingError
+from ..errors import MappingError, SparsesweepError
 from ..result import Computes, DataspaceResult, LevelResult, Result
 from ..tl.spec import Spec
 from .counts import ComputeCounts, OpCounts, TensorCounts
@@ -39,8 +39,8 @@ def evaluate_spec(spec: Spec) -> Evaluation:
         try:
             tensors, compute, models = apply_sparsity(spec, nest, artifact=artifact)
             models.check_capacity()
-        except MappingError as exc:
-            raise exc.located(file=_mapping_file(spec)) from exc
+        except SparsesweepError as exc:
+            raise _locate(spec, exc) from exc
         if not any(saf.kind == "skipping_spatial" for lvl in spec.sparse.levels.values() for saf in lvl.safs):
             check_fanout(spec, nest)
     else:
@@ -113,6 +113,16 @@ def check_capacity(spec: Spec, nest: NestResult, tensors: Sequence[Sequence[Tens
                 f"tiles at '{level.name}' need {used:g} words but it holds {level.size}",
                 file=_mapping_file(spec), key="mapping",
                 fix=f"use smaller factors at or below '{level.name}', or bypass a dataspace there")
+
+
+def _locate(spec: Spec, exc: SparsesweepError) -> SparsesweepError:
+    """Fill in the file an engine error belongs to (the engine raises them without one)."""
+    if exc.file:
+        return exc
+    top = "mapping" if isinstance(exc, MappingError) else str(exc.key or "").split(".")[0].split(" ")[0]
+    if top not in spec.bundle.data:
+        top = "sparse_optimizations" if "sparse_optimizations" in spec.bundle.data else "problem"
+    return exc.located(file=spec.bundle.doc_for(top).path)
 
 
 def _mapping_file(spec: Spec) -> str:
