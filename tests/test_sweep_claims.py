@@ -26,12 +26,13 @@ def summary(energy, cycles=None, skipped=None, axes=None, energy_axis=None, spar
         factor = (lambda kind: scale(kind, setting[0])) if axes else (lambda kind: 1.0)
         rows.append(dict(scheme="dense", kind="dense", sides="-", sparsity=0.0, act_sparsity=None, **values,
                          energy_pj=DENSE_E * factor("dense"), cycles=1000, algorithmic_computes=1000,
-                         actual_computes=1000, complete=True))
+                         actual_computes=1000, macs_orig=1000, complete=True))
         for kind, sides, s in itertools.product(("structured", "unstructured"), ("single", "dual"), sparsities):
             rows.append(dict(scheme=kind, kind=kind, sides=sides, sparsity=s, act_sparsity=s if sides == "dual" else None,
                              **values, energy_pj=DENSE_E * energy(kind, sides, s) * factor(kind),
                              cycles=round(1000 * cycles(kind, sides, s)), algorithmic_computes=1000,
-                             actual_computes=1000 - round(1000 * skipped(kind, sides, s)), complete=True))
+                             actual_computes=1000 - round(1000 * skipped(kind, sides, s)), macs_orig=800,
+                             complete=True))
     frame = pd.DataFrame(rows)
     dense = frame[frame["kind"].eq("dense")].set_index(list(axes))["energy_pj"] if axes else None
     base = frame.set_index(list(axes)).index.map(dense.to_dict()) if axes else DENSE_E
@@ -165,3 +166,10 @@ def test_check_all_runs_every_claim():
     results = c.check_all(summary(fig15_like), {})
     assert [claim.id for claim, _ in results] == [claim.id for claim in c.CLAIMS] and len(results) == 8
     assert all(isinstance(r.evidence, str) and r.evidence for _, r in results)
+
+
+def test_mechanism_states_computes_performed_and_padding():
+    text = c.mechanism(summary(fig15_like), {})
+    assert "at sparsity 0.5/0.667/0.75" in text
+    assert "structured single 50/33/25%" in text and "unstructured dual 25/11/6%" in text
+    assert "structured 25..25%" in text  # 1000 algorithmic MACs over 800 of the network's own

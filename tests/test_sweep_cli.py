@@ -74,7 +74,10 @@ def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(
     assert _sweep(out, registry=fake_registry(fail_layers=("fc",))) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: 9 of 18 points failed (first: fc-") and "report.md" in err[-1]
-    assert "## Failed points (9)" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "## Failed points (9)" in report
+    assert "use the 1 layer shapes that every point evaluated (left out: fc)" in report
+    assert "## Network totals, over the layers every point evaluated" in report
     assert (out / "results.csv").read_text().count(",failed,") == 9
 
 

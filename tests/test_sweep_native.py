@@ -23,8 +23,12 @@ def native_sweep(tmp_path_factory):
     return code, tmp / "out"
 
 
-def _evaluate_folder(folder):
-    return default_registry().create("native").evaluate(load_bundle(folder))
+def _assert_folders_reevaluate(out, rows):
+    """Each point's folder (inputs + the sweep's mapping) evaluates to the numbers the sweep reported."""
+    native = default_registry().create("native")
+    for row in rows.itertuples():
+        again = native.evaluate(load_bundle(out / "points" / row.point))
+        assert again.energy_pj == pytest.approx(row.energy_pj) and again.cycles == row.cycles
 
 
 def test_dense_baseline_points_evaluate_and_reevaluate_from_their_folders(native_sweep):
@@ -33,9 +37,7 @@ def test_dense_baseline_points_evaluate_and_reevaluate_from_their_folders(native
     dense = results[results["kind"].eq("dense")]
     assert len(dense) == 2 and dense["status"].eq("ok").all(), dense["error"].tolist()
     assert (dense["algorithmic_computes"] == dense["actual_computes"]).all()
-    for row in dense.itertuples():
-        again = _evaluate_folder(out / "points" / row.point)
-        assert again.energy_pj == pytest.approx(row.energy_pj) and again.cycles == row.cycles
+    _assert_folders_reevaluate(out, dense)
 
 
 def test_every_sparse_point_evaluates_and_reevaluates_from_its_folder(native_sweep):
@@ -44,9 +46,7 @@ def test_every_sparse_point_evaluates_and_reevaluates_from_its_folder(native_swe
     failed = results[results["status"].ne("ok")]
     assert failed.empty, "\n".join(f"{r.point}: {r.error}" for r in failed.itertuples())
     assert code == 0
-    for row in results.itertuples():
-        again = _evaluate_folder(out / "points" / row.point)
-        assert again.energy_pj == pytest.approx(row.energy_pj) and again.cycles == row.cycles
+    _assert_folders_reevaluate(out, results)
 
 
 def test_sparse_points_do_fewer_macs_and_the_summary_is_normalised(native_sweep):

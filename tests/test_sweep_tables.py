@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sweep_fakes import CountingRegistry, run_fake
 
-from sparsesweep.sweep.tables import COMPUTES, results_frame, summary_frame
+from sparsesweep.sweep.tables import COMPUTES, common_layers, results_frame, summary_frame
 
 REQUIRED = ["layer", "count", "scheme", "sides", "sparsity", "weight_density", "input_density", "energy_pj", "cycles",
             "algorithmic_computes", "actual_computes", "skipped_computes", "gated_computes", "mapping_id", "status"]
@@ -74,6 +74,10 @@ def test_a_failed_layer_leaves_its_points_totals_empty_not_partial(tmp_path):
     assert not summary["complete"].any() and summary["layers_failed"].eq(1).all()
     assert summary["energy_pj"].isna().all() and summary["energy_vs_dense"].isna().all()
     assert all(pd.isna(v) for v in summary["cycles"])
+    basis, left_out = common_layers(results, [])
+    assert left_out == ["fc"] and basis["complete"].all() and basis["layers"].eq(1).all()
+    conv1 = results[results["layer"].eq("conv1")]
+    assert basis["energy_pj"].tolist() == pytest.approx(conv1["energy_pj"].tolist())
 
 
 def test_summary_with_no_axes_has_a_single_dense_baseline(tmp_path):

@@ -31,17 +31,16 @@ DPI = 110
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 
 
-def write_plots(summary: pd.DataFrame, reference: Mapping[str, Any], out: Path) -> list[Path]:
-    """Write every plot into ``out``; returns the files written."""
+def write_plots(summary: pd.DataFrame, reference: Mapping[str, Any], out: Path, scope: str = "") -> list[Path]:
+    """Write every plot into ``out``; returns the files written. ``scope`` (e.g. which layers) titles them."""
     rows = at_reference(summary, reference)
-    files = [
-        _vs_sparsity(rows, "energy_vs_dense", "network energy / dense", out / "energy_vs_sparsity.png"),
-        _vs_sparsity(rows, "cycles_vs_dense", "network cycles / dense", out / "cycles_vs_sparsity.png"),
-        _breakdown(rows, out / "energy_breakdown.png"),
+    drawn = [
+        (_vs_sparsity(rows, "energy_vs_dense", "network energy / dense"), "energy_vs_sparsity.png"),
+        (_vs_sparsity(rows, "cycles_vs_dense", "network cycles / dense"), "cycles_vs_sparsity.png"),
+        (_breakdown(rows), "energy_breakdown.png"),
     ]
-    for axis in reference:
-        files.append(_axis(summary, reference, axis, out / f"axis_{axis}.png"))
-    return files
+    drawn += [(_axis(summary, reference, axis), f"axis_{axis}.png") for axis in reference]
+    return [_save(fig, out / name, scope) for fig, name in drawn]
 
 
 def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +48,7 @@ def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(label=labels)
 
 
-def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str, path: Path) -> Path:
+def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str) -> Any:
     rows = _labelled(rows)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.axhline(1.0, color="grey", lw=1, ls="--", label="dense")
@@ -63,10 +62,10 @@ def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str, path: Path) -> Pa
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return fig
 
 
-def _breakdown(rows: pd.DataFrame, path: Path) -> Path:
+def _breakdown(rows: pd.DataFrame) -> Any:
     rows = _labelled(rows)
     levels = [c for c in rows.columns if c.startswith("energy_pj.")]
     dense = rows.loc[rows["kind"].eq("dense"), "energy_pj"]
@@ -82,10 +81,10 @@ def _breakdown(rows: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("network energy / dense")
     ax.legend(fontsize=8, title="level")
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
-def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str, path: Path) -> Path:
+def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any:
     rows = _labelled(at_reference(summary, reference, free=axis))
     dense_ref = rows[rows["kind"].eq("dense") & rows[axis].eq(reference[axis])]["energy_pj"]
     base = float(dense_ref.iloc[0]) if len(dense_ref) else float("nan")
@@ -102,10 +101,12 @@ def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str, path: 
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"network energy / dense at {axis}={reference[axis]}")
     axes[0][-1].legend(fontsize=7)
-    return _save(fig, path)
+    return fig
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Any, path: Path, scope: str) -> Path:
+    if scope:
+        fig.suptitle(scope, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)

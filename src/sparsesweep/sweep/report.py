@@ -32,11 +32,18 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.DataFrame,
                  checked: list[tuple[Claim, ClaimResult]], plots: Sequence[Path], command: str,
-                 root: Path | None = None) -> Path:
+                 root: Path | None = None, basis: pd.DataFrame | None = None, left_out: Sequence[str] = ()) -> Path:
+    """``basis``: the totals over the layers every point evaluated, when some failed (``left_out``)."""
     grid = run.grid
+    scope = ""
+    if basis is not None:
+        scope = (f"Some points failed, so the claims and plots use the {results['layer'].nunique() - len(left_out)} "
+                 f"layer shapes that every point evaluated (left out: {', '.join(left_out)}).")
     parts = [f"# Sparsity sweep: {grid.workload.name}", "", f"Command: `{command}`", "",
              _setup(run, results, root), _failures(results), _totals(summary, grid.reference),
-             _claims(checked), _model_notes(summary, grid.reference), _plots(plots, path.parent),
+             _totals(basis, grid.reference, scope) if basis is not None else None,
+             _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference)),
+             _model_notes(summary, grid.reference), _plots(plots, path.parent),
              _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
     return path
@@ -91,7 +98,7 @@ def _floats(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: float for c, t in frame.dtypes.items() if isinstance(t, pd.Int64Dtype)})
 
 
-def _totals(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
+def _totals(summary: pd.DataFrame, reference: Mapping[str, Any], scope: str = "") -> str:
     rows = _floats(at_reference(summary, reference))
     table = []
     for r in rows.itertuples():
@@ -101,15 +108,16 @@ def _totals(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
                       _num(r.cycles_vs_dense, 3), _num(100 * skipped, 1),
                       "yes" if r.complete else f"no ({r.layers_failed} failed)"))
     setting = (" at " + ", ".join(f"{k}={v}" for k, v in reference.items())) if reference else ""
-    return "\n".join([f"## Network totals{setting}", "",
+    title = f"## Network totals{setting}" + (", over the layers every point evaluated" if scope else "")
+    return "\n".join([title, "", *([scope, ""] if scope else []),
                       md_table(("design", "sparsity", "hardware", "energy (uJ)", "energy / dense", "cycles",
                                 "cycles / dense", "computes not performed (%)", "complete"), table), "",
                       "Every memory setting is in summary.csv; every layer in results.csv.", ""])
 
 
-def _claims(checked: list[tuple[Claim, ClaimResult]]) -> str:
+def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str = "") -> str:
     rows = [(c.text, VERDICT[r.holds], r.evidence) for c, r in checked]
-    lines = ["## Claims", "",
+    lines = ["## Claims", "", *([scope, ""] if scope else []),
              "Each claim of the study is checked against the network totals above; thresholds: "
              f"'~2x' = {claims_mod.RATIO_BAND[0]}..{claims_mod.RATIO_BAND[1]}x, '~40%' = "
              f"{claims_mod.NEAR_40[0]}..{claims_mod.NEAR_40[1]}, 'the same' = within {claims_mod.SAME_SKIPS:.0%}, "
@@ -120,7 +128,7 @@ def _claims(checked: list[tuple[Claim, ClaimResult]]) -> str:
     if disagree:
         lines += ["### Where our model disagrees, and why", ""]
         lines += [f"- **{c.text}** ({VERDICT[r.holds]}): {r.notes or r.evidence}" for c, r in disagree]
-        lines.append("")
+        lines += ["", why, ""] if why else [""]
     return "\n".join(lines)
 
 

@@ -55,7 +55,8 @@ class RunStats:
     cached: int = 0
     computed: int = 0
     failed: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the run
+    search_seconds: float = 0.0  # summed time of the searches computed in this run (all workers)
     executor: str = "none (every point cached)"
 
 
@@ -105,6 +106,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
         outcomes[point.id] = Outcome(point, spec, record, cached)
         stats.cached += cached
         stats.computed += not cached
+        stats.search_seconds += 0.0 if cached else float(record.get("seconds", 0.0))
         stats.failed += record["status"] != "ok"
         bar.update(1)
         if stats.failed:

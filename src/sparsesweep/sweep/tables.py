@@ -82,6 +82,14 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     return summary
 
 
+def common_layers(results: pd.DataFrame, axes: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Network totals over the layers every point evaluated, and the layers left out (none: the full summary)."""
+    ok = results.groupby("layer", sort=False)["status"].apply(lambda s: bool(s.eq("ok").all()))
+    left_out = [layer for layer, fine in ok.items() if not fine]
+    kept = results[results["layer"].isin(ok[ok].index)]
+    return summary_frame(kept if len(kept) else results, axes), left_out
+
+
 def variant_label(kind: str, scheme: str, sides: str, act_sparsity: Any = None, sparsity: Any = None) -> str:
     """``dense``, ``structured single``, ``unstructured dual (act 0.3)``."""
     if kind == "dense":
