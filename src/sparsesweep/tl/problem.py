@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .common import Path, Reader, norm_word
@@ -25,8 +26,13 @@ class DataSpace:
     ranks: tuple[tuple[Term, ...], ...]  # one affine expression per tensor rank
     read_write: bool
 
+    @cached_property
+    def dims(self) -> frozenset[int]:
+        """Dimensions that appear in the projection (the relevant dimensions)."""
+        return frozenset(t.dim for rank in self.ranks for t in rank)
+
     def relevant(self, dim: int) -> bool:
-        return any(t.dim == dim for rank in self.ranks for t in rank)
+        return dim in self.dims
 
 
 @dataclass(frozen=True)
