@@ -25,8 +25,10 @@ CALLS_ENV = "SWEEP_FAKE_CALLS"  # a file each search appends its point name to (
 class FakeBackend:
     name = "fake"
 
-    def __init__(self, fail_layers: tuple[str, ...] = (), delay_s: float = 0.0, crash_layers: tuple[str, ...] = ()):
+    def __init__(self, fail_layers: tuple[str, ...] = (), delay_s: float = 0.0, crash_layers: tuple[str, ...] = (),
+                 fail_matching: tuple[str, ...] = ()):
         self.fail_layers = fail_layers
+        self.fail_matching = fail_matching
         self.crash_layers = crash_layers
         self.delay_s = delay_s
 
@@ -41,7 +43,7 @@ class FakeBackend:
         if self.delay_s:
             time.sleep(self.delay_s)
         layer = bundle.name.split("-", 1)[0]
-        if layer in self.fail_layers:
+        if layer in self.fail_layers or any(text in bundle.name for text in self.fail_matching):
             raise MappingError(f"no valid mapping for {layer} (fake)", key="mapping", fix="a test asked for this")
         if layer in self.crash_layers:
             raise ZeroDivisionError("fake engine bug")

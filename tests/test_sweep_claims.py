@@ -173,3 +173,11 @@ def test_mechanism_states_computes_performed_and_padding():
     assert "at sparsity 0.5/0.667/0.75" in text
     assert "structured single 50/33/25%" in text and "unstructured dual 25/11/6%" in text
     assert "structured 25..25%" in text  # 1000 algorithmic MACs over 800 of the network's own
+
+
+def test_axis_claims_read_an_axis_of_multiples():
+    axes = {"lrf_metadata_bits_factor": (0.5, 1.0, 2.0)}
+    small = summary(fig15_like, axes=axes, energy_axis=lambda k, v: 1.0 + 0.01 * (v == 2.0))
+    result = c.lrf_metadata_insignificant(small, {"lrf_metadata_bits_factor": 1.0})
+    assert result.holds is True and "lrf_metadata_bits x0.5 -> x2" in result.evidence
+    assert c.axis_column(small.columns, "lrf_metadata_bits") == "lrf_metadata_bits_factor"

@@ -76,7 +76,7 @@ def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(
     assert err[-1].startswith("error: 9 of 18 points failed (first: fc-") and "report.md" in err[-1]
     report = (out / "report.md").read_text()
     assert "## Failed points (9)" in report
-    assert "use the 1 layer shapes that every point evaluated (left out: fc)" in report
+    assert "uses the layers that every point in it evaluated; left out at the reference setting: fc." in report
     assert "## Network totals, over the layers every point evaluated" in report
     assert (out / "results.csv").read_text().count(",failed,") == 9
 

@@ -62,6 +62,28 @@ def test_memory_axes_cross_and_apply_to_every_arch():
         assert f"smem_kib{setting['smem_kib']}" in p.id
 
 
+def test_multiples_scale_each_archs_own_value():
+    grid = _grid(sparsities=(0, 0.5), layers=("fc",), axes=(("lrf_metadata_bits", ("x0.5", "x1", "x2")),))
+    assert grid.axes == {"lrf_metadata_bits_factor": [0.5, 1.0, 2.0]} and grid.reference == {"lrf_metadata_bits_factor": 1.0}
+    bits = {(p.arch.name, dict(p.setting)["lrf_metadata_bits_factor"]): p.arch.lrf_metadata_bits for p in grid.points}
+    assert bits == {("stc", 0.5): 4, ("stc", 1.0): 8, ("stc", 2.0): 16,
+                    ("dstc", 0.5): 64, ("dstc", 1.0): 128, ("dstc", 2.0): 256}
+    assert any(p.id.endswith("-lrf_metadata_bits_factor0.5") for p in grid.points)
+
+
+@pytest.mark.parametrize("values, message", [
+    (("x1", "16"), "mixes values and multiples"),
+    (("x0.3",), "not a whole number"),
+    (("x-1",), "not a positive multiple"),
+    (("xa",), "not a positive multiple"),
+])
+def test_bad_multiples(values, message):
+    with pytest.raises(SpecError, match=message):
+        _grid(sparsities=(0,), layers=("fc",), axes=(("lrf_metadata_bits", values),))
+    with pytest.raises(SpecError, match="no multiples"):
+        _grid(sparsities=(0,), layers=("fc",), axes=(("rf_read_bandwidth", ("x2",)),))  # null on the STC arch
+
+
 def test_reference_is_the_first_value_when_the_default_is_not_swept():
     grid = _grid(sparsities=(0,), layers=("fc",), axes=(("smem_kib", ("512", "128")),))
     assert grid.reference == {"smem_kib": 512}

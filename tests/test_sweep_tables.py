@@ -74,7 +74,7 @@ def test_a_failed_layer_leaves_its_points_totals_empty_not_partial(tmp_path):
     assert not summary["complete"].any() and summary["layers_failed"].eq(1).all()
     assert summary["energy_pj"].isna().all() and summary["energy_vs_dense"].isna().all()
     assert all(pd.isna(v) for v in summary["cycles"])
-    basis, left_out = common_layers(results, [])
+    basis, left_out = common_layers(results, [], {})
     assert left_out == ["fc"] and basis["complete"].all() and basis["layers"].eq(1).all()
     conv1 = results[results["layer"].eq("conv1")]
     assert basis["energy_pj"].tolist() == pytest.approx(conv1["energy_pj"].tolist())
@@ -86,3 +86,31 @@ def test_summary_with_no_axes_has_a_single_dense_baseline(tmp_path):
     assert summary["kind"].eq("dense").sum() == 1
     base = summary.loc[summary["kind"].eq("dense"), "energy_pj"].iloc[0]
     assert all(math.isclose(r.energy_vs_dense, r.energy_pj / base) for r in summary.itertuples())
+
+
+def test_each_comparison_leaves_out_only_the_layers_that_failed_in_it(tmp_path):
+    from sparsesweep.sweep.outputs import Bases
+
+    registry = CountingRegistry(fail_matching=("conv1-unstructured-single-s0.5-smem_kib128",))
+    run = run_fake(tmp_path / "out", tmp_path / "cache", registry, sparsities=(0, 0.5),
+                   axes=(("smem_kib", ("128", "256")),))
+    results = results_frame(run.outcomes, ["smem_kib"], "fake", "edp")
+    bases = Bases(results, ["smem_kib"], {"smem_kib": 256})
+    at_256 = bases(None)[bases(None)["smem_kib"].eq(256)]
+    assert at_256["complete"].all() and at_256["layers"].eq(2).all() and bases.left_out[None] == []
+    along = bases("smem_kib")
+    assert bases.left_out["smem_kib"] == ["conv1"] and along["layers"].eq(1).all() and along["complete"].all()
+    assert bases.note("smem_kib") == "over the 1 of 2 layers every point evaluated" and bases.note(None) == ""
+    assert "along smem_kib: conv1" in bases.scope()
+
+
+def test_an_axis_of_multiples_has_its_factor_and_each_rows_value(tmp_path):
+    run = run_fake(tmp_path / "out", tmp_path / "cache", sparsities=(0, 0.5), layers=("fc",),
+                   axes=(("lrf_metadata_bits", ("x1", "x2")),))
+    results = results_frame(run.outcomes, list(run.grid.axes), "fake", "edp")
+    cols = list(results.columns)
+    assert cols.index("lrf_metadata_bits") == cols.index("lrf_metadata_bits_factor") + 1
+    values = set(zip(results["arch"], results["lrf_metadata_bits_factor"], results["lrf_metadata_bits"]))
+    assert values == {("stc", 1.0, 8), ("stc", 2.0, 16), ("dstc", 1.0, 128), ("dstc", 2.0, 256)}
+    summary = summary_frame(results, list(run.grid.axes))
+    assert len(summary) == 2 * 5 and "lrf_metadata_bits" not in summary.columns

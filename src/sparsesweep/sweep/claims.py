@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .grid import FACTOR_SUFFIX
+
 RATIO_BAND = (1.5, 2.67)  # "~2x": geometric mean of unstructured/structured energy within 2 (x/÷ 4/3)
 UP_TO_70 = 0.70  # "up to ~70% sparsity"
 AT_75 = 0.745  # "needs >=75%": no win below this sparsity
@@ -46,6 +48,13 @@ class Claim:
     id: str
     text: str
     check: Callable[[pd.DataFrame, Mapping[str, Any]], ClaimResult]
+    axis: str | None = None  # the arch parameter the claim varies (None: the reference setting only)
+
+
+def axis_column(columns: Any, parameter: str) -> str:
+    """The column of a swept parameter: its name, or ``<name>_factor`` when swept as multiples."""
+    factor = parameter + FACTOR_SUFFIX
+    return factor if factor in columns and parameter not in columns else parameter
 
 
 # ---- selection helpers -------------------------------------------------------------------------
@@ -197,8 +206,9 @@ def same_skipped_computes(summary: pd.DataFrame, reference: Mapping[str, Any]) -
 def _axis_changes(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str,
                   kinds: tuple[str, ...] = ("structured", "unstructured")) -> tuple[dict[tuple[str, str, float], float], str]:
     """Relative energy change from the smallest to the largest value of ``axis`` per design point."""
+    parameter, axis = axis, axis_column(summary.columns, axis)
     if axis not in summary.columns or summary[axis].nunique() < 2:
-        return {}, f"not tested: sweep the parameter, e.g. --set {axis}=V1,V2,V3"
+        return {}, f"not tested: sweep the parameter, e.g. --set {parameter}=V1,V2,V3 or =x0.5,x1,x2"
     rows = at_reference(summary, reference, free=axis)
     changes: dict[tuple[str, str, float], float] = {}
     for kind in kinds:
@@ -207,16 +217,17 @@ def _axis_changes(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str
             lo, hi = min(by_value), max(by_value)
             for s in by_value[lo].index.intersection(by_value[hi].index):
                 changes[(kind, sides, float(s))] = float(by_value[hi][s] / by_value[lo][s] - 1)
-    values = sorted(summary[axis].unique())
-    return changes, f"{axis} {values[0]} -> {values[-1]}"
+    values = [f"x{v:g}" if axis != parameter else v for v in sorted(summary[axis].unique())]
+    return changes, f"{parameter} {values[0]} -> {values[-1]}"
 
 
 def _changes_text(changes: Mapping[tuple[str, str, float], float]) -> str:
     return "; ".join(f"{k} {sd} {s:g}: {d:+.2%}" for (k, sd, s), d in changes.items())
 
 
-PINNED = ("Per-access energies come from the pinned ERT and do not change with sizes, so only traffic (and "
-          "mappings) can move the energy.")
+PINNED = ("Sizes change capacities: a smaller buffer or metadata store forces smaller tiles (another mapping) and "
+          "more traffic from the level above, a larger one can save refills; per-access energies come from the "
+          "pinned ERT and do not change with sizes.")
 
 
 def more_smem_lowers_both_equally(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
@@ -258,9 +269,12 @@ CLAIMS: tuple[Claim, ...] = (
           unstructured_dual_needs_40),
     Claim("unstructured_faster_at_66", "unstructured is faster in cycles at >=66% sparsity", unstructured_faster_at_66),
     Claim("same_skipped_computes", "both skip the same number of computations", same_skipped_computes),
-    Claim("more_smem_lowers_both_equally", "more SMEM lowers energy for both equally", more_smem_lowers_both_equally),
-    Claim("metadata_ram_changes_nothing", "more metadata RAM alone changes nothing", metadata_ram_changes_nothing),
-    Claim("lrf_metadata_insignificant", "more LRF metadata changes energy insignificantly", lrf_metadata_insignificant),
+    Claim("more_smem_lowers_both_equally", "more SMEM lowers energy for both equally", more_smem_lowers_both_equally,
+          "smem_kib"),
+    Claim("metadata_ram_changes_nothing", "more metadata RAM alone changes nothing", metadata_ram_changes_nothing,
+          "smem_metadata_kib"),
+    Claim("lrf_metadata_insignificant", "more LRF metadata changes energy insignificantly", lrf_metadata_insignificant,
+          "lrf_metadata_bits"),
 )
 
 
@@ -285,5 +299,7 @@ def mechanism(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
             f"GEMM padding adds {', '.join(pad)} MACs over the network's own (padded MACs cost like real ones).")
 
 
-def check_all(summary: pd.DataFrame, reference: Mapping[str, Any]) -> list[tuple[Claim, ClaimResult]]:
-    return [(claim, claim.check(summary, reference)) for claim in CLAIMS]
+def check_all(summary: pd.DataFrame, reference: Mapping[str, Any],
+              basis: Callable[[str | None], pd.DataFrame] | None = None) -> list[tuple[Claim, ClaimResult]]:
+    """Every claim; ``basis(axis)`` gives the summary a claim is checked on (default: ``summary``)."""
+    return [(claim, claim.check(basis(claim.axis) if basis else summary, reference)) for claim in CLAIMS]

@@ -29,6 +29,7 @@ DEFAULT_SCHEMES = ("structured", "unstructured")
 DEFAULT_WORKLOAD = "workloads/resnet50.yaml"
 DENSE_SCHEME = "dense"
 DENSE_SIDES = "-"  # how dense points show their sides in tables
+FACTOR_SUFFIX = "_factor"  # column of an axis given as multiples (x0.5,x1,x2) of each arch's own value
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class PlannedPoint:
 @dataclass(frozen=True)
 class Grid:
     points: list[PlannedPoint]
-    axes: dict[str, list[Any]]  # parameter -> swept values (typed), in the order given
+    axes: dict[str, list[Any]]  # column (parameter, or parameter + FACTOR_SUFFIX) -> swept values, in order
     reference: dict[str, Any]  # parameter -> the value other plots and claims hold it at
     archs: dict[str, ArchSpec]  # topology -> base arch (before memory settings)
     schemes: list[SchemeSpec]  # swept schemes (dense excluded), in the order given
@@ -112,7 +113,7 @@ def build_grid(config: SweepConfig) -> Grid:
     points: list[PlannedPoint] = []
     for combo in itertools.product(*axes.values()):
         setting = tuple(zip(axes, combo))
-        hw = {topo: apply_overrides(arch, dict(setting)) if setting else arch for topo, arch in archs.items()}
+        hw = {topo: with_setting(arch, setting) for topo, arch in archs.items()}
         for variant in variants:
             arch = hw[variant.scheme.topology]
             plan_point(arch, layers[0], variant.scheme, variant.sides, variant.sparsity, variant.act_sparsity)
@@ -132,6 +133,20 @@ def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]])
             name += f"-a{variant.act_sparsity:g}"
     name += "".join(f"-{key}{value}" for key, value in setting)
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+
+
+def with_setting(arch: ArchSpec, setting: Sequence[tuple[str, Any]]) -> ArchSpec:
+    """``arch`` with a memory setting applied (multiples scale the arch's own value)."""
+    if not setting:
+        return arch
+    overrides = {}
+    for column, value in setting:
+        if column.endswith(FACTOR_SUFFIX):
+            name = column.removesuffix(FACTOR_SUFFIX)
+            overrides[name] = _scaled(arch, name, value)
+        else:
+            overrides[column] = value
+    return apply_overrides(arch, overrides)
 
 
 def parse_list(text: str, key: str) -> list[str]:
@@ -207,24 +222,59 @@ def _axes(given: Sequence[tuple[str, Sequence[str]]], archs: dict[str, ArchSpec]
     names = ArchSpec.parameter_names()
     axes: dict[str, list[Any]] = {}
     for name, values in given:
+        key = f"--set {name}"
         if name not in names:
-            raise SpecError(f"unknown architecture parameter '{name}'", key=f"--set {name}", fix=suggest(name, names))
-        if name in axes:
-            raise SpecError(f"--set {name} is given twice", key=f"--set {name}",
-                            fix=f"list every value once: --set {name}=V1,V2,...")
+            raise SpecError(f"unknown architecture parameter '{name}'", key=key, fix=suggest(name, names))
+        if name in axes or name + FACTOR_SUFFIX in axes:
+            raise SpecError(f"--set {name} is given twice", key=key, fix=f"list every value once: --set {name}=V1,V2,...")
+        relative = [v.lower().startswith("x") for v in values]
+        if any(relative) and not all(relative):
+            raise SpecError("mixes values and multiples", key=key,
+                            fix="give values (128,256) or multiples of each arch's own value (x0.5,x1,x2), not both")
         typed: list[Any] = []
         for value in values:
-            for arch in archs.values():  # validates the value on every arch of the sweep
-                checked = getattr(apply_overrides(arch, {name: value}), name)
+            if all(relative):
+                checked: Any = _factor(value, key)
+                for arch in archs.values():  # validates the scaled value on every arch of the sweep
+                    apply_overrides(arch, {name: _scaled(arch, name, checked)})
+            else:
+                for arch in archs.values():
+                    checked = getattr(apply_overrides(arch, {name: value}), name)
             if checked in typed:
-                raise SpecError(f"value {value} is listed twice", key=f"--set {name}", fix="list each value once")
+                raise SpecError(f"value {value} is listed twice", key=key, fix="list each value once")
             typed.append(checked)
-        axes[name] = typed
+        axes[name + FACTOR_SUFFIX if all(relative) else name] = typed
     return axes
 
 
+def _factor(text: str, key: str) -> float:
+    try:
+        factor = float(text[1:])
+    except ValueError:
+        factor = -1.0
+    if not factor > 0:
+        raise SpecError(f"'{text}' is not a positive multiple", key=key, fix="write multiples as x0.5, x1, x2")
+    return factor
+
+
+def _scaled(arch: ArchSpec, name: str, factor: float) -> Any:
+    base = getattr(arch, name)
+    if not isinstance(base, (int, float)) or isinstance(base, bool):
+        raise SpecError(f"{name} of arch '{arch.name}' is {base!r}, which has no multiples", key=f"--set {name}",
+                        fix="give values instead of multiples")
+    value = base * factor
+    if isinstance(base, int):
+        if abs(value - round(value)) > 1e-9:
+            raise SpecError(f"x{factor:g} of {name}={base} (arch '{arch.name}') is {value:g}, not a whole number",
+                            key=f"--set {name}", fix="pick multiples that give whole numbers on every arch")
+        value = int(round(value))
+    return value
+
+
 def _reference(name: str, values: list[Any], archs: dict[str, ArchSpec]) -> Any:
-    """The default of the STC arch (else any arch) when swept, else the first value given."""
+    """The default of the STC arch (else any arch) when swept (x1 for multiples), else the first value given."""
+    if name.endswith(FACTOR_SUFFIX):
+        return 1.0 if 1.0 in values else values[0]
     for topology in ("stc", *sorted(archs)):
         if topology in archs and getattr(archs[topology], name) in values:
             return getattr(archs[topology], name)

@@ -6,7 +6,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .claims import check_all
+from typing import Any
+
+import pandas as pd
+
+from .claims import axis_column, check_all
 from .report import write_report
 from .runner import SweepRun
 from .tables import common_layers, results_frame, summary_frame
@@ -17,25 +21,65 @@ REPORT = "report.md"
 RUN_STATS = "run.json"
 
 
+class Bases:
+    """Network totals for each comparison, over the layers every point of it evaluated.
+
+    ``bases(None)`` is the reference setting (every axis at its reference value); ``bases(name)``
+    lets one swept parameter (name or column) vary.  When no point failed, every basis is the full
+    summary.  ``left_out`` records the layers each basis dropped; ``note(name)`` says so in words.
+    """
+
+    def __init__(self, results: pd.DataFrame, axes: list[str], reference: dict[str, Any]) -> None:
+        self.results, self.axes, self.reference = results, axes, reference
+        self.left_out: dict[str | None, list[str]] = {}
+        self._summaries: dict[str | None, pd.DataFrame] = {}
+
+    def column(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        column = axis_column(self.axes, name)
+        return column if column in self.axes else None
+
+    def __call__(self, name: str | None) -> pd.DataFrame:
+        free = self.column(name)
+        if free not in self._summaries:
+            self._summaries[free], self.left_out[free] = common_layers(self.results, self.axes, self.reference, free)
+        return self._summaries[free]
+
+    def note(self, name: str | None) -> str:
+        self(name)
+        left = self.left_out[self.column(name)]
+        total = self.results["layer"].nunique()
+        return f"over the {total - len(left)} of {total} layers every point evaluated" if left else ""
+
+    def scope(self) -> str:
+        """One sentence on what the claims and plots left out ('' when nothing failed)."""
+        total = self.results["layer"].nunique()
+        parts = [f"{'at the reference setting' if free is None else 'along ' + free}: "
+                 + (', '.join(left) if len(left) < total else "every layer (only points whose own layers all "
+                    "evaluated count there)")
+                 for free, left in self.left_out.items() if left]
+        if not parts:
+            return ""
+        return ("Some points failed, so each comparison (claims, plots) uses the layers that every point in it "
+                f"evaluated; left out {'; '.join(parts)}.")
+
+
 def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = None) -> list[Path]:
     """``results.csv``, ``summary.csv``, the plots, ``report.md`` and ``run.json``; returns the paths."""
     from .plots import write_plots  # matplotlib only when there is something to draw
 
     out.mkdir(parents=True, exist_ok=True)
-    axes = list(run.grid.axes)
+    axes, reference = list(run.grid.axes), run.grid.reference
     results = results_frame(run.outcomes, axes, run.backend, run.options.objective, root)
     summary = summary_frame(results, axes)
     results.to_csv(out / RESULTS, index=False)
     summary.to_csv(out / SUMMARY, index=False)
-    # Claims and plots need complete network totals: when points failed, they use the layers that
-    # every point evaluated, and say so.
-    basis, left_out = common_layers(results, axes)
-    scope = (f"over the {results['layer'].nunique() - len(left_out)} of {results['layer'].nunique()} layers every "
-             f"point evaluated" if left_out else "")
-    plots = write_plots(basis, run.grid.reference, out, scope)
-    checked = check_all(basis, run.grid.reference)
+    bases = Bases(results, axes, reference)
+    plots = write_plots(bases, reference, out)
+    checked = check_all(summary, reference, bases)
     report = write_report(out / REPORT, run, results, summary, checked, plots, command, root,
-                          basis=basis if left_out else None, left_out=left_out)
+                          basis=bases(None) if bases.left_out[None] else None, scope=bases.scope())
     stats = {**asdict(run.stats), "claims": {c.id: r.holds for c, r in checked}}
     (out / RUN_STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return [out / RESULTS, out / SUMMARY, *plots, report, out / RUN_STATS]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import matplotlib
 
@@ -31,16 +31,25 @@ DPI = 110
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 
 
-def write_plots(summary: pd.DataFrame, reference: Mapping[str, Any], out: Path, scope: str = "") -> list[Path]:
-    """Write every plot into ``out``; returns the files written. ``scope`` (e.g. which layers) titles them."""
-    rows = at_reference(summary, reference)
+class Bases(Protocol):
+    """The summary each plot draws (see :class:`~.outputs.Bases`)."""
+
+    def __call__(self, name: str | None) -> pd.DataFrame: ...
+
+    def note(self, name: str | None) -> str: ...
+
+
+def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path) -> list[Path]:
+    """Write every plot into ``out``; returns the files written.  ``bases(None)`` feeds the plots over
+    sparsity, ``bases(axis)`` the plot of that axis; ``bases.note`` titles plots that left layers out."""
+    rows = at_reference(bases(None), reference)
     drawn = [
-        (_vs_sparsity(rows, "energy_vs_dense", "network energy / dense"), "energy_vs_sparsity.png"),
-        (_vs_sparsity(rows, "cycles_vs_dense", "network cycles / dense"), "cycles_vs_sparsity.png"),
-        (_breakdown(rows), "energy_breakdown.png"),
+        (_vs_sparsity(rows, "energy_vs_dense", "network energy / dense"), "energy_vs_sparsity.png", None),
+        (_vs_sparsity(rows, "cycles_vs_dense", "network cycles / dense"), "cycles_vs_sparsity.png", None),
+        (_breakdown(rows), "energy_breakdown.png", None),
     ]
-    drawn += [(_axis(summary, reference, axis), f"axis_{axis}.png") for axis in reference]
-    return [_save(fig, out / name, scope) for fig, name in drawn]
+    drawn += [(_axis(bases(axis), reference, axis), f"axis_{axis}.png", axis) for axis in reference]
+    return [_save(fig, out / name, bases.note(axis)) for fig, name, axis in drawn]
 
 
 def _labelled(rows: pd.DataFrame) -> pd.DataFrame:

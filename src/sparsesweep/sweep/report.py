@@ -32,16 +32,14 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.DataFrame,
                  checked: list[tuple[Claim, ClaimResult]], plots: Sequence[Path], command: str,
-                 root: Path | None = None, basis: pd.DataFrame | None = None, left_out: Sequence[str] = ()) -> Path:
-    """``basis``: the totals over the layers every point evaluated, when some failed (``left_out``)."""
+                 root: Path | None = None, basis: pd.DataFrame | None = None, scope: str = "") -> Path:
+    """``basis``: the totals over the layers every point at the reference setting evaluated, when some
+    failed; ``scope``: which layers the claims and plots left out."""
     grid = run.grid
-    scope = ""
-    if basis is not None:
-        scope = (f"Some points failed, so the claims and plots use the {results['layer'].nunique() - len(left_out)} "
-                 f"layer shapes that every point evaluated (left out: {', '.join(left_out)}).")
     parts = [f"# Sparsity sweep: {grid.workload.name}", "", f"Command: `{command}`", "",
              _setup(run, results, root), _failures(results), _totals(summary, grid.reference),
-             _totals(basis, grid.reference, scope) if basis is not None else None,
+             _totals(basis, grid.reference, "This table leaves out the layers with a failed point at this "
+                     "setting.") if basis is not None else None,
              _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference)),
              _model_notes(summary, grid.reference), _plots(plots, path.parent),
              _rerun(results)]

@@ -3,7 +3,7 @@
 ``results.csv`` columns: the point (``point`` = its folder under ``points/``, ``layer``, ``count`` =
 the layer's repeat count, ``scheme``, ``kind``, ``design``, ``arch``, ``sides``, ``sparsity``,
 ``act_sparsity``, ``weight_density``, ``input_density``, N:M patterns), one column per swept arch
-parameter, ``status`` (``ok`` / ``failed``), ``energy_pj``, ``cycles``, the compute counts,
+parameter (for multiples, ``<name>_factor`` and then the arch's value), ``status`` (``ok`` / ``failed``), ``energy_pj``, ``cycles``, the compute counts,
 ``energy_pj.<level>`` per level, ``mapping_id``, the (padded) GEMM bounds and the unpadded MACs,
 the backend, objective and energy source, and ``error`` for failed points.
 
@@ -16,14 +16,14 @@ per-level energy; ``layers`` / ``layers_failed`` / ``complete``; and ``energy_vs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .grid import DENSE_SIDES
+from .grid import DENSE_SIDES, FACTOR_SUFFIX
 from .keys import mapping_id
 from .runner import Outcome
 
@@ -45,7 +45,7 @@ def results_frame(outcomes: Sequence[Outcome], axes: Sequence[str], backend: str
     """One row per outcome, in the given order (see the module docs for the columns)."""
     rows = [_row(o, backend, objective, root) for o in outcomes]
     levels = sorted({k.split(".", 1)[1] for row in rows for k in row if k.startswith("energy_pj.")})
-    columns = [*HEAD, *axes, "status", "energy_pj", "cycles", *COMPUTES, *level_columns(levels), *TAIL]
+    columns = [*HEAD, *_axis_columns(axes), "status", "energy_pj", "cycles", *COMPUTES, *level_columns(levels), *TAIL]
     frame = pd.DataFrame(rows, columns=columns)
     for col in ("cycles", *COMPUTES, "M", "N", "K", "macs", "macs_orig"):
         frame[col] = frame[col].astype("Int64")
@@ -82,9 +82,18 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     return summary
 
 
-def common_layers(results: pd.DataFrame, axes: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Network totals over the layers every point evaluated, and the layers left out (none: the full summary)."""
-    ok = results.groupby("layer", sort=False)["status"].apply(lambda s: bool(s.eq("ok").all()))
+def common_layers(results: pd.DataFrame, axes: Sequence[str], reference: Mapping[str, Any],
+                  free: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Network totals over the layers that every point of one comparison evaluated, and the layers left out.
+
+    The comparison is the points at the reference setting, letting ``free`` (an axis column) vary;
+    the totals cover every setting, restricted to those layers.
+    """
+    used = results
+    for axis in axes:
+        if axis != free:
+            used = used[used[axis].eq(reference[axis])]
+    ok = used.groupby("layer", sort=False)["status"].apply(lambda s: bool(s.eq("ok").all()))
     left_out = [layer for layer, fine in ok.items() if not fine]
     kept = results[results["layer"].isin(ok[ok].index)]
     return summary_frame(kept if len(kept) else results, axes), left_out
@@ -112,6 +121,8 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
         "weight_density": info.get("weight_density"), "input_density": info.get("act_density"),
         "weight_nm": info.get("weight_nm"), "act_nm": info.get("act_nm"),
         **dict(point.setting),
+        **{c.removesuffix(FACTOR_SUFFIX): getattr(point.arch, c.removesuffix(FACTOR_SUFFIX))
+           for c, _ in point.setting if c.endswith(FACTOR_SUFFIX)},
         "status": record["status"], "backend": backend, "objective": objective,
         "energy_source": _shown(spec["ert"], root) + " (pinned ERT)" if spec else None,
         "M": info.get("M"), "N": info.get("N"), "K": info.get("K"), "macs": info.get("macs"),
@@ -126,6 +137,14 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
                    mapping_id=mapping_id(record["mapping"]))
         row.update({f"energy_pj.{name}": level["energy_pj"] for name, level in result["levels"].items()})
     return row
+
+
+def _axis_columns(axes: Sequence[str]) -> list[str]:
+    """Each swept column, followed by the parameter's own value for an axis of multiples."""
+    out = []
+    for axis in axes:
+        out += [axis, axis.removesuffix(FACTOR_SUFFIX)] if axis.endswith(FACTOR_SUFFIX) else [axis]
+    return out
 
 
 def _shown(path: str, root: Path | None) -> str:
