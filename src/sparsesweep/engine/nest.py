@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tl.mapping import Loop, Mapping
+from ..tl.mapping import Mapping
 from ..tl.problem import DataSpace, Problem
-from .deltas import simple_deliveries, temporal_deliveries
+from .deltas import temporal_deliveries
+
+Placed = tuple[int, int, int]  # (dimension, bound, stride) of one non-trivial loop
 
 
 @dataclass(frozen=True)
@@ -45,64 +47,81 @@ class NestResult:
     level_factors: tuple[tuple[int, ...], ...]  # per storage level: per-dim product of loops at/below
 
 
+@dataclass(frozen=True)
+class _Nest:
+    """The mapping's non-trivial loops, grouped as every dataspace's analysis needs them."""
+
+    below: list[tuple[int, ...]]  # per level: per-dim product of the loops at or below it
+    below_spatial: list[tuple[int, ...]]  # per level: loops below it and its own spatial loops
+    spatial: list[list[Placed]]  # per level: its spatial loops
+    fanout: list[int]  # per level: product of its spatial factors
+    temporal: list[Placed]  # every temporal loop, innermost first
+    suffix: list[int]  # suffix[j]: product of the bounds of temporal[j:]
+    first_above: list[int]  # per level: index in ``temporal`` of its first loop (or of the next level's)
+    levels_of: list[int]  # level of every temporal loop
+    replication: list[int]  # per level: product of the spatial factors above it
+    temporal_product: int
+    spatial_product: int
+
+
 def analyse(problem: Problem, mapping: Mapping, *, count_first_fill: bool = False) -> NestResult:
     """Dense analysis of ``mapping``.
 
     ``count_first_fill`` counts the first fill of read-write tensors, as the 2022
     Sparseloop build did (Timeloop master does not).
     """
-    loops = mapping.loops()
+    nest = _group(mapping, len(problem.dims))
+    tiles = {ds.name: _dataspace(mapping, ds, nest, count_first_fill) for ds in problem.dataspaces}
+    return NestResult(tiles=tiles, macs=problem.macs, macs_per_instance=nest.temporal_product,
+                      compute_instances=nest.spatial_product, level_factors=tuple(nest.below))
+
+
+def _group(mapping: Mapping, ndims: int) -> _Nest:
     n = len(mapping.levels)
-    ndims = len(problem.dims)
-    # Per-dim cumulative factor of all loops at or below each level, and with the
-    # level's own spatial loops only (the "spatial tile" of the level above).
-    below = []
-    below_spatial = []
-    cum = [1] * ndims
-    for li in range(n):
-        spatial_cum = list(cum)
-        for lp in loops:
-            if lp.level == li and lp.spatial:
-                spatial_cum[lp.dim] *= lp.bound
-        below_spatial.append(tuple(spatial_cum))
-        for lp in loops:
-            if lp.level == li:
-                cum[lp.dim] *= lp.bound
-        below.append(tuple(cum))
-    strides = _strides(loops, ndims)
-    temporal_product = 1
+    cum = [1] * ndims  # per-dim product of the loops visited so far (= the loops' strides)
+    below, below_spatial, spatial, fanout = [], [], [], []
+    temporal: list[Placed] = []
+    levels_of: list[int] = []
+    first_above = [0] * n
     spatial_product = 1
-    for lp in loops:
-        if lp.spatial:
-            spatial_product *= lp.bound
-        else:
-            temporal_product *= lp.bound
+    for li, lvl in enumerate(mapping.levels):
+        placed = []
+        width = 1
+        for d, b, _ in lvl.spatial:
+            if b > 1:
+                placed.append((d, b, cum[d]))
+                cum[d] *= b
+                width *= b
+        spatial.append(placed)
+        fanout.append(width)
+        spatial_product *= width
+        below_spatial.append(tuple(cum))
+        first_above[li] = len(temporal)
+        for d, b in lvl.temporal:
+            if b > 1:
+                temporal.append((d, b, cum[d]))
+                levels_of.append(li)
+                cum[d] *= b
+        below.append(tuple(cum))
+    suffix = [1] * (len(temporal) + 1)
+    for j in range(len(temporal) - 1, -1, -1):
+        suffix[j] = suffix[j + 1] * temporal[j][1]
     replication = [1] * n
-    for li in range(n):
-        rep = 1
-        for lp in loops:
-            if lp.spatial and lp.level > li:
-                rep *= lp.bound
-        replication[li] = rep
-    tiles = {ds.name: _dataspace(problem, mapping, ds, loops, strides, below, below_spatial, replication,
-                                 temporal_product, count_first_fill)
-             for ds in problem.dataspaces}
-    return NestResult(tiles=tiles, macs=problem.macs, macs_per_instance=temporal_product,
-                      compute_instances=spatial_product, level_factors=tuple(below))
-
-
-def _strides(loops: list[Loop], ndims: int) -> list[int]:
-    """Vector stride of every loop: product of the bounds of same-dim loops inside it."""
-    cum = [1] * ndims
-    out = []
-    for lp in loops:
-        out.append(cum[lp.dim])
-        cum[lp.dim] *= lp.bound
-    return out
+    for li in range(n - 2, -1, -1):
+        replication[li] = replication[li + 1] * fanout[li + 1]
+    return _Nest(below, below_spatial, spatial, fanout, temporal, suffix, first_above, levels_of, replication,
+                 suffix[0], spatial_product)
 
 
 def _extents(ds: DataSpace, factors: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 + sum(t.coef * (factors[t.dim] - 1) for t in rank) for rank in ds.ranks)
+
+
+def _points(extents: tuple[int, ...]) -> int:
+    out = 1
+    for e in extents:
+        out *= e
+    return out
 
 
 def _coupled(ds: DataSpace) -> bool:
@@ -113,67 +132,70 @@ def _move(ds: DataSpace, dim: int, stride: int) -> tuple[int, ...]:
     return tuple(sum(t.coef for t in rank if t.dim == dim) * stride for rank in ds.ranks)
 
 
-def _distinct(ds: DataSpace, spatial: list[tuple[Loop, int]]) -> int:
+def _distinct(ds: DataSpace, spatial: list[Placed]) -> int:
     """Children of a spatial fanout that need different data (multicast groups)."""
-    relevant = [(lp, s) for lp, s in spatial if ds.relevant(lp.dim)]
+    dims = ds.dims
+    relevant = [(d, b, s) for d, b, s in spatial if d in dims]
     if not relevant:
         return 1
     if not _coupled(ds):
         out = 1
-        for lp, _ in relevant:
-            out *= lp.bound
+        for _, b, _ in relevant:
+            out *= b
         return out
-    grids = np.meshgrid(*[np.arange(lp.bound) * s for lp, s in relevant], indexing="ij")
+    grids = np.meshgrid(*[np.arange(b) * s for _, b, s in relevant], indexing="ij")
     coords = []
     for rank in ds.ranks:
         value = np.zeros_like(grids[0])
-        for (lp, _), grid in zip(relevant, grids):
-            coef = sum(t.coef for t in rank if t.dim == lp.dim)
+        for (d, _, _), grid in zip(relevant, grids):
+            coef = sum(t.coef for t in rank if t.dim == d)
             if coef:
                 value = value + coef * grid
         coords.append(value.ravel())
     return int(np.unique(np.stack(coords, axis=1), axis=0).shape[0])
 
 
-def _dataspace(problem: Problem, mapping: Mapping, ds: DataSpace, loops: list[Loop], strides: list[int],
-               below: list[tuple[int, ...]], below_spatial: list[tuple[int, ...]], replication: list[int],
-               temporal_product: int, count_first_fill: bool) -> tuple[TileStats, ...]:
+def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], size: int, coupled: bool) -> int:
+    """Points the temporal loops at and above level ``li`` deliver to one child tile."""
+    start = nest.first_above[li]
+    if coupled:
+        above = nest.temporal[start:]
+        return temporal_deliveries([_move(ds, d, s) for d, _, s in above], [b for _, b, _ in above], extents)
+    # Uncoupled: the tile is refetched once per iteration of every loop from the
+    # innermost relevant one outward (see deltas.simple_deliveries).
+    dims = ds.dims
+    temporal = nest.temporal
+    for j in range(start, len(temporal)):
+        if temporal[j][0] in dims:
+            return size * nest.suffix[j]
+    return size
+
+
+def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: bool) -> tuple[TileStats, ...]:
     n = len(mapping.levels)
     coupled = _coupled(ds)
-    extents = [_extents(ds, below[li]) for li in range(n)]
-    sizes = [int(np.prod(e)) for e in extents]
+    extents = [_extents(ds, f) for f in nest.below]
+    sizes = [_points(e) for e in extents]
+    fanout = nest.fanout
     content = [0.0] * n
     weighted = [0.0] * n
     per_child = [0.0] * n
-    fanout = [1] * n
     for li in range(n):
-        spatial = [(lp, strides[i]) for i, lp in enumerate(loops) if lp.level == li and lp.spatial]
-        for lp, _ in spatial:
-            fanout[li] *= lp.bound
         if li == 0:
-            child_total = float(temporal_product)  # one operand access per compute
+            child_total = float(nest.temporal_product)  # one operand access per compute
         else:
-            above = [(lp, strides[i]) for i, lp in enumerate(loops) if lp.level >= li and not lp.spatial]
-            bounds = [lp.bound for lp, _ in above]
-            if coupled:
-                moves = [_move(ds, lp.dim, s) for lp, s in above]
-                child_total = float(temporal_deliveries(moves, bounds, extents[li - 1]))
-            else:
-                relevant = [ds.relevant(lp.dim) for lp, _ in above]
-                child_total = float(simple_deliveries(relevant, bounds, sizes[li - 1]))
+            child_total = float(_deliveries(ds, nest, li, extents[li - 1], sizes[li - 1], coupled))
         per_child[li] = child_total
-        content[li] = child_total * _distinct(ds, spatial)
+        content[li] = child_total * _distinct(ds, nest.spatial[li])
         weighted[li] = child_total * fanout[li]
     # Partition sizes (computed over all levels, before masking).
     partition = [0] * n
     partition[n - 1] = sizes[n - 1]
     for li in range(n - 2, -1, -1):
-        outer_has_spatial = fanout[li + 1] > 1
-        denom = int(np.prod(_extents(ds, below_spatial[li + 1]))) if outer_has_spatial else sizes[li]
+        denom = _points(_extents(ds, nest.below_spatial[li + 1])) if fanout[li + 1] > 1 else sizes[li]
         partition[li] = partition[li + 1] * sizes[li] // denom
-    parent_share = [per_child[li + 1] if li + 1 < n else 0.0 for li in range(n)]
     # Mask bypassed levels: their children's traffic goes straight to the next kept level.
-    kept = [mapping.keeps(li, ds.name) for li in range(n)]
+    kept = [ds.name in lvl.keep for lvl in mapping.levels]
     for li in range(n - 1):
         if kept[li]:
             continue
@@ -182,20 +204,22 @@ def _dataspace(problem: Problem, mapping: Mapping, ds: DataSpace, loops: list[Lo
         content[outer] *= factor
         weighted[outer] *= factor
     outermost = max(li for li in range(n) if kept[li])
+    replication = nest.replication
     out = []
     for li in range(n):
         if not kept[li]:
             out.append(TileStats(False, 0, extents[li], 0.0, 0.0, 0.0, 0, replication[li], 0.0, fanout[li], 1.0))
             continue
+        parent_share = per_child[li + 1] if li + 1 < n else 0.0
         if ds.read_write:
             updates = float(round(content[li]))
             reads = float(round(content[li] - partition[li]))
             first = 0 if count_first_fill else partition[li]
-            fills = 0.0 if li == outermost else float(round(parent_share[li] - first))
+            fills = 0.0 if li == outermost else float(round(parent_share - first))
         else:
             reads = float(round(content[li]))
             updates = 0.0
-            fills = 0.0 if li == outermost else parent_share[li]
+            fills = 0.0 if li == outermost else parent_share
         multicast = weighted[li] / content[li] if content[li] else 1.0
         out.append(TileStats(True, sizes[li], extents[li], reads, fills, updates, partition[li], replication[li],
                              content[li], fanout[li], multicast))

@@ -20,6 +20,7 @@ non-trivial loops mean the hardware needs more ranks (a :class:`MappingError`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import MappingError
 from ..tl.mapping import Mapping
@@ -27,23 +28,13 @@ from ..tl.problem import DataSpace, Problem
 from ..tl.sparse import Representation
 
 Extents = tuple[int, ...]
+Factors = tuple[int, ...]  # per-dimension product of the loops up to some point of the nest
 # Formats whose rank drops empty coordinates.  UB counts as compressed in Timeloop master
 # (a UOP+UB tile is stored and read at its expected density).
 COMPRESSED_FORMATS = ("cp", "b", "rle", "ub")
 
 
-@dataclass(frozen=True)
-class NestLoop:
-    """One loop of the complete nest (trivial loops included)."""
-
-    dim: int
-    bound: int
-    level: int  # storage level index (0 = innermost)
-    spatial: bool
-
-
-@dataclass(frozen=True)
-class RankSlot:
+class RankSlot(NamedTuple):
     """One rank of a level's representation; rank 0 is the innermost.
 
     ``fiber_shape`` = coordinates per fiber (projected to the tensor); ``tile`` = extents of
@@ -56,8 +47,7 @@ class RankSlot:
     tile: Extents
 
 
-@dataclass(frozen=True)
-class LevelRanks:
+class LevelRanks(NamedTuple):
     """The rank structure of one dataspace at one storage level."""
 
     level: int
@@ -79,25 +69,42 @@ class LevelRanks:
         return self.base_tile if rank == 0 else self.ranks[rank - 1].tile
 
 
-def complete_nest(mapping: Mapping, ndims: int, spatial_levels: tuple[bool, ...]) -> tuple[NestLoop, ...]:
-    """Timeloop's complete loop nest, innermost first, every dimension at every tiling level.
+@dataclass(frozen=True)
+class RankNest:
+    """Timeloop's complete loop nest, every dimension at every tiling level, per storage level.
 
-    ``spatial_levels[i]`` says whether storage level ``i`` fans out (so has a spatial tiling
-    level).  Unmapped levels list the dimensions in index order with bound 1.
+    ``loops[i]`` lists level ``i``'s loops as (dimension, bound), innermost first: its spatial
+    tiling level (when the level fans out or has spatial factors), then its temporal one;
+    unmapped tiling levels list the dimensions in index order with bound 1.
+    ``factors[i][j]`` = per-dimension product of every loop up to and including loop ``j``.
     """
-    out: list[NestLoop] = []
+
+    loops: tuple[tuple[tuple[int, int], ...], ...]
+    factors: tuple[tuple[Factors, ...], ...]
+    ones: Factors
+
+    def below(self, level: int) -> Factors:
+        """Per-dimension product of the loops of every level below ``level``."""
+        return self.factors[level - 1][-1] if level > 0 else self.ones
+
+
+def rank_nest(mapping: Mapping, ndims: int, spatial_levels: tuple[bool, ...]) -> RankNest:
+    """The complete nest of ``mapping``; ``spatial_levels[i]``: storage level ``i`` fans out."""
+    loops, factors = [], []
+    cum = [1] * ndims
+    every = tuple((d, 1) for d in range(ndims))
     for li, lvl in enumerate(mapping.levels):
-        spatial = [(d, b) for d, b, _ in lvl.spatial]
-        if spatial_levels[li] or any(b > 1 for _, b in spatial):
-            spatial = spatial or [(d, 1) for d in range(ndims)]
-            out.extend(NestLoop(d, b, li, True) for d, b in spatial)
-        temporal = list(lvl.temporal) or [(d, 1) for d in range(ndims)]
-        out.extend(NestLoop(d, b, li, False) for d, b in temporal)
-    return tuple(out)
-
-
-def _extents(ds: DataSpace, factors: list[int]) -> Extents:
-    return tuple(1 + sum(t.coef * (factors[t.dim] - 1) for t in rank) for rank in ds.ranks)
+        level: list[tuple[int, int]] = []
+        if spatial_levels[li] or any(b > 1 for _, b, _ in lvl.spatial):
+            level.extend([(d, b) for d, b, _ in lvl.spatial] or every)
+        level.extend(lvl.temporal or every)
+        snaps = []
+        for d, b in level:
+            cum[d] *= b
+            snaps.append(tuple(cum))
+        loops.append(tuple(level))
+        factors.append(tuple(snaps))
+    return RankNest(tuple(loops), tuple(factors), (1,) * ndims)
 
 
 def _points(extents: Extents) -> int:
@@ -107,16 +114,15 @@ def _points(extents: Extents) -> int:
     return out
 
 
-@dataclass
-class _Cand:
+class _Cand(NamedTuple):
     """A candidate loop for rank matching (bound possibly folded)."""
 
     dim: int
     bound: int
-    tile: Extents  # tile spanned by this loop and everything inside it (unfolded nest)
+    factors: Factors  # the unfolded nest's factors at this loop (its tile: their projection)
 
 
-def _apply_ranks(cands: list[_Cand], nranks: int, inner: int, rep: Representation | None,
+def _apply_ranks(ds: DataSpace, cands: list[_Cand], nranks: int, inner: int, rep: Representation | None,
                  dims: tuple[str, ...], unit: Extents, once: bool) -> tuple[list, list, bool]:
     """Give loops to ranks ``inner .. nranks-1``; returns (loops per rank, tile per rank, more needed).
 
@@ -126,30 +132,33 @@ def _apply_ranks(cands: list[_Cand], nranks: int, inner: int, rep: Representatio
     of the listed dimensions; its tile is the one at the first loop it took.
     """
     inward = rep is None or not rep.inner_to_outer
-    walk = cands[::-1] if inward else list(cands)
+    walk = cands[::-1] if inward else cands
     ranks = range(nranks - 1, inner - 1, -1) if inward else range(inner, nranks)
+    first_tile = ds.extents(cands[0].factors) if cands else unit
+    dummy_tile = first_tile if inward else unit
     taken: list[tuple[bool, list[_Cand], Extents]] = []  # (normal rank?, loops, tile), in visiting order
     pos = 0
+    end = len(walk)
     for r_id in ranks:
-        while pos < len(walk) and walk[pos].bound <= 1:
+        while pos < end and walk[pos].bound <= 1:
             pos += 1
-        if pos >= len(walk):
+        if pos >= end:
             break
         loop = walk[pos]
         rule = _rule(rep, r_id, nranks, dims)
         if rule is not None and loop.dim not in rule:  # the rank cannot take this loop: a dummy
-            taken.append((False, [], cands[0].tile if inward else unit))
+            taken.append((False, [], dummy_tile))
             continue
         nest, pos = [loop], pos + 1
         if rep is None or rule is not None:
             left = _take(rule, loop.dim, once)
-            while pos < len(walk) and (rep is None or walk[pos].dim in left or walk[pos].bound <= 1):
+            while pos < end and (rep is None or walk[pos].dim in left or walk[pos].bound <= 1):
                 if walk[pos].bound > 1:
                     nest.append(walk[pos])
                     left = _take(left, walk[pos].dim, once)
                 pos += 1
-        taken.append((True, nest, loop.tile))
-    spare = [([], cands[0].tile if cands else unit)] * (nranks - inner - len(taken))
+        taken.append((True, nest, ds.extents(loop.factors)))
+    spare = [([], first_tile)] * (nranks - inner - len(taken))
     if inward:  # Timeloop inserts ranks at the inner end but appends the rule misses
         normal = [(n, t) for ok, n, t in taken if ok][::-1]
         order = spare + normal + [(n, t) for ok, n, t in taken if not ok]
@@ -181,49 +190,43 @@ def _rule(rep: Representation | None, r_id: int, nranks: int, dims: tuple[str, .
 
 def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, ...],
                 formats: tuple[Representation | None, ...], ds_name: str,
-                level_names: tuple[str, ...] = (), flatten_once: bool = False) -> tuple[LevelRanks | None, ...]:
+                level_names: tuple[str, ...] = (), flatten_once: bool = False,
+                nest: RankNest | None = None) -> tuple[LevelRanks | None, ...]:
     """Rank structure of ``ds_name`` at every storage level (None where it is bypassed).
 
     ``formats[i]`` is the representation of the tensor at level ``i`` (None: no metadata).
     ``flatten_once``: a dimension of a ``flattened_rankIDs`` list covers one loop only (the
     2022 Sparseloop build); Timeloop master merges every consecutive loop of the listed
-    dimensions into the rank.
+    dimensions into the rank.  ``nest``: the mapping's :func:`rank_nest`, if already built.
     Raises :class:`MappingError` when a level needs more ranks than its format has, or when
     pre-tiling meets a child whose ranks do not line up.
     """
     ds = problem.dataspaces[problem.ds_index(ds_name)]
-    ndims = len(problem.dims)
-    nest = complete_nest(mapping, ndims, spatial_levels)
-    factors = [1] * ndims
-    cum: list[Extents] = []
-    for lp in nest:
-        factors[lp.dim] *= lp.bound
-        cum.append(_extents(ds, factors))
-    unit = tuple(1 for _ in ds.ranks)
-    kept = [mapping.keeps(li, ds_name) for li in range(len(mapping.levels))]
+    if nest is None:
+        nest = rank_nest(mapping, len(problem.dims), spatial_levels)
+    unit = (1,) * len(ds.ranks)
     out: list[LevelRanks | None] = []
     child: int | None = None
-    for li in range(len(mapping.levels)):
-        if not kept[li]:
+    for li, lvl in enumerate(mapping.levels):
+        if ds_name not in lvl.keep:
             out.append(None)
             continue
         name = level_names[li] if li < len(level_names) else str(li)
-        out.append(_level(problem, ds, nest, cum, unit, li, child, out[child] if child is not None else None,
+        out.append(_level(problem, ds, nest, unit, li, child, out[child] if child is not None else None,
                           formats[li], formats[child] if child is not None else None, name, flatten_once))
         child = li
     return tuple(out)
 
 
-def _level(problem: Problem, ds: DataSpace, nest: tuple[NestLoop, ...], cum: list[Extents], unit: Extents,
-           li: int, child: int | None, child_ranks: LevelRanks | None, rep: Representation | None,
-           child_rep: Representation | None, name: str, once: bool) -> LevelRanks:
-    ndims = len(problem.dims)
+def _level(problem: Problem, ds: DataSpace, nest: RankNest, unit: Extents, li: int, child: int | None,
+           child_ranks: LevelRanks | None, rep: Representation | None, child_rep: Representation | None,
+           name: str, once: bool) -> LevelRanks:
     inner_most = 0 if child is None else child + 1
     has_md = rep is not None and bool(rep.ranks)
     rep = rep if has_md else None
     compressed = bool(rep and any(r.format in COMPRESSED_FORMATS for r in rep.ranks))
     nranks = len(rep.ranks) if rep else 1
-    tile = cum[max(i for i, lp in enumerate(nest) if lp.level == li)]
+    tile = ds.extents(nest.factors[li][-1])
     pre_tiled = (compressed and child is not None and child_ranks is not None and _points(child_ranks.tile) > 1)
     child_nranks = 1
     if child is not None and child_rep is not None and child_rep.ranks:
@@ -240,35 +243,38 @@ def _level(problem: Problem, ds: DataSpace, nest: tuple[NestLoop, ...], cum: lis
                 raise MappingError(f"'{ds.name}' at '{name}' must pre-tile its child level, but its inner ranks "
                                    f"{own[:child_nranks]} differ from the child's {theirs[:child_nranks]}",
                                    fix="use the child's rank formats as this level's innermost ranks")
-    cands = [_Cand(lp.dim, lp.bound, cum[i]) for i, lp in enumerate(nest)
-             if inner_most <= lp.level <= li and ds.relevant(lp.dim)]
-    if not pre_tiled:
-        sizes = [1] * ndims
-        for lp in nest:
-            if lp.level < inner_most:
-                sizes[lp.dim] *= lp.bound
-        for c in cands:
-            c.bound *= sizes[c.dim]
-            sizes[c.dim] = 1
+    # Candidate loops: the relevant loops of this level and the levels it bypasses; without
+    # pre-tiling, the factors below them fold into the innermost candidate of each dimension.
+    relevant = ds.dims
+    fold = [] if pre_tiled else list(nest.below(inner_most))
+    cands = []
+    for lv in range(inner_most, li + 1):
+        for (d, b), factors in zip(nest.loops[lv], nest.factors[lv]):
+            if d in relevant:
+                if fold and fold[d] != 1:
+                    b *= fold[d]
+                    fold[d] = 1
+                cands.append(_Cand(d, b, factors))
     inner = child_nranks if pre_tiled else 0
-    subnests, tiles, more = _apply_ranks(cands, nranks, inner, rep, problem.dims, unit, once)
+    subnests, tiles, more = _apply_ranks(ds, cands, nranks, inner, rep, problem.dims, unit, once)
     if more:
         raise MappingError(f"'{ds.name}' at '{name}' needs more format ranks than the {nranks} given: the tile "
                            "has more non-trivial loops than ranks",
                            fix=f"add ranks to the representation format of '{ds.name}' at '{name}', or flatten "
                                "dimensions with flattened_rankIDs")
     base = unit
-    loops: list[tuple[tuple[int, int], ...]] = [tuple((c.dim, c.bound) for c in nest_) for nest_ in subnests]
+    loops: list[tuple[tuple[int, int], ...]] = [tuple([(c.dim, c.bound) for c in nest_]) for nest_ in subnests]
     if pre_tiled and child_ranks is not None:
         loops = [r.loops for r in child_ranks.ranks] + loops
         tiles = [r.tile for r in child_ranks.ranks] + tiles
         base = child_ranks.base_tile
     fmts = [r.format for r in reversed(rep.ranks)] if rep else ["none"] * nranks
+    ndims = len(problem.dims)
     slots = []
     for r_id in range(nranks):
         sizes = [1] * ndims
         for d, b in loops[r_id]:
             sizes[d] *= b
-        slots.append(RankSlot(fmts[r_id], loops[r_id], _points(_extents(ds, sizes)), tiles[r_id]))
+        slots.append(RankSlot(fmts[r_id], loops[r_id], _points(ds.extents(sizes)), tiles[r_id]))
     return LevelRanks(li, ds.name, has_md, compressed, bool(rep and rep.inner_to_outer), pre_tiled,
                       tuple(slots), base, tile)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -33,6 +33,29 @@ class DataSpace:
 
     def relevant(self, dim: int) -> bool:
         return dim in self.dims
+
+    @cached_property
+    def terms(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Per rank: its (dimension, coefficient) pairs."""
+        return tuple(tuple((t.dim, t.coef) for t in rank) for rank in self.ranks)
+
+    @cached_property
+    def _single_terms(self) -> tuple[tuple[int, int], ...] | None:
+        """Per rank its one (dimension, coefficient), or None when some rank couples dimensions."""
+        return tuple(rank[0] for rank in self.terms) if all(len(rank) == 1 for rank in self.terms) else None
+
+    def extents(self, factors: Sequence[int]) -> tuple[int, ...]:
+        """Per-rank extents of the tile that per-dimension ``factors`` (operation-space extents) touch."""
+        single = self._single_terms
+        if single is not None:
+            return tuple([1 + c * (factors[d] - 1) for d, c in single])
+        out = []
+        for rank in self.terms:
+            extent = 1
+            for d, c in rank:
+                extent += c * (factors[d] - 1)
+            out.append(extent)
+        return tuple(out)
 
 
 @dataclass(frozen=True)
