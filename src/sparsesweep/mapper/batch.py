@@ -33,6 +33,9 @@ class Batch:
     def __len__(self) -> int:
         return int(self.temporal.shape[0])
 
+    def __getitem__(self, sl: slice) -> Batch:
+        return Batch(self.temporal[sl], self.spatial[sl], self.rank[sl], self.xaxis[sl], self.keep[sl])
+
     def take(self, idx: np.ndarray) -> Batch:
         return Batch(self.temporal[idx], self.spatial[idx], self.rank[idx], self.xaxis[idx], self.keep[idx])
 

@@ -12,7 +12,7 @@ the same effect are generated once.  Spatially, only which dims go to X matters.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations, permutations, product
 
 import numpy as np
@@ -35,6 +35,7 @@ class MapSpace:
     options: tuple[np.ndarray, ...]  # per dim: (K_d, S) factorizations
     complete: bool  # every per-dim option list is complete
     keep_fixed: np.ndarray  # (n, T): 1 keep, 0 bypass, -1 search both
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # order/axis options per pattern
 
     @property
     def n(self) -> int:
@@ -112,21 +113,30 @@ def _describe(rules: Constraints, arch, d: int, name: str) -> str:
 
 # ---- factorizations: join the per-dim options, pruning on fanout and capacity ----------------
 
-def join(space: MapSpace, limit: int) -> np.ndarray | None:
-    """All legal-looking factorizations (F, S, D), or None when more than ``limit`` remain."""
+def join(space: MapSpace, limit: int, work: int = 1_000_000) -> np.ndarray | None:
+    """All legal-looking factorizations (F, S, D), or None when more than ``limit`` remain
+    or more than ``work`` partial combinations would have to be examined."""
     tab = space.tab
-    n = tab.n
     must_keep = space.keep_fixed == 1
-    part = np.ones((1, 2 * n, tab.dims), dtype=np.int64)
-    for d, opts in enumerate(space.options):
-        if len(part) * len(opts) > 8 * limit:
+    part = np.ones((1, 2 * tab.n, tab.dims), dtype=np.int64)
+    examined = 0
+    for d in np.argsort([len(o) for o in space.options], kind="stable"):
+        opts = space.options[d]
+        examined += len(part) * len(opts)
+        if examined > work:
             return None
-        grid = np.repeat(part, len(opts), axis=0)
-        grid[:, :, d] = np.tile(opts, (len(part), 1))
-        grid = grid[prefilter(tab, grid, must_keep)]
-        if len(grid) > limit:
-            return None
-        part = grid
+        kept = []
+        total = 0
+        step = max(1, 200_000 // len(opts))
+        for start in range(0, len(part), step):
+            grid = np.repeat(part[start:start + step], len(opts), axis=0)
+            grid[:, :, d] = np.tile(opts, (min(step, len(part) - start), 1))
+            grid = grid[prefilter(tab, grid, must_keep)]
+            total += len(grid)
+            if total > limit:
+                return None
+            kept.append(grid)
+        part = np.concatenate(kept)
     return part
 
 
@@ -145,6 +155,13 @@ def prefilter(tab: Tables, f: np.ndarray, must_keep: np.ndarray) -> np.ndarray:
 
 def temporal_orders(space: MapSpace, li: int, active: Sequence[int]) -> list[np.ndarray]:
     """Distinct temporal orders (rank per dim) of level ``li``'s non-trivial dims ``active``."""
+    key = ("t", li, tuple(int(d) for d in active))
+    if key not in space.memo:
+        space.memo[key] = _temporal_orders(space, *key[1:])
+    return space.memo[key]
+
+
+def _temporal_orders(space: MapSpace, li: int, active: tuple[int, ...]) -> list[np.ndarray]:
     rule = space.rules.levels[li].temporal
     dims = space.tab.dims
     pre = [d for d in rule.prefix if d in active]
@@ -179,6 +196,13 @@ def _signature(tab: Tables, order: Sequence[int]) -> tuple:
 
 def spatial_axes(space: MapSpace, li: int, active: Sequence[int]) -> list[np.ndarray]:
     """Distinct X-axis sets (bool per dim) for level ``li``'s non-trivial spatial dims."""
+    key = ("s", li, tuple(int(d) for d in active))
+    if key not in space.memo:
+        space.memo[key] = _spatial_axes(space, *key[1:])
+    return space.memo[key]
+
+
+def _spatial_axes(space: MapSpace, li: int, active: tuple[int, ...]) -> list[np.ndarray]:
     rule = space.rules.levels[li].spatial
     dims = space.tab.dims
     found: dict[frozenset, None] = {}
