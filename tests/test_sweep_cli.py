@@ -98,6 +98,15 @@ def test_bad_options_are_one_line_errors_with_exit_code_2(tmp_path, cache, capsy
     assert not (tmp_path / "out" / "results.csv").exists()
 
 
+def test_the_timeloop_backend_without_timeloop_is_one_error_before_any_work(tmp_path, cache, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("SPARSESWEEP_TIMELOOP_BIN", raising=False)
+    assert main(["--backend", "timeloop", "--out", str(tmp_path / "out"), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "timeloop-mapper not found" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_repeat_is_cached_and_no_cache_recomputes_without_touching_the_cache(tmp_path, cache, monkeypatch):
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv(CALLS_ENV, str(calls))

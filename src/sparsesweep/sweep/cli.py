@@ -108,6 +108,10 @@ def _run(args: argparse.Namespace, argv: list[str], registry: BackendRegistry) -
         if value < low or (key == "--time-limit" and value == 0):
             raise SpecError(f"{key} must be {'>= 1' if low else '> 0'} (got {value:g})", key=key, fix="use a positive number")
     grid = build_grid(config_from_args(args))
+    if args.backend == "timeloop" and not args.dask:  # fail once, not once per point (Dask workers have their own)
+        from ..backends.tlrun import find_binary
+
+        find_binary("timeloop-mapper")
     out = Path(args.out)
     store = Store.open(out / JOURNAL, private=True) if args.no_cache else Store.open(default_cache_dir())
     options = SearchOptions(objective=args.objective, time_limit_s=args.time_limit, seed=args.seed)

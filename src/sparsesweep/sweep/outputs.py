@@ -50,6 +50,8 @@ class Bases:
         self(name)
         left = self.left_out[self.column(name)]
         total = self.results["layer"].nunique()
+        if len(left) == total:
+            return "no layer evaluated at every point: points with a failed layer are left out"
         return f"over the {total - len(left)} of {total} layers every point evaluated" if left else ""
 
     def scope(self) -> str:

@@ -106,9 +106,9 @@ def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
             style = {"color": "grey", "ls": "--"} if label == "dense" else {}
             ax.plot(group[axis], group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label, **style)
         ax.set_title(f"sparsity {s:g}", fontsize=9)
-        ax.set_xlabel(axis)
+        ax.set_xlabel(f"{axis} (dense = 1 at {reference[axis]:g})")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"network energy / dense at {axis}={reference[axis]}")
+    axes[0][0].set_ylabel("network energy / dense")
     axes[0][-1].legend(fontsize=7)
     return fig
 
