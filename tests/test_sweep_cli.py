@@ -90,12 +90,23 @@ def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(
     (["--layers", "conv_1"], "did you mean 'conv1'"),
     (["--jobs", "0"], "--jobs must be >= 1"),
     (["--time-limit", "0"], "--time-limit must be > 0"),
+    (["--out", "/proc/sweep-out"], "cannot write to the output folder"),
 ])
 def test_bad_options_are_one_line_errors_with_exit_code_2(tmp_path, cache, capsys, args, message):
     assert _sweep(tmp_path / "out", *args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_an_interrupt_outside_the_points_exits_130(tmp_path, cache, capsys, monkeypatch):
+    import sparsesweep.sweep.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_grid", interrupted)
+    assert _sweep(tmp_path / "out") == 130 and "run the same command again" in capsys.readouterr().err
 
 
 def test_the_timeloop_backend_without_timeloop_is_one_error_before_any_work(tmp_path, cache, capsys, monkeypatch):

@@ -96,6 +96,9 @@ def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = N
     except SweepInterrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before or after the points ran: nothing computed is lost either way
+        print("\ninterrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except SparsesweepError as exc:
         if args.debug:
             raise
@@ -104,15 +107,17 @@ def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = N
 
 
 def _run(args: argparse.Namespace, argv: list[str], registry: BackendRegistry) -> int:
-    for key, value, low in (("--jobs", args.jobs, 1), ("--time-limit", args.time_limit, 0)):
-        if value < low or (key == "--time-limit" and value == 0):
-            raise SpecError(f"{key} must be {'>= 1' if low else '> 0'} (got {value:g})", key=key, fix="use a positive number")
+    if args.jobs < 1:
+        raise SpecError(f"--jobs must be >= 1 (got {args.jobs})", key="--jobs", fix="use a positive number")
+    if not args.time_limit > 0:
+        raise SpecError(f"--time-limit must be > 0 (got {args.time_limit:g})", key="--time-limit",
+                        fix="use a positive number of seconds")
     grid = build_grid(config_from_args(args))
     if args.backend == "timeloop" and not args.dask:  # fail once, not once per point (Dask workers have their own)
         from ..backends.tlrun import find_binary
 
         find_binary("timeloop-mapper")
-    out = Path(args.out)
+    out = _writable(Path(args.out))
     store = Store.open(out / JOURNAL, private=True) if args.no_cache else Store.open(default_cache_dir())
     options = SearchOptions(objective=args.objective, time_limit_s=args.time_limit, seed=args.seed)
     run = run_grid(grid, backend=args.backend, options=options, registry=registry, store=store, out=out,
@@ -121,7 +126,11 @@ def _run(args: argparse.Namespace, argv: list[str], registry: BackendRegistry) -
     from .outputs import write_outputs
 
     pointdirs.prune(out, [p.id for p in grid.points])
-    files = write_outputs(run, out, "python sweep.py " + shlex.join(argv), _root())
+    try:
+        files = write_outputs(run, out, "python sweep.py " + shlex.join(argv), _root())
+    except OSError as exc:
+        raise SpecError(f"cannot write the outputs: {exc.strerror or exc}", file=out, key="--out",
+                        fix="free some space or choose another --out; every point is cached, rerun to write them") from None
     if store.private:
         store.remove()
     stats = run.stats
@@ -135,6 +144,19 @@ def _run(args: argparse.Namespace, argv: list[str], registry: BackendRegistry) -
               f"{out / 'results.csv'})", file=sys.stderr)
         return EXIT_USER_ERROR
     return 0
+
+
+def _writable(out: Path) -> Path:
+    """``--out``, created; a one-line error now rather than after the sweep."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".sweep-write-test"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise SpecError(f"cannot write to the output folder: {exc.strerror or exc}", file=out, key="--out",
+                        fix="choose a writable folder") from None
+    return out
 
 
 def _root() -> Path | None:
