@@ -9,17 +9,17 @@ loop is the operation-space extent (per dimension) of that loop and all loops in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from ..tl.arch import Architecture
 from ..tl.mapping import Mapping
 from ..tl.problem import DataSpace, Problem
 
 Mold = tuple[int, ...]  # per-dimension extent of an operation-space tile
 
 
-@dataclass(frozen=True)
-class CLoop:
+class CLoop(NamedTuple):
     dim: int
     bound: int
     spatial: bool
@@ -49,36 +49,33 @@ class CompleteNest:
         return self.molds[level][-1] if self.molds[level] else self.top_mold(level - 1)
 
 
-def build_complete_nest(arch: Architecture, problem: Problem, mapping: Mapping) -> CompleteNest:
-    ndims = len(problem.dims)
+def build_complete_nest(mapping: Mapping, ndims: int, spatial_levels: Sequence[bool]) -> CompleteNest:
+    """The complete nest of ``mapping``; ``spatial_levels[i]``: the hardware fans out below storage level ``i``."""
     levels = []
     molds = []
     cum = [1] * ndims
+    every = range(ndims)
     for li, lm in enumerate(mapping.levels):
         loops: list[CLoop] = []
-        fx, fy = arch.fanout(li)
-        if fx * fy > 1:
-            spatial = {d: (b, x) for d, b, x in lm.spatial}
-            order = [d for d, _, _ in lm.spatial] or list(range(ndims))
-            for d in order:
-                b, x = spatial.get(d, (1, True))
-                loops.append(CLoop(d, b, True, x))
-        temporal = dict(lm.temporal)
-        order = [d for d, _ in lm.temporal] or list(range(ndims))
-        for d in order:
-            loops.append(CLoop(d, temporal.get(d, 1), False))
+        if spatial_levels[li]:
+            if lm.spatial:
+                loops.extend([CLoop(d, b, True, x) for d, b, x in lm.spatial])
+            else:
+                loops.extend([CLoop(d, 1, True, True) for d in every])
+        loops.extend([CLoop(d, b, False) for d, b in lm.temporal] if lm.temporal
+                     else [CLoop(d, 1, False) for d in every])
         level_molds = []
         for lp in loops:
             cum[lp.dim] *= lp.bound
             level_molds.append(tuple(cum))
         levels.append(tuple(loops))
         molds.append(tuple(level_molds))
-    return CompleteNest(levels=tuple(levels), molds=tuple(molds), scalar=tuple([1] * ndims))
+    return CompleteNest(levels=tuple(levels), molds=tuple(molds), scalar=(1,) * ndims)
 
 
-def project(ds: DataSpace, mold: Mold) -> tuple[int, ...]:
+def project(ds: DataSpace, mold: Sequence[int]) -> tuple[int, ...]:
     """Per-rank extents of the dataspace tile an operation-space mold touches."""
-    return tuple(1 + sum(t.coef * (mold[t.dim] - 1) for t in rank) for rank in ds.ranks)
+    return ds.extents(mold)
 
 
 def dims_of(ds: DataSpace) -> frozenset[int]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 OPS = ("reads", "fills", "updates")
 
 
-@dataclass(frozen=True)
-class OpCounts:
+class OpCounts(NamedTuple):
     """Scalar (or metadata-bit) counts of one access type, split by what happens to them."""
 
     random: float = 0.0  # performed
@@ -20,28 +19,26 @@ class OpCounts:
         return self.random + self.gated + self.skipped
 
 
-@dataclass(frozen=True)
-class RankCounts:
+class RankCounts(NamedTuple):
     """Metadata and payload units of one format rank for one access type."""
 
     metadata: float = 0.0
     payload: float = 0.0
 
 
-@dataclass(frozen=True)
-class TensorCounts:
+class TensorCounts(NamedTuple):
     """One dataspace kept at one storage level: per-instance counts after sparsity."""
 
     dataspace: str
     instances: int  # utilized instances (max): energy multiplies by this
     avg_instances: float  # utilized instances (average), for bandwidth scaling
-    reads: OpCounts = field(default_factory=OpCounts)
-    fills: OpCounts = field(default_factory=OpCounts)
-    updates: OpCounts = field(default_factory=OpCounts)
+    reads: OpCounts = OpCounts()
+    fills: OpCounts = OpCounts()
+    updates: OpCounts = OpCounts()
     # metadata bits moved per access type (sum over ranks of word bits x units)
-    md_reads: OpCounts = field(default_factory=OpCounts)
-    md_fills: OpCounts = field(default_factory=OpCounts)
-    md_updates: OpCounts = field(default_factory=OpCounts)
+    md_reads: OpCounts = OpCounts()
+    md_fills: OpCounts = OpCounts()
+    md_updates: OpCounts = OpCounts()
     vector_ratio: float = 1.0  # extra vector accesses for partially filled compressed blocks
     algorithmic: tuple[float, float, float] = (0.0, 0.0, 0.0)  # dense reads, fills, updates
     temporal_reductions: float = 0.0
@@ -49,8 +46,7 @@ class TensorCounts:
     compressions: float = 0.0
 
 
-@dataclass(frozen=True)
-class ComputeCounts:
+class ComputeCounts(NamedTuple):
     algorithmic: int
     random: int  # actual computes
     gated: int = 0

@@ -37,6 +37,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -51,8 +52,7 @@ Units = tuple[float, float]  # (metadata, payload) per rank
 Counts = tuple[int, int]
 
 
-@dataclass(frozen=True)
-class RankBits:
+class RankBits(NamedTuple):
     """Word bits of one rank: bits per metadata unit and per payload unit."""
 
     metadata: int

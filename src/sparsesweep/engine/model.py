@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import MappingError, SparsesweepError
 from ..result import Computes, DataspaceResult, LevelResult, Result
+from ..tl.mapping import Mapping as LoopMapping
 from ..tl.spec import Spec
+from .context import Context, context_for
 from .counts import ComputeCounts, OpCounts, TensorCounts
 from .cycles import compute_cycles, level_cycles
 from .energy import compute_energy, tensor_energy
@@ -29,11 +32,31 @@ class Evaluation:
 
 def evaluate_spec(spec: Spec) -> Evaluation:
     """Evaluate a parsed spec that has a mapping and an energy table."""
+    return _evaluate(spec, context_for(spec))
+
+
+class Evaluator:
+    """Evaluates many mappings of one spec (the spec's own mapping is not used).
+
+    Same results as ``evaluate_spec(dataclasses.replace(spec, mapping=m))``; what does not
+    depend on the mapping (energies per operation, fanouts, density models, format bits)
+    is derived once.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.context = context_for(spec)
+
+    def evaluate(self, mapping: LoopMapping) -> Evaluation:
+        return _evaluate(dataclasses.replace(self.spec, mapping=mapping), self.context)
+
+
+def _evaluate(spec: Spec, ctx: Context) -> Evaluation:
     if spec.mapping is None or spec.energies is None:
         raise ValueError("evaluate_spec needs a mapping and an energy table")
-    artifact = artifact_semantics(spec)
+    artifact = ctx.artifact
     nest = analyse(spec.problem, spec.mapping, count_first_fill=artifact)
-    if spec.problem.is_sparse or not spec.sparse.empty:
+    if ctx.sparse:
         from .sparse import apply_sparsity
 
         try:
@@ -41,7 +64,7 @@ def evaluate_spec(spec: Spec) -> Evaluation:
             models.check_capacity()
         except SparsesweepError as exc:
             raise _locate(spec, exc) from exc
-        if not any(saf.kind == "skipping_spatial" for lvl in spec.sparse.levels.values() for saf in lvl.safs):
+        if not ctx.spatial_skipping:
             check_fanout(spec, nest)
     else:
         check_fanout(spec, nest)
@@ -51,13 +74,9 @@ def evaluate_spec(spec: Spec) -> Evaluation:
 
 
 def artifact_semantics(spec: Spec) -> bool:
-    """Inputs that use position-skipping follow the 2022 Sparseloop build's rules throughout.
-
-    That build (the only one with position-skipping) counted the first fill of read-write
-    tensors, matched a flattened rank's dimensions to one loop each, and had no
-    partial-block vector-access penalty.
-    """
-    return any(saf.kind == "position_skipping" for lvl in spec.sparse.levels.values() for saf in lvl.safs)
+    """Inputs that use position-skipping follow the 2022 Sparseloop build's rules throughout (see
+    :attr:`.context.Context.artifact`)."""
+    return context_for(spec).artifact
 
 
 def dense_counts(spec: Spec, nest: NestResult) -> tuple[tuple[tuple[TensorCounts, ...], ...], ComputeCounts]:
@@ -82,14 +101,15 @@ def dense_counts(spec: Spec, nest: NestResult) -> tuple[tuple[tuple[TensorCounts
 def check_fanout(spec: Spec, nest: NestResult, expansion: Sequence[tuple[float, float]] | None = None) -> None:
     """Spatial factors must fit the hardware fanout (X and Y separately)."""
     assert spec.mapping is not None
+    fanouts = context_for(spec).fanouts
     for li, lvl in enumerate(spec.mapping.levels):
-        fx, fy = spec.arch.fanout(li)
-        used_x = lvl.spatial_product(True)
-        used_y = lvl.spatial_product(False)
+        fx, fy = fanouts[li]
         if expansion is not None:
             used_x, used_y = expansion[li]
-        name = spec.arch.storage[li].name
+        else:
+            used_x, used_y = lvl.spatial_product(True), lvl.spatial_product(False)
         if used_x > fx or used_y > fy:
+            name = spec.arch.storage[li].name
             raise MappingError(
                 f"spatial factors at '{name}' use {used_x:g} x {used_y:g} (X x Y) instances but the fanout is "
                 f"{fx} x {fy}", file=_mapping_file(spec), key="mapping",
@@ -126,32 +146,30 @@ def _locate(spec: Spec, exc: SparsesweepError) -> SparsesweepError:
 
 
 def _mapping_file(spec: Spec) -> str:
-    return str(spec.bundle.doc_for("mapping").path)
+    return context_for(spec).mapping_file
 
 
 def finish(spec: Spec, nest: NestResult, tensors: tuple[tuple[TensorCounts, ...], ...],
            compute: ComputeCounts) -> Evaluation:
-    energies = spec.energies
-    assert energies is not None
+    ctx = context_for(spec)
     cycles_compute = compute_cycles(compute)
     levels: dict[str, LevelResult] = {}
-    c_energy = compute_energy(compute, energies.level(spec.arch.compute.name))
+    c_energy = compute_energy(compute, ctx.compute_costs)
     levels[spec.arch.compute.name] = LevelResult(energy_pj=c_energy, cycles=cycles_compute, dataspaces={})
     total = c_energy
     per_level_cycles = []
-    for li, level in enumerate(spec.arch.storage):
-        e = energies.level(level.name)
+    for level, costs, row in zip(spec.arch.storage, ctx.costs, tensors):
         dataspaces = {}
         level_energy = 0.0
-        for t in tensors[li]:
-            energy = tensor_energy(t, level, e)
+        for t in row:
+            energy = tensor_energy(t, costs)
             level_energy += energy
             dataspaces[t.dataspace] = DataspaceResult(
                 energy_pj=energy, utilized_instances=t.instances,
                 actual_reads_per_instance=round(t.reads.random),
                 actual_fills_per_instance=round(t.fills.random),
                 actual_updates_per_instance=round(t.updates.random))
-        cyc = level_cycles(tensors[li], level, cycles_compute)
+        cyc = level_cycles(row, level, cycles_compute)
         per_level_cycles.append(cyc)
         levels[level.name] = LevelResult(energy_pj=level_energy, cycles=cyc, dataspaces=dataspaces)
         total += level_energy

@@ -9,6 +9,7 @@ fills and updates (masking of bypassed levels, partition sizes, first-read elisi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,8 +20,7 @@ from .deltas import temporal_deliveries
 Placed = tuple[int, int, int]  # (dimension, bound, stride) of one non-trivial loop
 
 
-@dataclass(frozen=True)
-class TileStats:
+class TileStats(NamedTuple):
     """One dataspace at one storage level (per instance, dense / algorithmic)."""
 
     kept: bool
@@ -113,10 +113,6 @@ def _group(mapping: Mapping, ndims: int) -> _Nest:
                  suffix[0], spatial_product)
 
 
-def _extents(ds: DataSpace, factors: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(1 + sum(t.coef * (factors[t.dim] - 1) for t in rank) for rank in ds.ranks)
-
-
 def _points(extents: tuple[int, ...]) -> int:
     out = 1
     for e in extents:
@@ -174,7 +170,7 @@ def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], s
 def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: bool) -> tuple[TileStats, ...]:
     n = len(mapping.levels)
     coupled = _coupled(ds)
-    extents = [_extents(ds, f) for f in nest.below]
+    extents = [ds.extents(f) for f in nest.below]
     sizes = [_points(e) for e in extents]
     fanout = nest.fanout
     content = [0.0] * n
@@ -192,7 +188,7 @@ def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: b
     partition = [0] * n
     partition[n - 1] = sizes[n - 1]
     for li in range(n - 2, -1, -1):
-        denom = _points(_extents(ds, nest.below_spatial[li + 1])) if fanout[li + 1] > 1 else sizes[li]
+        denom = _points(ds.extents(nest.below_spatial[li + 1])) if fanout[li + 1] > 1 else sizes[li]
         partition[li] = partition[li + 1] * sizes[li] // denom
     # Mask bypassed levels: their children's traffic goes straight to the next kept level.
     kept = [ds.name in lvl.keep for lvl in mapping.levels]

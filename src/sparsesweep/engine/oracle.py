@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .formats import MetadataStorage, TileFormat, level_capacity, vector_access_
 from .formats import check_capacity as check_format_capacity
 from .nest import NestResult, TileStats
 from .propagate import LevelInput
-from .representation import FormatAnalysis, analyse_formats
+from .representation import FormatAnalysis, analyse_inputs, format_inputs
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,22 @@ class SparseModels:
     spec: Spec
     nest: NestResult
     formats: FormatAnalysis
-    artifact: bool = False  # 2022 Sparseloop build rules (see model.artifact_semantics)
+    artifact: bool = False  # 2022 Sparseloop build rules (see context.Context.artifact)
 
     @classmethod
     def build(cls, spec: Spec, nest: NestResult, *, artifact: bool = False) -> SparseModels:
-        return cls(spec=spec, nest=nest, formats=analyse_formats(spec, flatten_once=artifact), artifact=artifact)
+        return cls(spec=spec, nest=nest, formats=analyse_inputs(format_inputs(spec, flatten_once=artifact)),
+                   artifact=artifact)
 
     # -- structure -----------------------------------------------------------------------
     def tile(self, li: int, ds: str) -> TileFormat | None:
-        return self.formats.at(ds, li)
+        return self.formats.dataspaces[ds].tiles[li]
 
     def model(self, ds: str) -> DensityModel:
         return self.formats.dataspaces[ds].model
 
     def has_metadata(self, li: int, ds: str) -> bool:
-        tf = self.tile(li, ds)
+        tf = self.formats.dataspaces[ds].tiles[li]
         return tf is not None and tf.has_metadata
 
     def compressed(self, li: int, ds: str) -> bool:
@@ -50,22 +52,15 @@ class SparseModels:
 
     # -- density questions (see saf.Densities) --------------------------------------------
     def p_empty(self, ds: DataSpace, extents: tuple[int, ...], level: int | None = None) -> float:
-        return float(prob_empty(self.model(ds.name), extents))
+        return _p_empty(self.formats.dataspaces[ds.name].model, extents)
 
     def max_elements(self, ds: DataSpace, fiber: tuple[int, ...], element: tuple[int, ...],
                      level: int | None = None) -> int:
-        model = self.model(ds.name)
-        fiber_points, element_points = math.prod(fiber), math.prod(element)
-        k = occupancy_by_confidence(model, fiber, 1.0)
-        p0 = float(conditional_prob_empty(model, element, fiber, np.array([k]))[0])
-        share = p0 if model.kind == "banded" else 1.0 - p0  # Timeloop's banded model uses P(empty) here
-        return math.ceil((fiber_points // element_points) * share - 1e-12)
+        return _max_elements(self.formats.dataspaces[ds.name].model, fiber, element)
 
     def scalar_density(self, ds: str, level: int | None) -> float:
         """Expected density of one scalar operand, rounded as Sparseloop rounds it."""
-        model = self.model(ds)
-        scalar = tuple(1 for _ in self.spec.problem.dataspaces[self.spec.problem.ds_index(ds)].ranks)
-        return round(1_000_000 * float(expected_occupancy(model, scalar))) / 1_000_000
+        return _scalar_density(self.model(ds), len(self.spec.problem.dataspaces[self.spec.problem.ds_index(ds)].ranks))
 
     # -- energy-related -------------------------------------------------------------------
     def read_energy(self, li: int) -> float:
@@ -83,40 +78,37 @@ class SparseModels:
         return tf.expected_data + metadata * ratio
 
     def rank_bits(self, li: int, ds: str) -> tuple[tuple[int, int], ...]:
-        tf = self.tile(li, ds)
+        tf = self.formats.dataspaces[ds].tiles[li]
         if tf is None or not tf.has_metadata:
             return ()
-        return tuple((b.metadata, b.payload) for b in tf.bits)
+        return tf.bits
 
     def vector_ratio(self, li: int, ds: str) -> float:
-        tf = self.tile(li, ds)
+        tf = self.formats.dataspaces[ds].tiles[li]
         tile = self.nest.tiles[ds][li]
         if tf is None or not tile.kept or self.artifact:
             return 1.0
-        level = self.spec.arch.storage[li]
-        return float(vector_access_ratio(self.model(ds), tile.extents, tf.expected_density, level.block_size,
-                                         tf.compressed))
+        return _vector_ratio(self.model(ds), tile.extents, tf.expected_density,
+                             self.spec.arch.storage[li].block_size, tf.compressed)
 
     def instance_scale(self, li: int, ds: str) -> float:
-        tf = self.tile(li, ds)
+        tf = self.formats.dataspaces[ds].tiles[li]
         return tf.instance_scale if tf is not None else 1.0
 
     # -- combiner inputs ------------------------------------------------------------------
-    def level_input(self, li: int, ds: str, tile: TileStats) -> LevelInput:
-        dspace = self.spec.problem.dataspaces[self.spec.problem.ds_index(ds)]
-        tf = self.tile(li, ds)
+    def level_input(self, li: int, ds: DataSpace, tile: TileStats) -> LevelInput:
+        rw = ds.read_write
+        tf = self.formats.dataspaces[ds.name].tiles[li]
+        reductions = tile.reads if rw else 0.0
         if tf is None or not tile.kept:
-            return LevelInput(kept=tile.kept, read_write=dspace.read_write, reads=tile.reads, fills=tile.fills,
-                              updates=tile.updates, has_metadata=False, compressed=False, expected_density=1.0,
-                              temporal_reductions=tile.reads if dspace.read_write else 0.0)
-        md = tf.has_metadata
-        return LevelInput(
-            kept=True, read_write=dspace.read_write, reads=tile.reads, fills=tile.fills, updates=tile.updates,
-            has_metadata=md, compressed=tf.compressed, expected_density=tf.expected_density,
-            md_reads=tuple(tf.format_accesses(tile.reads)) if md else (),
-            md_fills=tuple(tf.format_accesses(tile.fills)) if md else (),
-            md_updates=tuple(tf.format_accesses(tile.updates)) if md else (),
-            temporal_reductions=tile.reads if dspace.read_write else 0.0)
+            return LevelInput(tile.kept, rw, tile.reads, tile.fills, tile.updates, False, False, 1.0,
+                              temporal_reductions=reductions)
+        if not tf.has_metadata:
+            return LevelInput(True, rw, tile.reads, tile.fills, tile.updates, False, tf.compressed,
+                              tf.expected_density, temporal_reductions=reductions)
+        return LevelInput(True, rw, tile.reads, tile.fills, tile.updates, True, tf.compressed, tf.expected_density,
+                          tf.format_accesses(tile.reads), tf.format_accesses(tile.fills),
+                          tf.format_accesses(tile.updates), reductions)
 
     def check_capacity(self) -> None:
         """Data words and metadata bits of every level against its storage (at confidence 1)."""
@@ -124,3 +116,31 @@ class SparseModels:
             tiles = [self.tile(li, d.name) for d in self.spec.problem.dataspaces
                      if self.nest.tiles[d.name][li].kept]
             check_format_capacity(level_capacity(MetadataStorage.of(level), tiles))
+
+
+# Pure functions of hashable inputs, cached: a mapper asks them again and again.
+
+@lru_cache(maxsize=4096)
+def _p_empty(model: DensityModel, extents: tuple[int, ...]) -> float:
+    return float(prob_empty(model, extents))
+
+
+@lru_cache(maxsize=4096)
+def _max_elements(model: DensityModel, fiber: tuple[int, ...], element: tuple[int, ...]) -> int:
+    """Max non-empty ``element`` tiles inside a ``fiber`` tile, at confidence 1."""
+    fiber_points, element_points = math.prod(fiber), math.prod(element)
+    k = occupancy_by_confidence(model, fiber, 1.0)
+    p0 = float(conditional_prob_empty(model, element, fiber, np.array([k]))[0])
+    share = p0 if model.kind == "banded" else 1.0 - p0  # Timeloop's banded model uses P(empty) here
+    return math.ceil((fiber_points // element_points) * share - 1e-12)
+
+
+@lru_cache(maxsize=256)
+def _scalar_density(model: DensityModel, ranks: int) -> float:
+    return round(1_000_000 * float(expected_occupancy(model, (1,) * ranks))) / 1_000_000
+
+
+@lru_cache(maxsize=4096)
+def _vector_ratio(model: DensityModel, extents: tuple[int, ...], density: float, block_size: int,
+                  compressed: bool) -> float:
+    return float(vector_access_ratio(model, extents, density, block_size, compressed))

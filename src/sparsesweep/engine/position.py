@@ -17,7 +17,6 @@ Fills and format accesses are not position-skipped.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
@@ -78,7 +77,7 @@ def apply_position_skipping(spec: Spec, nest: NestResult, models: SparseModels, 
     steps = a["reads"] / (a["points"] * b["points"] / b["lanes"])
     reads = {operands[0].name: math.ceil(steps * a["mean"] * b["groups"] - 1e-9),
              operands[1].name: math.ceil(steps * b["mean"] * a["groups"] - 1e-9)}
-    new_level = tuple(replace(t, reads=OpCounts(reads[t.dataspace])) if t.dataspace in reads else t
+    new_level = tuple(t._replace(reads=OpCounts(reads[t.dataspace])) if t.dataspace in reads else t
                       for t in levels[li])
     actual = compute.algorithmic - math.floor(compute.algorithmic * (1.0 - a["density"] * b["density"]))
     avg = nest.compute_instances * a["use"] * b["use"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import SpecError
 
@@ -18,10 +19,10 @@ Rank = list[float]  # [metadata units, payload units]
 
 
 def _zero_ranks(n: int) -> list[Rank]:
-    return [[0.0, 0.0] for _ in range(n)]
+    return [[0.0, 0.0] for _ in range(n)] if n else []
 
 
-@dataclass
+@dataclass(slots=True)
 class Fine:
     """Working fine-grained counts of one dataspace at one storage level (per instance)."""
 
@@ -44,8 +45,7 @@ class Fine:
     compressions: float = 0.0
 
 
-@dataclass(frozen=True)
-class LevelInput:
+class LevelInput(NamedTuple):
     """What the combiner needs of one (level, dataspace)."""
 
     kept: bool
@@ -81,20 +81,18 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
             dataspaces: list[str]) -> Combined:
     fine: dict[tuple[int, str], Fine] = {}
     for key, inp in inputs.items():
-        f = Fine(reads=inp.reads, fills=inp.fills, updates=inp.updates,
-                 md_reads=[list(r) for r in inp.md_reads], md_fills=[list(r) for r in inp.md_fills],
-                 md_updates=[list(r) for r in inp.md_updates],
-                 temporal_reductions=inp.temporal_reductions)
+        reads, fills, updates = inp.reads, inp.fills, inp.updates
         if inp.has_metadata:
             sparsity = 1.0 - inp.expected_density
-            f.reads = inp.reads - math.floor(inp.reads * sparsity)
-            f.fills = inp.fills - math.floor(inp.fills * sparsity)
+            reads = inp.reads - math.floor(inp.reads * sparsity)
+            fills = inp.fills - math.floor(inp.fills * sparsity)
             if inp.read_write:
-                f.updates = inp.updates - math.floor(inp.updates * sparsity)
-        n = len(f.md_reads)
-        for name in ("gated_md_reads", "skipped_md_reads", "gated_md_updates", "skipped_md_updates"):
-            setattr(f, name, _zero_ranks(n))
-        fine[key] = f
+                updates = inp.updates - math.floor(inp.updates * sparsity)
+        n = len(inp.md_reads)
+        fine[key] = Fine(reads, fills, updates, 0.0, 0.0, 0.0, 0.0,
+                         [list(r) for r in inp.md_reads], [list(r) for r in inp.md_fills],
+                         [list(r) for r in inp.md_updates], _zero_ranks(n), _zero_ranks(n), _zero_ranks(n),
+                         _zero_ranks(n), inp.temporal_reductions)
     computes = total_computes
     reach: dict[str, float] = {}
     for ds in dataspaces:

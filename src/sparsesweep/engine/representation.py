@@ -9,7 +9,7 @@ storage), so re-evaluating the same point costs a dictionary look-up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from ..tl.mapping import Mapping
 from ..tl.problem import DataSpace, Problem
@@ -17,21 +17,36 @@ from ..tl.sparse import Representation
 from ..tl.spec import Spec
 from .density import DensityModel, model_for
 from .formats import MetadataStorage, RankBits, TileFormat, rank_bits, tile_format
-from .rankmatch import LevelRanks, match_ranks
+from .rankmatch import LevelRanks, match_ranks, rank_nest
 
 
 @dataclass(frozen=True)
-class FormatInputs:
-    """The hashable part of a spec that the representation analysis depends on."""
+class FormatStatic:
+    """The spec's part of the inputs: problem shape, densities, formats, metadata storage."""
 
     dims: tuple[str, ...]
     bounds: tuple[int, ...]
     dataspaces: tuple[DataSpace, ...]
     models: tuple[DensityModel, ...]  # per dataspace
-    mapping: Mapping
     spatial_levels: tuple[bool, ...]  # per storage level: fans out (has a spatial tiling level)
     storage: tuple[MetadataStorage, ...]  # per storage level
     formats: tuple[tuple[Representation | None, ...], ...]  # per dataspace, per storage level
+
+    def __hash__(self) -> int:  # every mapping of a spec hashes this part again: compute it once
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.dims, self.bounds, self.dataspaces, self.models, self.spatial_levels, self.storage,
+                     self.formats))
+
+
+@dataclass(frozen=True)
+class FormatInputs:
+    """The hashable part of a spec (with its mapping) that the representation analysis depends on."""
+
+    static: FormatStatic
+    mapping: Mapping
     confidence: float = 1.0
     flatten_once: bool = False  # 2022 Sparseloop build: a flattened dimension covers one loop
 
@@ -53,21 +68,27 @@ class FormatAnalysis:
         return self.dataspaces[ds].tiles[level]
 
 
-def format_inputs(spec: Spec, confidence: float = 1.0, flatten_once: bool = False) -> FormatInputs:
-    """Collect the hashable inputs of :func:`analyse_formats` from a spec with a mapping."""
+def format_static(spec: Spec) -> FormatStatic:
+    """Collect the mapping-independent inputs of :func:`analyse_formats` from a spec."""
     problem, arch = spec.problem, spec.arch
-    if spec.mapping is None:
-        raise ValueError("format analysis needs a mapping")
     models = []
     for ds in problem.dataspaces:
-        extents = tuple(1 + sum(t.coef * (problem.bounds[t.dim] - 1) for t in rank) for rank in ds.ranks)
+        extents = ds.extents(problem.bounds)
         models.append(model_for(problem.density_of(ds.name), problem.tensor_size(ds), extents))
     spatial = tuple(fx * fy > 1 for fx, fy in (arch.fanout(i) for i in range(len(arch.storage))))
     formats = tuple(tuple(spec.sparse.at(level.name).formats.get(ds.name) for level in arch.storage)
                     for ds in problem.dataspaces)
-    return FormatInputs(problem.dims, problem.bounds, problem.dataspaces, tuple(models), spec.mapping, spatial,
-                        tuple(MetadataStorage.of(level) for level in arch.storage), formats, float(confidence),
-                        flatten_once)
+    return FormatStatic(problem.dims, problem.bounds, problem.dataspaces, tuple(models), spatial,
+                        tuple(MetadataStorage.of(level) for level in arch.storage), formats)
+
+
+def format_inputs(spec: Spec, confidence: float = 1.0, flatten_once: bool = False) -> FormatInputs:
+    """Collect the hashable inputs of :func:`analyse_formats` from a spec with a mapping."""
+    from .context import context_for  # the context caches the spec's static part
+
+    if spec.mapping is None:
+        raise ValueError("format analysis needs a mapping")
+    return FormatInputs(context_for(spec).format_static, spec.mapping, float(confidence), flatten_once)
 
 
 def analyse_formats(spec: Spec, confidence: float = 1.0, flatten_once: bool = False) -> FormatAnalysis:
@@ -78,25 +99,27 @@ def analyse_formats(spec: Spec, confidence: float = 1.0, flatten_once: bool = Fa
 @lru_cache(maxsize=1024)
 def analyse_inputs(inp: FormatInputs) -> FormatAnalysis:
     """:func:`analyse_formats` on collected inputs (cached)."""
-    problem = Problem(name="", dims=inp.dims, bounds=inp.bounds, dataspaces=inp.dataspaces)
-    names = tuple(s.name for s in inp.storage)
+    st = inp.static
+    problem = Problem(name="", dims=st.dims, bounds=st.bounds, dataspaces=st.dataspaces)
+    names = tuple(s.name for s in st.storage)
+    nest = rank_nest(inp.mapping, len(st.dims), st.spatial_levels)
     out: dict[str, DataspaceFormats] = {}
-    for di, ds in enumerate(inp.dataspaces):
-        reps = inp.formats[di]
-        ranks = match_ranks(problem, inp.mapping, inp.spatial_levels, reps, ds.name, names, inp.flatten_once)
-        tiles: list[TileFormat | None] = []
-        for li, lr in enumerate(ranks):
-            if lr is None:
-                tiles.append(None)
-                continue
-            parent = next((p for p in range(li + 1, len(ranks)) if ranks[p] is not None), None)
-            parent_md = parent is not None and ranks[parent] is not None and ranks[parent].has_metadata
-            tiles.append(tile_format(inp.models[di], lr, _bits(reps[li], inp.storage[li], ds.name),
-                                     parent_has_metadata=parent_md, confidence=inp.confidence))
-        out[ds.name] = DataspaceFormats(inp.models[di], ranks, tuple(tiles))
+    for di, ds in enumerate(st.dataspaces):
+        reps = st.formats[di]
+        ranks = match_ranks(problem, inp.mapping, st.spatial_levels, reps, ds.name, names, inp.flatten_once, nest)
+        parent_md = [False] * len(ranks)  # the next outer level keeping the tensor has metadata
+        for li in range(len(ranks) - 2, -1, -1):
+            outer = ranks[li + 1]
+            parent_md[li] = outer.has_metadata if outer is not None else parent_md[li + 1]
+        tiles = tuple(None if lr is None else
+                      tile_format(st.models[di], lr, _bits(reps[li], st.storage[li], ds.name),
+                                  parent_has_metadata=parent_md[li], confidence=inp.confidence)
+                      for li, lr in enumerate(ranks))
+        out[ds.name] = DataspaceFormats(st.models[di], ranks, tiles)
     return FormatAnalysis(out)
 
 
+@lru_cache(maxsize=1024)
 def _bits(rep: Representation | None, storage: MetadataStorage, ds: str) -> tuple[RankBits, ...]:
     if rep is None or not rep.ranks:
         return (RankBits(0, 0),)

@@ -12,6 +12,7 @@ import math
 from ..errors import SpecError
 from ..tl.spec import Spec
 from .complete import build_complete_nest
+from .context import context_for
 from .compute_saf import Operand, split_computes
 from .counts import ComputeCounts, OpCounts, TensorCounts
 from .nest import NestResult
@@ -32,7 +33,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False
     n = len(arch.storage)
     names = [d.name for d in problem.dataspaces]
     models = SparseModels.build(spec, nest, artifact=artifact)
-    cnest = build_complete_nest(arch, problem, spec.mapping)
+    cnest = build_complete_nest(spec.mapping, len(problem.dims), context_for(spec).format_static.spatial_levels)
     storage = Storage(
         kept={d: tuple(nest.tiles[d][li].kept for li in range(n)) for d in names},
         metadata={d: tuple(models.has_metadata(li, d) for li in range(n)) for d in names},
@@ -89,8 +90,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False
     inputs = {}
     for li in range(n):
         for ds in problem.dataspaces:
-            tile = nest.tiles[ds.name][li]
-            inputs[(li, ds.name)] = models.level_input(li, ds.name, tile)
+            inputs[(li, ds.name)] = models.level_input(li, ds, nest.tiles[ds.name][li])
     combined = combine(n, inputs, SafPlan(kind=kind, prob=prob), float(nest.macs), names)
     compute = _computes(spec, nest, models, combined, skipping)
     levels = _tensor_counts(spec, nest, models, combined, skipping)
@@ -127,35 +127,38 @@ def _computes(spec: Spec, nest: NestResult, models: SparseModels, combined: Comb
 
 def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined: Combined, skipping) -> Levels:
     levels = []
-    for li, level in enumerate(spec.arch.storage):
+    fine = combined.fine
+    for li in range(len(spec.arch.storage)):
         row = []
         for ds in spec.problem.dataspaces:
-            tile = nest.tiles[ds.name][li]
+            name = ds.name
+            tile = nest.tiles[name][li]
             if not tile.kept:
                 continue
-            f: Fine = combined.fine[(li, ds.name)]
-            instances, avg = tile.instances, tile.instances * models.instance_scale(li, ds.name)
+            f: Fine = fine[(li, name)]
+            instances, avg = tile.instances, tile.instances * models.instance_scale(li, name)
             if skipping is not None:
                 a = li + 1
-                instances = round(skipping.max_x[ds.name][a] * skipping.max_y[ds.name][a])
-                avg = tile.instances * skipping.avg[ds.name][a]
-            bits = models.rank_bits(li, ds.name)
+                instances = round(skipping.max_x[name][a] * skipping.max_y[name][a])
+                avg = tile.instances * skipping.avg[name][a]
+            bits = models.rank_bits(li, name)
+            if bits:
+                md = (OpCounts(_bits(f.md_reads, bits), _bits(f.gated_md_reads, bits), _bits(f.skipped_md_reads, bits)),
+                      OpCounts(_bits(f.md_fills, bits)),
+                      OpCounts(_bits(f.md_updates, bits), _bits(f.gated_md_updates, bits),
+                               _bits(f.skipped_md_updates, bits)))
+            else:
+                md = _NO_METADATA
             row.append(TensorCounts(
-                dataspace=ds.name, instances=instances, avg_instances=avg,
-                reads=OpCounts(f.reads, f.gated_reads, f.skipped_reads),
-                fills=OpCounts(f.fills),
-                updates=OpCounts(f.updates, f.gated_updates, f.skipped_updates),
-                md_reads=OpCounts(_bits(f.md_reads, bits), _bits(f.gated_md_reads, bits),
-                                  _bits(f.skipped_md_reads, bits)),
-                md_fills=OpCounts(_bits(f.md_fills, bits)),
-                md_updates=OpCounts(_bits(f.md_updates, bits), _bits(f.gated_md_updates, bits),
-                                    _bits(f.skipped_md_updates, bits)),
-                vector_ratio=models.vector_ratio(li, ds.name),
-                algorithmic=(tile.reads, tile.fills, tile.updates),
-                temporal_reductions=f.temporal_reductions,
-                decompressions=f.decompressions, compressions=f.compressions))
+                name, instances, avg, OpCounts(f.reads, f.gated_reads, f.skipped_reads), OpCounts(f.fills),
+                OpCounts(f.updates, f.gated_updates, f.skipped_updates), md[0], md[1], md[2],
+                models.vector_ratio(li, name), (tile.reads, tile.fills, tile.updates), f.temporal_reductions,
+                f.decompressions, f.compressions))
         levels.append(tuple(row))
     return tuple(levels)
+
+
+_NO_METADATA = (OpCounts(), OpCounts(), OpCounts())
 
 
 def _bits(ranks: list[list[float]], bits: tuple[tuple[int, int], ...]) -> float:
