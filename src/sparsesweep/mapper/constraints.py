@@ -53,6 +53,7 @@ class SlotRule:
     suffix: tuple[int, ...] = ()  # outermost dims in order (after '...')
     split: int | None = None  # spatial only
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # pass-through switches
+    where: Mapping[int, Path] = field(default_factory=dict)  # dim -> key path of its factor (for errors)
 
     def bounds(self, dim: int, bound: int) -> tuple[int, int, int | None]:
         """(min, max, exact) factor of ``dim`` in this slot."""
@@ -75,6 +76,14 @@ class Constraints:
     levels: tuple[LevelRules, ...]
     min_utilization: float = 0.0
     warnings: tuple[str, ...] = ()
+
+    def factor_path(self, dim: int) -> Path | None:
+        """Where the first factor constraint of ``dim`` was given (for error messages)."""
+        for level in self.levels:
+            for rule in (level.temporal, level.spatial):
+                if dim in rule.where:
+                    return rule.where[dim]
+        return None
 
     def keep_choice(self, level: int, ds: str, outermost: bool) -> bool | None:
         """True (keep), False (bypass) or None (search both)."""
@@ -296,7 +305,7 @@ class _Parser:
                                         "relax the minimum or the maximum")
         return SlotRule(exact=dict(raw["exact"]), maximum=dict(raw["maximum"]), minimum=dict(raw["minimum"]),
                         prefix=raw["prefix"], suffix=raw["suffix"], split=raw["split"],
-                        options=dict(raw["options"]))
+                        options=dict(raw["options"]), where=dict(raw["where"]))
 
 
 def _empty() -> dict[str, Any]:

@@ -18,7 +18,7 @@ from .mapspace import MapSpace
 
 POOL = 2048  # candidates kept for re-ranking
 FACTORIZATION_LIMIT = 400_000  # exhaustive when at most this many factorizations pass the prefilter
-CANDIDATE_LIMIT = 1_500_000  # ... and they expand to at most this many candidates
+CANDIDATE_LIMIT = 500_000  # ... and they expand to at most this many candidates
 CHUNK = 60_000  # candidates evaluated per numpy batch
 
 
@@ -37,7 +37,7 @@ class Pool:
         if len(self.cands):
             cands = Batch.concat([self.cands, cands])
             dense = _concat([self.dense, dense])
-        order = rank(tab, objective, scales, dense)
+        order = rank(tab, objective, scales, dense)[:4 * POOL]
         order = order[local.unique(tab, cands.take(order))][:POOL]
         self.cands, self.dense = cands.take(order), _take(dense, order)
 
@@ -76,6 +76,8 @@ def scan(space: MapSpace, objective: str, scales: Scales, pool: Pool, deadline: 
 
 def _scan_all(space: MapSpace, objective: str, scales: Scales, pool: Pool, f: np.ndarray, keeps: np.ndarray,
               deadline: float) -> None:
+    if len(f) == 0:
+        return
     per = max(1, mapspace.expansion_size(space, f[:64], keeps) // max(1, min(64, len(f))))
     step = max(1, CHUNK // per)
     for start in range(0, len(f), step):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import combinations, permutations, product
+from itertools import combinations, permutations
 
 import numpy as np
 
@@ -70,11 +70,10 @@ def build(spec: Spec, rules: Constraints, tab: Tables, rng: np.random.Generator)
             low[s, d], high[s, d] = lo, hi
             if exact is not None:
                 if spatial and exact > hi:
-                    raise MappingError(
-                        f"the constraints fix the spatial factor {problem.dims[d]}={exact} at "
-                        f"'{arch.storage[li].name}', but its fanout is only {arch.fanout(li)[0]} x "
-                        f"{arch.fanout(li)[1]}", key="architecture_constraints",
-                        fix="lower the spatial factor or enlarge the fanout")
+                    fx, fy = arch.fanout(li)
+                    raise _error(spec, rules, d, f"the spatial factor {problem.dims[d]}={exact} at "
+                                 f"'{arch.storage[li].name}' exceeds its fanout {fx} x {fy}",
+                                 "lower the spatial factor or enlarge the fanout")
                 fixed[d][s] = exact
                 high[s, d] = max(hi, exact)
     options = []
@@ -82,11 +81,10 @@ def build(spec: Spec, rules: Constraints, tab: Tables, rng: np.random.Generator)
     for d in range(dims):
         opts, full = factor_options(problem.bounds[d], list(low[:, d]), list(high[:, d]), fixed[d], rng)
         if len(opts) == 0:
-            raise MappingError(
-                f"no factorization of {problem.dims[d]}={problem.bounds[d]} satisfies the constraints "
-                f"({_describe(rules, arch, d, problem.dims[d])})", key="architecture_constraints",
-                fix=f"relax the {problem.dims[d]} factors (their product must divide {problem.bounds[d]}; "
-                "imperfect factorization is not supported)")
+            raise _error(spec, rules, d, f"no factorization of {problem.dims[d]}={problem.bounds[d]} satisfies "
+                         f"the constraints ({_describe(rules, arch, d, problem.dims[d])})",
+                         f"relax the {problem.dims[d]} factors (their product must divide {problem.bounds[d]}; "
+                         "imperfect factorization is not supported)")
         options.append(opts)
         complete &= full
     names = [ds.name for ds in problem.dataspaces]
@@ -99,6 +97,14 @@ def build(spec: Spec, rules: Constraints, tab: Tables, rng: np.random.Generator)
     fixed_mask = np.array([[fixed[d][s] is not None for d in range(dims)] for s in range(slots)], dtype=bool)
     return MapSpace(spec=spec, rules=rules, tab=tab, low=low, high=high, fixed=fixed_mask, options=tuple(options),
                     complete=complete, keep_fixed=keep_fixed)
+
+
+def _error(spec: Spec, rules: Constraints, dim: int, what: str, fix: str) -> MappingError:
+    path = rules.factor_path(dim)
+    if path is None:
+        return MappingError(what, file=spec.bundle.doc_for("architecture").path, key="architecture", fix=fix)
+    located = spec.reader.error(path, what, fix)
+    return MappingError(located.what, file=located.file, line=located.line, key=located.key, fix=fix)
 
 
 def _describe(rules: Constraints, arch, d: int, name: str) -> str:
@@ -136,7 +142,7 @@ def join(space: MapSpace, limit: int, work: int = 1_000_000) -> np.ndarray | Non
             if total > limit:
                 return None
             kept.append(grid)
-        part = np.concatenate(kept)
+        part = np.concatenate(kept) if kept else part[:0]
     return part
 
 
@@ -258,11 +264,14 @@ def expand(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> Batch:
         s_act = pattern[n * dims:].reshape(n, dims)
         per_level_orders = [temporal_orders(space, li, list(np.flatnonzero(t_act[li]))) for li in range(n)]
         per_level_axes = [spatial_axes(space, li, list(np.flatnonzero(s_act[li]))) for li in range(n)]
-        combos = list(product(product(*per_level_orders), product(*per_level_axes), range(len(keeps))))
-        ranks = np.array([np.stack(c[0]) for c in combos])
-        axes = np.array([np.stack(c[1]) for c in combos])
-        kidx = np.array([c[2] for c in combos])
-        m = len(combos)
+        order_opts = [np.stack(o) for o in per_level_orders]
+        axis_opts = [np.stack(a) for a in per_level_axes]
+        sizes = [len(o) for o in order_opts] + [len(a) for a in axis_opts] + [len(keeps)]
+        grid = np.indices(sizes).reshape(len(sizes), -1).T  # every combination, itertools.product order
+        ranks = np.stack([order_opts[li][grid[:, li]] for li in range(n)], axis=1)
+        axes = np.stack([axis_opts[li][grid[:, n + li]] for li in range(n)], axis=1)
+        kidx = grid[:, 2 * n]
+        m = len(grid)
         rows = np.repeat(idx, m)
         sel = np.tile(np.arange(m), len(idx))
         parts.append(Batch(temporal[rows], spatial[rows], ranks[sel], axes[sel], keeps[kidx[sel]]))
@@ -272,6 +281,8 @@ def expand(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> Batch:
 def expansion_size(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> int:
     """How many candidates :func:`expand` would make (without making them)."""
     n, dims = space.n, space.tab.dims
+    if len(f) == 0:
+        return 0
     temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
     key = np.concatenate([(temporal > 1).reshape(len(f), -1), (spatial > 1).reshape(len(f), -1)], axis=1)
     patterns, counts = np.unique(key, axis=0, return_counts=True)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..backends.base import SearchOptions, SearchResult
-from ..engine import Evaluation, evaluate_spec
+from ..engine.model import Evaluation, Evaluator
 from ..errors import MappingError
 from ..inputs import SpecBundle
 from ..tl import load_spec
@@ -33,6 +33,7 @@ from .constraints import Constraints, parse_constraints
 MAX_EXACT = 48  # exact evaluations per search at most
 ROUND = 4  # exact evaluations between re-rankings
 MIN_TOLERANCE = 0.002  # relative margin kept when the model is (nearly) exact
+MIN_CHECKS = 3  # sparse: calibrated estimates checked exactly before the model is trusted
 
 
 @dataclasses.dataclass
@@ -68,8 +69,9 @@ def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
             explore.scan(space, options.objective, scales, pool, deadline, rng)
     state.refine(pool, scales, sparse, deadline)
     if state.best is None:
+        why = f"; the engine rejected the best ones: {state.rejections[0]}" if state.rejections else ""
         raise MappingError(
-            f"no legal mapping found ({pool.seen} candidates, {state.count} evaluated exactly)",
+            f"no legal mapping found ({pool.seen} candidates, {state.count} evaluated exactly{why})",
             file=str(bundle.doc_for("architecture").path), key="architecture_constraints",
             fix="relax the constraints (factors, bypass) or enlarge the buffers")
     seconds = time.perf_counter() - start
@@ -86,11 +88,14 @@ class _Exact:
 
     def __init__(self, spec: Spec, rules: Constraints, tab: Tables, objective: str) -> None:
         self.spec, self.rules, self.tab, self.objective = spec, rules, tab, objective
+        self.evaluator = Evaluator(spec)
         self.best: _Best | None = None
         self.best_cands: Batch | None = None
         self.count = 0
         self.done: set[bytes] = set()
-        self.errors: list[float] = []  # relative model error on evaluated candidates
+        self.errors: list[float] = []  # relative error of calibrated estimates on evaluated candidates
+        self.calibrated = False
+        self.rejections: list[str] = []  # why the engine rejected candidates
 
     def key(self, result) -> tuple[float, float, float]:
         e, c = result.energy_pj, float(result.cycles)
@@ -118,11 +123,12 @@ class _Exact:
         self.count += 1
         try:
             mapping = emit.to_mapping(self.spec, entries)
-            evaluation = evaluate_spec(dataclasses.replace(self.spec, mapping=mapping))
-        except MappingError:
+            evaluation = self.evaluator.evaluate(mapping)
+        except MappingError as exc:
+            self.rejections.append(exc.what)
             return False
         key = self.key(evaluation.result)
-        if estimate is not None and key[0] > 0:
+        if estimate is not None and key[0] > 0 and self.calibrated:
             self.errors.append(abs(estimate - key[0]) / key[0])
         if self.best is None or key < self.best.key:
             self.best = _Best(key, entries, evaluation)
@@ -163,11 +169,14 @@ class _Exact:
         fresh = np.array([k not in self.done for k in _fingerprints(pool.cands)])
         if not fresh.any():
             return True
-        tol = MIN_TOLERANCE if not sparse else max(MIN_TOLERANCE, max(self.errors[-8:], default=0.05))
+        if sparse and len(self.errors) < MIN_CHECKS:
+            return False
+        tol = MIN_TOLERANCE if not sparse else max(MIN_TOLERANCE, max(self.errors[-8:]))
         return float(obj[fresh].min()) * (1.0 + tol) >= self.best.key[0] * (1.0 - 1e-12)
 
     def calibrate(self, row: Batch | None, evaluation: Evaluation) -> Scales:
         assert row is not None
+        self.calibrated = True
         return calibrate(self.spec, self.tab, batch.evaluate(self.tab, row), evaluation)
 
 
