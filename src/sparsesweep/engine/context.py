@@ -12,6 +12,9 @@ import dataclasses
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from ..tl.arch import StorageLevel
+from ..tl.problem import DataSpace
+from ..tl.sparse import Saf
 from ..tl.spec import Spec
 from .energy import LevelCosts, Split, compute_costs, level_costs
 
@@ -71,6 +74,25 @@ class Context:
         from .representation import format_static
 
         return format_static(self.spec)
+
+    @cached_property
+    def dataspace_names(self) -> list[str]:
+        return [d.name for d in self.spec.problem.dataspaces]
+
+    @cached_property
+    def operands(self) -> list[DataSpace]:
+        """The read-only dataspaces (the compute operands)."""
+        return [d for d in self.spec.problem.dataspaces if not d.read_write]
+
+    @cached_property
+    def block_sizes(self) -> tuple[int, ...]:
+        return tuple(s.block_size for s in self.spec.arch.storage)
+
+    @cached_property
+    def level_safs(self) -> tuple[tuple[int, StorageLevel, tuple[Saf, ...]], ...]:
+        """Per storage level: (index, level, its storage action optimizations)."""
+        arch, sparse = self.spec.arch, self.spec.sparse
+        return tuple((li, level, sparse.at(level.name).safs) for li, level in enumerate(arch.storage))
 
     @cached_property
     def mapping_file(self) -> str:

@@ -60,17 +60,17 @@ def _evaluate(spec: Spec, ctx: Context) -> Evaluation:
         from .sparse import apply_sparsity
 
         try:
-            tensors, compute, models = apply_sparsity(spec, nest, artifact=artifact)
+            tensors, compute, models = apply_sparsity(spec, nest, artifact=artifact, ctx=ctx)
             models.check_capacity()
         except SparsesweepError as exc:
             raise _locate(spec, exc) from exc
         if not ctx.spatial_skipping:
-            check_fanout(spec, nest)
+            check_fanout(spec, nest, ctx=ctx)
     else:
-        check_fanout(spec, nest)
+        check_fanout(spec, nest, ctx=ctx)
         tensors, compute = dense_counts(spec, nest)
         check_capacity(spec, nest, tensors)
-    return finish(spec, nest, tensors, compute)
+    return finish(spec, nest, tensors, compute, ctx=ctx)
 
 
 def artifact_semantics(spec: Spec) -> bool:
@@ -98,10 +98,11 @@ def dense_counts(spec: Spec, nest: NestResult) -> tuple[tuple[tuple[TensorCounts
     return tuple(levels), compute
 
 
-def check_fanout(spec: Spec, nest: NestResult, expansion: Sequence[tuple[float, float]] | None = None) -> None:
+def check_fanout(spec: Spec, nest: NestResult, expansion: Sequence[tuple[float, float]] | None = None, *,
+                 ctx: Context | None = None) -> None:
     """Spatial factors must fit the hardware fanout (X and Y separately)."""
     assert spec.mapping is not None
-    fanouts = context_for(spec).fanouts
+    fanouts = (ctx or context_for(spec)).fanouts
     for li, lvl in enumerate(spec.mapping.levels):
         fx, fy = fanouts[li]
         if expansion is not None:
@@ -150,8 +151,8 @@ def _mapping_file(spec: Spec) -> str:
 
 
 def finish(spec: Spec, nest: NestResult, tensors: tuple[tuple[TensorCounts, ...], ...],
-           compute: ComputeCounts) -> Evaluation:
-    ctx = context_for(spec)
+           compute: ComputeCounts, *, ctx: Context | None = None) -> Evaluation:
+    ctx = ctx or context_for(spec)
     cycles_compute = compute_cycles(compute)
     levels: dict[str, LevelResult] = {}
     c_energy = compute_energy(compute, ctx.compute_costs)

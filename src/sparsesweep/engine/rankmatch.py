@@ -19,6 +19,7 @@ non-trivial loops mean the hardware needs more ranks (a :class:`MappingError`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -122,8 +123,35 @@ class _Cand(NamedTuple):
     factors: Factors  # the unfolded nest's factors at this loop (its tile: their projection)
 
 
-def _apply_ranks(ds: DataSpace, cands: list[_Cand], nranks: int, inner: int, rep: Representation | None,
-                 dims: tuple[str, ...], unit: Extents, once: bool) -> tuple[list, list, bool]:
+class RankFormat(NamedTuple):
+    """The mapping-independent facts of one dataspace's representation at one level."""
+
+    has_metadata: bool  # a format with at least one rank
+    compressed: bool  # some rank drops empty coordinates
+    inner_to_outer: bool
+    formats: tuple[str, ...]  # rank 0 (innermost) first; ("none",) without metadata
+    rules: tuple[tuple[int, ...] | None, ...]  # per rank id: dimensions it may flatten (None: no rule)
+
+    @property
+    def nranks(self) -> int:
+        return len(self.formats)
+
+
+NO_FORMAT = RankFormat(False, False, False, ("none",), (None,))
+
+
+def rank_format(rep: Representation | None, dims: tuple[str, ...]) -> RankFormat:
+    """Summarise ``rep`` (None or no ranks: the level has no metadata) for rank matching."""
+    if rep is None or not rep.ranks:
+        return NO_FORMAT
+    ranks = rep.ranks[::-1]  # YAML lists ranks outermost first
+    rules = tuple(tuple(dims.index(d) for d in r.flattened if d in dims) if r.flattened else None for r in ranks)
+    return RankFormat(True, any(r.format in COMPRESSED_FORMATS for r in ranks), rep.inner_to_outer,
+                      tuple(r.format for r in ranks), rules)
+
+
+def _apply_ranks(ds: DataSpace, cands: list[_Cand], fmt: RankFormat, inner: int, unit: Extents,
+                 once: bool) -> tuple[list, list, bool]:
     """Give loops to ranks ``inner .. nranks-1``; returns (loops per rank, tile per rank, more needed).
 
     ``outer_to_inner`` walks the candidates from the outermost loop and the ranks from the
@@ -131,7 +159,9 @@ def _apply_ranks(ds: DataSpace, cands: list[_Cand], nranks: int, inner: int, rep
     loop and, if its flattening rule (or the lack of metadata) allows, the following loops
     of the listed dimensions; its tile is the one at the first loop it took.
     """
-    inward = rep is None or not rep.inner_to_outer
+    nranks = fmt.nranks
+    plain = not fmt.has_metadata
+    inward = plain or not fmt.inner_to_outer
     walk = cands[::-1] if inward else cands
     ranks = range(nranks - 1, inner - 1, -1) if inward else range(inner, nranks)
     first_tile = ds.extents(cands[0].factors) if cands else unit
@@ -145,14 +175,14 @@ def _apply_ranks(ds: DataSpace, cands: list[_Cand], nranks: int, inner: int, rep
         if pos >= end:
             break
         loop = walk[pos]
-        rule = _rule(rep, r_id, nranks, dims)
+        rule = None if plain else fmt.rules[r_id]
         if rule is not None and loop.dim not in rule:  # the rank cannot take this loop: a dummy
             taken.append((False, [], dummy_tile))
             continue
         nest, pos = [loop], pos + 1
-        if rep is None or rule is not None:
+        if plain or rule is not None:
             left = _take(rule, loop.dim, once)
-            while pos < end and (rep is None or walk[pos].dim in left or walk[pos].bound <= 1):
+            while pos < end and (plain or walk[pos].dim in left or walk[pos].bound <= 1):
                 if walk[pos].bound > 1:
                     nest.append(walk[pos])
                     left = _take(left, walk[pos].dim, once)
@@ -178,23 +208,14 @@ def _take(rule: tuple[int, ...] | None, dim: int, once: bool) -> tuple[int, ...]
     return rule[:i] + rule[i + 1:]
 
 
-def _rule(rep: Representation | None, r_id: int, nranks: int, dims: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Dimensions rank ``r_id`` may flatten (None: no flattening rule for that rank)."""
-    if rep is None:
-        return None
-    rank = rep.ranks[nranks - 1 - r_id]  # YAML lists ranks outermost first
-    if not rank.flattened:
-        return None
-    return tuple(dims.index(d) for d in rank.flattened if d in dims)
-
-
 def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, ...],
-                formats: tuple[Representation | None, ...], ds_name: str,
+                formats: Sequence[Representation | RankFormat | None], ds_name: str,
                 level_names: tuple[str, ...] = (), flatten_once: bool = False,
                 nest: RankNest | None = None) -> tuple[LevelRanks | None, ...]:
     """Rank structure of ``ds_name`` at every storage level (None where it is bypassed).
 
-    ``formats[i]`` is the representation of the tensor at level ``i`` (None: no metadata).
+    ``formats[i]`` is the representation of the tensor at level ``i`` (None: no metadata),
+    or its :func:`rank_format`.
     ``flatten_once``: a dimension of a ``flattened_rankIDs`` list covers one loop only (the
     2022 Sparseloop build); Timeloop master merges every consecutive loop of the listed
     dimensions into the rank.  ``nest``: the mapping's :func:`rank_nest`, if already built.
@@ -204,6 +225,7 @@ def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, 
     ds = problem.dataspaces[problem.ds_index(ds_name)]
     if nest is None:
         nest = rank_nest(mapping, len(problem.dims), spatial_levels)
+    fmts = [f if isinstance(f, RankFormat) else rank_format(f, problem.dims) for f in formats]
     unit = (1,) * len(ds.ranks)
     out: list[LevelRanks | None] = []
     child: int | None = None
@@ -212,36 +234,35 @@ def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, 
             out.append(None)
             continue
         name = level_names[li] if li < len(level_names) else str(li)
-        out.append(_level(problem, ds, nest, unit, li, child, out[child] if child is not None else None,
-                          formats[li], formats[child] if child is not None else None, name, flatten_once))
+        if child is None:
+            out.append(_level(len(problem.dims), ds, nest, unit, li, None, None, fmts[li], NO_FORMAT, name,
+                              flatten_once))
+        else:
+            out.append(_level(len(problem.dims), ds, nest, unit, li, child, out[child], fmts[li], fmts[child],
+                              name, flatten_once))
         child = li
     return tuple(out)
 
 
-def _level(problem: Problem, ds: DataSpace, nest: RankNest, unit: Extents, li: int, child: int | None,
-           child_ranks: LevelRanks | None, rep: Representation | None, child_rep: Representation | None,
-           name: str, once: bool) -> LevelRanks:
+def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, child: int | None,
+           child_ranks: LevelRanks | None, fmt: RankFormat, child_fmt: RankFormat, name: str,
+           once: bool) -> LevelRanks:
     inner_most = 0 if child is None else child + 1
-    has_md = rep is not None and bool(rep.ranks)
-    rep = rep if has_md else None
-    compressed = bool(rep and any(r.format in COMPRESSED_FORMATS for r in rep.ranks))
-    nranks = len(rep.ranks) if rep else 1
+    nranks = fmt.nranks
     tile = ds.extents(nest.factors[li][-1])
-    pre_tiled = (compressed and child is not None and child_ranks is not None and _points(child_ranks.tile) > 1)
-    child_nranks = 1
-    if child is not None and child_rep is not None and child_rep.ranks:
-        child_nranks = len(child_rep.ranks)
+    pre_tiled = fmt.compressed and child_ranks is not None and _points(child_ranks.tile) > 1
+    child_nranks = child_fmt.nranks
     if pre_tiled:
         if child_nranks > nranks:
             raise MappingError(f"'{ds.name}' at '{name}' is compressed and must pre-tile its child level, but "
                                f"the child has {child_nranks} ranks and this level only {nranks}",
                                fix=f"give '{ds.name}' at '{name}' at least {child_nranks} ranks")
-        if child_rep is not None and any(r.format in COMPRESSED_FORMATS for r in child_rep.ranks):
-            own = [r.format for r in reversed(rep.ranks)] if rep else []
-            theirs = [r.format for r in reversed(child_rep.ranks)]
-            if own[:child_nranks] != theirs[:child_nranks]:
+        if child_fmt.compressed:
+            own = list(fmt.formats[:child_nranks])
+            theirs = list(child_fmt.formats[:child_nranks])
+            if own != theirs:
                 raise MappingError(f"'{ds.name}' at '{name}' must pre-tile its child level, but its inner ranks "
-                                   f"{own[:child_nranks]} differ from the child's {theirs[:child_nranks]}",
+                                   f"{own} differ from the child's {theirs}",
                                    fix="use the child's rank formats as this level's innermost ranks")
     # Candidate loops: the relevant loops of this level and the levels it bypasses; without
     # pre-tiling, the factors below them fold into the innermost candidate of each dimension.
@@ -256,7 +277,7 @@ def _level(problem: Problem, ds: DataSpace, nest: RankNest, unit: Extents, li: i
                     fold[d] = 1
                 cands.append(_Cand(d, b, factors))
     inner = child_nranks if pre_tiled else 0
-    subnests, tiles, more = _apply_ranks(ds, cands, nranks, inner, rep, problem.dims, unit, once)
+    subnests, tiles, more = _apply_ranks(ds, cands, fmt, inner, unit, once)
     if more:
         raise MappingError(f"'{ds.name}' at '{name}' needs more format ranks than the {nranks} given: the tile "
                            "has more non-trivial loops than ranks",
@@ -268,13 +289,15 @@ def _level(problem: Problem, ds: DataSpace, nest: RankNest, unit: Extents, li: i
         loops = [r.loops for r in child_ranks.ranks] + loops
         tiles = [r.tile for r in child_ranks.ranks] + tiles
         base = child_ranks.base_tile
-    fmts = [r.format for r in reversed(rep.ranks)] if rep else ["none"] * nranks
-    ndims = len(problem.dims)
     slots = []
     for r_id in range(nranks):
-        sizes = [1] * ndims
-        for d, b in loops[r_id]:
-            sizes[d] *= b
-        slots.append(RankSlot(fmts[r_id], loops[r_id], _points(ds.extents(sizes)), tiles[r_id]))
-    return LevelRanks(li, ds.name, has_md, compressed, bool(rep and rep.inner_to_outer), pre_tiled,
-                      tuple(slots), base, tile)
+        rank_loops = loops[r_id]
+        fiber = 1
+        if rank_loops:
+            sizes = [1] * ndims
+            for d, b in rank_loops:
+                sizes[d] *= b
+            fiber = _points(ds.extents(sizes))
+        slots.append(RankSlot(fmt.formats[r_id], rank_loops, fiber, tiles[r_id]))
+    return LevelRanks(li, ds.name, fmt.has_metadata, fmt.compressed, fmt.has_metadata and fmt.inner_to_outer,
+                      pre_tiled, tuple(slots), base, tile)

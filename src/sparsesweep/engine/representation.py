@@ -8,7 +8,7 @@ storage), so re-evaluating the same point costs a dictionary look-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from ..tl.mapping import Mapping
@@ -17,7 +17,7 @@ from ..tl.sparse import Representation
 from ..tl.spec import Spec
 from .density import DensityModel, model_for
 from .formats import MetadataStorage, RankBits, TileFormat, rank_bits, tile_format
-from .rankmatch import LevelRanks, match_ranks, rank_nest
+from .rankmatch import LevelRanks, RankFormat, match_ranks, rank_format, rank_nest
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class FormatStatic:
     spatial_levels: tuple[bool, ...]  # per storage level: fans out (has a spatial tiling level)
     storage: tuple[MetadataStorage, ...]  # per storage level
     formats: tuple[tuple[Representation | None, ...], ...]  # per dataspace, per storage level
+    rank_formats: tuple[tuple[RankFormat, ...], ...] = field(compare=False)  # the formats, summarised
 
     def __hash__(self) -> int:  # every mapping of a spec hashes this part again: compute it once
         return self._hash
@@ -79,7 +80,8 @@ def format_static(spec: Spec) -> FormatStatic:
     formats = tuple(tuple(spec.sparse.at(level.name).formats.get(ds.name) for level in arch.storage)
                     for ds in problem.dataspaces)
     return FormatStatic(problem.dims, problem.bounds, problem.dataspaces, tuple(models), spatial,
-                        tuple(MetadataStorage.of(level) for level in arch.storage), formats)
+                        tuple(MetadataStorage.of(level) for level in arch.storage), formats,
+                        tuple(tuple(rank_format(rep, problem.dims) for rep in reps) for reps in formats))
 
 
 def format_inputs(spec: Spec, confidence: float = 1.0, flatten_once: bool = False) -> FormatInputs:
@@ -106,7 +108,8 @@ def analyse_inputs(inp: FormatInputs) -> FormatAnalysis:
     out: dict[str, DataspaceFormats] = {}
     for di, ds in enumerate(st.dataspaces):
         reps = st.formats[di]
-        ranks = match_ranks(problem, inp.mapping, st.spatial_levels, reps, ds.name, names, inp.flatten_once, nest)
+        ranks = match_ranks(problem, inp.mapping, st.spatial_levels, st.rank_formats[di], ds.name, names,
+                            inp.flatten_once, nest)
         parent_md = [False] * len(ranks)  # the next outer level keeping the tensor has metadata
         for li in range(len(ranks) - 2, -1, -1):
             outer = ranks[li + 1]

@@ -12,7 +12,7 @@ import math
 from ..errors import SpecError
 from ..tl.spec import Spec
 from .complete import build_complete_nest
-from .context import context_for
+from .context import Context, context_for
 from .compute_saf import Operand, split_computes
 from .counts import ComputeCounts, OpCounts, TensorCounts
 from .nest import NestResult
@@ -24,26 +24,28 @@ from .spatial import SpatialSaf, apply_saf, initialize, summarize
 Levels = tuple[tuple[TensorCounts, ...], ...]
 
 
-def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False
+def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx: Context | None = None
                    ) -> tuple[Levels, ComputeCounts, SparseModels]:
     """Sparse counts of every kept tensor and of the computes (``artifact``: 2022 build rules)."""
     if spec.mapping is None:
         raise ValueError("apply_sparsity needs a mapping")
+    ctx = ctx or context_for(spec)
     problem, arch = spec.problem, spec.arch
     n = len(arch.storage)
-    names = [d.name for d in problem.dataspaces]
+    names = ctx.dataspace_names
     models = SparseModels.build(spec, nest, artifact=artifact)
-    cnest = build_complete_nest(spec.mapping, len(problem.dims), context_for(spec).format_static.spatial_levels)
+    cnest = build_complete_nest(spec.mapping, len(problem.dims), ctx.format_static.spatial_levels)
+    tiles = models.formats.dataspaces
     storage = Storage(
-        kept={d: tuple(nest.tiles[d][li].kept for li in range(n)) for d in names},
-        metadata={d: tuple(models.has_metadata(li, d) for li in range(n)) for d in names},
-        block_size=tuple(s.block_size for s in arch.storage))
+        kept={d: tuple(t.kept for t in nest.tiles[d]) for d in names},
+        metadata={d: tuple(tf is not None and tf.has_metadata for tf in tiles[d].tiles) for d in names},
+        block_size=ctx.block_sizes)
     kind: dict[tuple[int, str], str] = {}
     prob: dict[tuple[int, str], float] = {}
     spatial_safs: list[SpatialSaf] = []
     position: list[tuple[int, str]] = []
-    for li, level in enumerate(arch.storage):
-        for saf in spec.sparse.at(level.name).safs:
+    for li, level, safs in ctx.level_safs:
+        for saf in safs:
             if saf.kind == "position_skipping":
                 position.extend((li, t) for t, _ in saf.options)
                 continue
@@ -80,7 +82,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False
         skipping = initialize(problem, cnest, storage, models)
         for ssaf in spatial_safs:
             apply_saf(problem, cnest, storage, models, skipping, ssaf)
-        probs = summarize(problem, arch, cnest, skipping, str(spec.bundle.doc_for("mapping").path))
+        probs = summarize(problem, cnest, skipping, ctx.fanouts, arch, ctx.mapping_file)
         for ssaf in spatial_safs:
             key = (ssaf.level, ssaf.target)
             if key in kind:
@@ -92,7 +94,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False
         for ds in problem.dataspaces:
             inputs[(li, ds.name)] = models.level_input(li, ds, nest.tiles[ds.name][li])
     combined = combine(n, inputs, SafPlan(kind=kind, prob=prob), float(nest.macs), names)
-    compute = _computes(spec, nest, models, combined, skipping)
+    compute = _computes(spec, ctx, nest, models, combined, skipping)
     levels = _tensor_counts(spec, nest, models, combined, skipping)
     if position:
         from .position import apply_position_skipping
@@ -101,9 +103,10 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False
     return levels, compute, models
 
 
-def _computes(spec: Spec, nest: NestResult, models: SparseModels, combined: Combined, skipping) -> ComputeCounts:
+def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, combined: Combined,
+              skipping) -> ComputeCounts:
     problem = spec.problem
-    operands = [d for d in problem.dataspaces if not d.read_write]
+    operands = ctx.operands
     total = combined.computes
     avg = float(nest.compute_instances)
     if skipping is not None:
@@ -116,7 +119,7 @@ def _computes(spec: Spec, nest: NestResult, models: SparseModels, combined: Comb
         return ComputeCounts(algorithmic=nest.macs, random=int(total), avg_instances=avg, max_instances=max_inst)
     ops = []
     for ds in operands:
-        inner = next((li for li in range(len(spec.arch.storage)) if nest.tiles[ds.name][li].kept), None)
+        inner = next((li for li, t in enumerate(nest.tiles[ds.name]) if t.kept), None)
         ops.append(Operand(name=ds.name, density=models.scalar_density(ds.name, inner),
                            has_metadata=inner is not None and models.has_metadata(inner, ds.name),
                            saf_prob=combined.reach_compute.get(ds.name)))

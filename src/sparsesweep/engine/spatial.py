@@ -9,6 +9,7 @@ SummarizeAndPropagateSpatialCapacityReduction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import MappingError
@@ -149,8 +150,8 @@ def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Dens
     state.skip_at.setdefault(saf.target, set()).add(u)
 
 
-def summarize(problem: Problem, arch: Architecture, nest: CompleteNest, state: SpatialSkipping,
-              file: str) -> dict[str, list[float]]:
+def summarize(problem: Problem, nest: CompleteNest, state: SpatialSkipping, fanouts: Sequence[tuple[int, int]],
+              arch: Architecture, file: str) -> dict[str, list[float]]:
     """Propagate reductions inward, check fanouts; returns per dataspace the skip
     probability recorded at each storage level (1 - average ratio of the level below)."""
     n = len(nest.levels)
@@ -177,16 +178,15 @@ def summarize(problem: Problem, arch: Architecture, nest: CompleteNest, state: S
                     mx[inner] *= xr
                     my[inner] *= yr
         probs[name] = prob
-    _check_fanout(problem, arch, state, file)
+    _check_fanout(problem, fanouts, arch, state, file)
     return probs
 
 
-def _check_fanout(problem: Problem, arch: Architecture, state: SpatialSkipping, file: str) -> None:
-    n = len(arch.storage)
+def _check_fanout(problem: Problem, fanouts: Sequence[tuple[int, int]], arch: Architecture, state: SpatialSkipping,
+                  file: str) -> None:
     for ds in problem.dataspaces:
         mx, my = state.max_x[ds.name], state.max_y[ds.name]
-        for a in range(n):
-            fx, fy = arch.fanout(a)
+        for a, (fx, fy) in enumerate(fanouts):
             need_x = int(mx[a] / mx[a + 1]) if mx[a + 1] else 0
             need_y = int(my[a] / my[a + 1]) if my[a + 1] else 0
             if need_x > fx or need_y > fy:
