@@ -18,7 +18,7 @@ from ..backends.base import OBJECTIVES, BackendRegistry, SearchOptions, default_
 from ..errors import EXIT_USER_ERROR, SparsesweepError, SpecError
 from ..specs.paths import data_root
 from .executors import make_executor
-from .grid import DEFAULT_SCHEMES, DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, build_grid, parse_axis, \
+from .grid import DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, build_grid, default_schemes, parse_axis, \
     parse_fractions, parse_list
 from .runner import SweepInterrupted, run_grid
 from .store import CACHE_ENV, JOURNAL, Store, default_cache_dir
@@ -45,8 +45,10 @@ def build_parser(backends: Sequence[str]) -> argparse.ArgumentParser:
                    help="weight sparsities; 0 is the dense baseline, which always runs (default: %(default)s)")
     p.add_argument("--act-sparsity", metavar="S[,S...]",
                    help="activation sparsities of dual-sided points (default: equal to the weight sparsity)")
-    p.add_argument("--schemes", default=",".join(DEFAULT_SCHEMES), metavar="NAME[,NAME...]",
-                   help="sparsity schemes: names in sparse_opt/ or files (default: %(default)s)")
+    p.add_argument("--schemes", metavar="NAME[,NAME...]",
+                   help="sparsity schemes: names in sparse_opt/ or files (default: "
+                        f"{','.join(default_schemes('native'))} on the native backend, "
+                        f"{','.join(default_schemes('timeloop'))} on timeloop)")
     p.add_argument("--sides", default="single,dual", metavar="SIDES",
                    help="single (weights only), dual (weights and activations), or both (default: %(default)s)")
     p.add_argument("--layers", metavar="NAME[,NAME...]", help="layers of the workload (default: all)")
@@ -78,7 +80,7 @@ def build_parser(backends: Sequence[str]) -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(
         sparsities=tuple(parse_fractions(args.sparsity, "--sparsity")),
-        schemes=tuple(parse_list(args.schemes, "--schemes")),
+        schemes=tuple(parse_list(args.schemes, "--schemes")) if args.schemes else default_schemes(args.backend),
         sides=tuple(parse_list(args.sides, "--sides")),  # type: ignore[arg-type]
         layers=tuple(parse_list(args.layers, "--layers")) if args.layers else None,
         archs=tuple(args.arch), workload=args.workload,

@@ -25,7 +25,16 @@ from ..specs.scheme import SIDES, SchemeSpec, Sides, check_sparsity, load_scheme
 from ..specs.workload import Layer, Workload, load_workload
 
 DEFAULT_SPARSITIES = (0.0, 0.5, 0.667, 0.75)
-DEFAULT_SCHEMES = ("structured", "unstructured")
+DEFAULT_SCHEMES = ("structured", "unstructured")  # Timeloop master accepts these
+
+
+def default_schemes(backend: str) -> tuple[str, ...]:
+    """The study's schemes on ``backend``: on the native engine, unstructured is the artifact's
+    DSTC with position-skipping (the model behind the Sparseloop study); Timeloop master has no
+    position-skipping, so it gets the closest design it accepts."""
+    if backend == "native":
+        return ("structured", "unstructured_position_skipping")
+    return DEFAULT_SCHEMES
 DEFAULT_WORKLOAD = "workloads/resnet50.yaml"
 DENSE_SCHEME = "dense"
 DENSE_SIDES = "-"  # how dense points show their sides in tables
