@@ -83,11 +83,12 @@ def render_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides,
     if mapping is not None:
         check_mapping(mapping)
     name = point_name(layer, scheme, sides, sparsity, act_sparsity)
-    ert, ert_doc = load_ert_cached(arch.ert_path())
+    ert_path = arch.ert_path(dense=scheme.kind == "dense")
+    ert, ert_doc = load_ert_cached(ert_path)
     ert_data, ert_warnings = ert_for_arch(ert, ert_doc, arch)
     context = _context(name, arch, layer, scheme, plan, mapper or MapperSettings(), mapping)
     input_text = _render(templates or templates_dir(), "input.yaml.j2", context)
-    ert_text = (f"# Pinned energies (pJ/action) from {_shown(arch.ert_path())}; see that file for their provenance.\n"
+    ert_text = (f"# Pinned energies (pJ/action) from {_shown(ert_path)}; see that file for their provenance.\n"
                 f"# Table names follow this point's architecture ({arch.name}).\n" + dump_yaml(ert_data))
     docs = [_parse_rendered(input_text, name, INPUT_FILE), _parse_rendered(ert_text, name, ERT_FILE)]
     missing = [k for k in REQUIRED_KEYS if k not in (docs[0].data or {})]

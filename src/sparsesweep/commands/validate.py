@@ -69,10 +69,11 @@ def guess_kind(doc: YamlDoc) -> str:
 
 def _check_arch(doc: YamlDoc) -> str:
     arch = arch_from_doc(doc)
-    ert, ert_doc = load_ert_cached(arch.ert_path())
-    _, warnings = ert_for_arch(ert, ert_doc, arch)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    for dense in ((False, True) if arch.dense_ert else (False,)):
+        ert, ert_doc = load_ert_cached(arch.ert_path(dense))
+        _, warnings = ert_for_arch(ert, ert_doc, arch)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     return (f"arch '{arch.name}' ({arch.topology} topology, {arch.cores} cores x {arch.pes_per_core} PEs = "
             f"{arch.macs} MACs, SMEM {arch.smem_kib} KiB + {arch.smem_metadata_kib} KiB metadata)")
 

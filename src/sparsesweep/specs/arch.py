@@ -42,6 +42,9 @@ class ArchSpec(BaseModel):
         "'dstc' = one LRF per core feeding its MAC array (DSTC design)."
     )
     ert: str = Field(description="Pinned energy reference table (Timeloop ERT YAML), relative to this file.")
+    dense_ert: str | None = Field(
+        None, description="Energy table for dense points: the same geometry without sparsity support (fig15 "
+        "normalises to its dense TC design this way); relative to this file; default: 'ert'.")
     technology: str = Field("45nm", pattern=r"^[0-9]+nm$", description="Process node, e.g. 45nm.")
     word_bits: int = _pos("Data word width of every level and of the MACs (bits).", 8)
 
@@ -149,9 +152,9 @@ class ArchSpec(BaseModel):
             paths.update(LRF=f"{core}.LRF", MAC=f"{core}.MAC{pes}")
         return paths
 
-    def ert_path(self) -> Path:
-        """The pinned ERT file, resolved against the arch file's folder."""
-        path = Path(self.ert).expanduser()
+    def ert_path(self, dense: bool = False) -> Path:
+        """The pinned ERT file (``dense``: the dense points' table), resolved against the arch file's folder."""
+        path = Path(self.dense_ert if dense and self.dense_ert else self.ert).expanduser()
         if not path.is_absolute() and self._base_dir is not None:
             path = self._base_dir / path
         return path
@@ -262,7 +265,8 @@ def arch_from_doc(doc: YamlDoc) -> ArchSpec:
         key, what, fix = problem
         raise doc.error(f"{key} {what}", (key,), fix)
     arch = _attach(arch, doc.path)
-    if not arch.ert_path().is_file():
-        raise doc.error(f"energy reference table '{arch.ert}' not found (looked in {arch.ert_path().parent})",
-                        ("ert",), fix="point 'ert:' at an ERT YAML relative to this file, e.g. ert/stc_45nm.yaml")
+    for key, value, dense in (("ert", arch.ert, False), ("dense_ert", arch.dense_ert, True)):
+        if value is not None and not arch.ert_path(dense).is_file():
+            raise doc.error(f"energy reference table '{value}' not found (looked in {arch.ert_path(dense).parent})",
+                            (key,), fix=f"point '{key}:' at an ERT YAML relative to this file, e.g. ert/stc_45nm.yaml")
     return arch

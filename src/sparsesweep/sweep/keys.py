@@ -63,7 +63,8 @@ def file_digest(path: Path, memo: dict[Path, str]) -> str:
 def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str]) -> str:
     variant = point.variant
     return digest({
-        "arch": point.arch.model_dump(mode="json"), "ert": file_digest(point.arch.ert_path(), memo),
+        "arch": point.arch.model_dump(mode="json"),
+        "ert": file_digest(point.arch.ert_path(dense=variant.scheme.kind == "dense"), memo),
         "layer": point.layer.model_dump(mode="json"), "scheme": variant.scheme.model_dump(mode="json"),
         "sides": variant.sides, "sparsity": variant.sparsity, "act_sparsity": variant.act_sparsity,
         "mapper": mapper.model_dump(mode="json"), "code": fingerprint,

@@ -63,7 +63,10 @@ def _setup(run: SweepRun, results: pd.DataFrame, root: Path | None) -> str:
     arch_rows = []
     for topology, arch in sorted(grid.archs.items()):
         kinds = sorted({v.scheme.name for v in grid.variants if v.scheme.topology == topology})
-        arch_rows.append((topology, _rel(arch.source, root), ", ".join(kinds), _rel(arch.ert_path(), root)))
+        source = _rel(arch.ert_path(), root)
+        if arch.dense_ert and any(v.scheme.kind == "dense" and v.scheme.topology == topology for v in grid.variants):
+            source += f"; dense points: {_rel(arch.ert_path(dense=True), root)}"
+        arch_rows.append((topology, _rel(arch.source, root), ", ".join(kinds), source))
     lines += ["Architectures (each scheme runs on the arch of the topology its design needs: dense and structured "
               "N:M designs are the STC family of fig15 on the STC tree, unstructured bitmask designs are DSTC, whose "
               "tree has one LRF per core feeding its MAC array; the renderer refuses any other pairing):", "",

@@ -168,7 +168,8 @@ def _render(point: PlannedPoint, mapper: MapperSettings) -> tuple[dict[str, Any]
     v = point.variant
     rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_sparsity, mapper=mapper)
     record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": rendered.info(),
-              "warnings": list(rendered.warnings), "notes": list(rendered.plan.notes), "ert": str(point.arch.ert_path())}
+              "warnings": list(rendered.warnings), "notes": list(rendered.plan.notes),
+              "ert": str(point.arch.ert_path(dense=v.scheme.kind == "dense"))}
     return record, dict(rendered.bundle.data)
 
 
