@@ -79,4 +79,4 @@ def project(ds: DataSpace, mold: Sequence[int]) -> tuple[int, ...]:
 
 
 def dims_of(ds: DataSpace) -> frozenset[int]:
-    return frozenset(t.dim for rank in ds.ranks for t in rank)
+    return ds.dims

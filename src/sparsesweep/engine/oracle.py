@@ -28,12 +28,13 @@ class SparseModels:
     spec: Spec
     nest: NestResult
     formats: FormatAnalysis
+    storage: tuple[MetadataStorage, ...]  # per storage level
     artifact: bool = False  # 2022 Sparseloop build rules (see context.Context.artifact)
 
     @classmethod
     def build(cls, spec: Spec, nest: NestResult, *, artifact: bool = False) -> SparseModels:
-        return cls(spec=spec, nest=nest, formats=analyse_inputs(format_inputs(spec, flatten_once=artifact)),
-                   artifact=artifact)
+        inputs = format_inputs(spec, flatten_once=artifact)
+        return cls(spec, nest, analyse_inputs(inputs), inputs.static.storage, artifact)
 
     # -- structure -----------------------------------------------------------------------
     def tile(self, li: int, ds: str) -> TileFormat | None:
@@ -86,8 +87,8 @@ class SparseModels:
     def vector_ratio(self, li: int, ds: str) -> float:
         tf = self.formats.dataspaces[ds].tiles[li]
         tile = self.nest.tiles[ds][li]
-        if tf is None or not tile.kept or self.artifact:
-            return 1.0
+        if tf is None or not tile.kept or self.artifact or not tf.compressed:
+            return 1.0  # (vector_access_ratio is 1 for uncompressed tiles)
         return _vector_ratio(self.model(ds), tile.extents, tf.expected_density,
                              self.spec.arch.storage[li].block_size, tf.compressed)
 
@@ -112,10 +113,10 @@ class SparseModels:
 
     def check_capacity(self) -> None:
         """Data words and metadata bits of every level against its storage (at confidence 1)."""
-        for li, level in enumerate(self.spec.arch.storage):
-            tiles = [self.tile(li, d.name) for d in self.spec.problem.dataspaces
-                     if self.nest.tiles[d.name][li].kept]
-            check_format_capacity(level_capacity(MetadataStorage.of(level), tiles))
+        formats, kept = self.formats.dataspaces, self.nest.tiles
+        for li, storage in enumerate(self.storage):
+            tiles = [formats[d].tiles[li] for d in formats if kept[d][li].kept]
+            check_format_capacity(level_capacity(storage, tiles))
 
 
 # Pure functions of hashable inputs, cached: a mapper asks them again and again.

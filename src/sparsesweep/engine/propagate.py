@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import SpecError
+from .counts import OpCounts
 
 Rank = list[float]  # [metadata units, payload units]
 
 
 def _zero_ranks(n: int) -> list[Rank]:
-    return [[0.0, 0.0] for _ in range(n)] if n else []
+    return [[0.0, 0.0] for _ in range(n)]
 
 
 @dataclass(slots=True)
@@ -43,6 +44,22 @@ class Fine:
     temporal_reductions: float = 0.0
     decompressions: float = 0.0
     compressions: float = 0.0
+    optimized: bool = False  # a SAF moved some metadata accesses here to gated/skipped
+
+    def metadata_bits(self, bits: tuple[tuple[int, int], ...]) -> tuple[OpCounts, OpCounts, OpCounts]:
+        """Metadata reads, fills and updates in bits, given each rank's (metadata, payload) word bits."""
+        if not self.optimized:  # the gated/skipped lists are all zeros
+            return (OpCounts(_bits(self.md_reads, bits)), OpCounts(_bits(self.md_fills, bits)),
+                    OpCounts(_bits(self.md_updates, bits)))
+        return (OpCounts(_bits(self.md_reads, bits), _bits(self.gated_md_reads, bits),
+                         _bits(self.skipped_md_reads, bits)),
+                OpCounts(_bits(self.md_fills, bits)),
+                OpCounts(_bits(self.md_updates, bits), _bits(self.gated_md_updates, bits),
+                         _bits(self.skipped_md_updates, bits)))
+
+
+def _bits(ranks: list[Rank], bits: tuple[tuple[int, int], ...]) -> float:
+    return float(sum(r[0] * b[0] + r[1] * b[1] for r, b in zip(ranks, bits)))
 
 
 class LevelInput(NamedTuple):
@@ -89,10 +106,14 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
             if inp.read_write:
                 updates = inp.updates - math.floor(inp.updates * sparsity)
         n = len(inp.md_reads)
-        fine[key] = Fine(reads, fills, updates, 0.0, 0.0, 0.0, 0.0,
-                         [list(r) for r in inp.md_reads], [list(r) for r in inp.md_fills],
-                         [list(r) for r in inp.md_updates], _zero_ranks(n), _zero_ranks(n), _zero_ranks(n),
-                         _zero_ranks(n), inp.temporal_reductions)
+        if n:
+            fine[key] = Fine(reads, fills, updates, 0.0, 0.0, 0.0, 0.0,
+                             [list(r) for r in inp.md_reads], [list(r) for r in inp.md_fills],
+                             [list(r) for r in inp.md_updates], _zero_ranks(n), _zero_ranks(n), _zero_ranks(n),
+                             _zero_ranks(n), inp.temporal_reductions)
+        else:
+            fine[key] = Fine(reads, fills, updates, 0.0, 0.0, 0.0, 0.0, [], [], [], [], [], [], [],
+                             inp.temporal_reductions)
     computes = total_computes
     reach: dict[str, float] = {}
     for ds in dataspaces:
@@ -174,6 +195,7 @@ def _apply_local(f: Fine, inputs: dict[tuple[int, str], LevelInput], fine: dict[
     ranks = min(ranks, len(f.md_reads))
     md_r = f.gated_md_reads if kind == "gated" else f.skipped_md_reads
     md_u = f.gated_md_updates if kind == "gated" else f.skipped_md_updates
+    f.optimized = f.optimized or ranks > 0
     for r in range(ranks):
         for t in (0, 1):
             d = math.floor(f.md_reads[r][t] * p)
@@ -190,17 +212,17 @@ def _apply_local(f: Fine, inputs: dict[tuple[int, str], LevelInput], fine: dict[
 def _de_compression(levels: int, inputs: dict[tuple[int, str], LevelInput], fine: dict[tuple[int, str], Fine],
                     dataspaces: list[str]) -> None:
     for ds in dataspaces:
-        for lvl in range(levels - 1, -1, -1):
+        kept = [li for li in range(levels) if inputs[(li, ds)].kept]  # innermost first
+        for i in range(len(kept) - 1, -1, -1):
+            lvl = kept[i]
             inp = inputs[(lvl, ds)]
-            if not inp.kept or inp.compressed:
+            if inp.compressed:
                 continue
-            parent = next((li for li in range(lvl + 1, levels) if inputs[(li, ds)].kept), None)
-            child = _child(inputs, lvl, ds)
-            if parent is not None and inputs[(parent, ds)].compressed:
+            if i + 1 < len(kept) and inputs[(kept[i + 1], ds)].compressed:  # the parent decompresses
                 if inp.read_write:
-                    fine[(lvl, ds)].compressions += fine[(parent, ds)].updates
+                    fine[(lvl, ds)].compressions += fine[(kept[i + 1], ds)].updates
                 fine[(lvl, ds)].decompressions += fine[(lvl, ds)].fills
-            if child is not None and inputs[(child, ds)].compressed:
+            if i > 0 and inputs[(kept[i - 1], ds)].compressed:
                 raise SpecError(f"'{ds}' is compressed at an inner level but not at the level above it "
                                 "(on-chip compression is not modelled)", key="sparse_optimizations",
                                 fix="compress the dataspace at every level above its innermost compressed level")

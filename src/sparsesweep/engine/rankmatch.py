@@ -131,13 +131,10 @@ class RankFormat(NamedTuple):
     inner_to_outer: bool
     formats: tuple[str, ...]  # rank 0 (innermost) first; ("none",) without metadata
     rules: tuple[tuple[int, ...] | None, ...]  # per rank id: dimensions it may flatten (None: no rule)
-
-    @property
-    def nranks(self) -> int:
-        return len(self.formats)
+    nranks: int
 
 
-NO_FORMAT = RankFormat(False, False, False, ("none",), (None,))
+NO_FORMAT = RankFormat(False, False, False, ("none",), (None,), 1)
 
 
 def rank_format(rep: Representation | None, dims: tuple[str, ...]) -> RankFormat:
@@ -147,7 +144,7 @@ def rank_format(rep: Representation | None, dims: tuple[str, ...]) -> RankFormat
     ranks = rep.ranks[::-1]  # YAML lists ranks outermost first
     rules = tuple(tuple(dims.index(d) for d in r.flattened if d in dims) if r.flattened else None for r in ranks)
     return RankFormat(True, any(r.format in COMPRESSED_FORMATS for r in ranks), rep.inner_to_outer,
-                      tuple(r.format for r in ranks), rules)
+                      tuple(r.format for r in ranks), rules, len(ranks))
 
 
 def _apply_ranks(ds: DataSpace, cands: list[_Cand], fmt: RankFormat, inner: int, unit: Extents,
@@ -276,6 +273,17 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
                     b *= fold[d]
                     fold[d] = 1
                 cands.append(_Cand(d, b, factors))
+    if not fmt.has_metadata:  # one implicit rank: every non-trivial candidate, outermost first
+        taken = [c for c in reversed(cands) if c.bound > 1]
+        fiber = 1
+        if taken:
+            sizes = [1] * ndims
+            for c in taken:
+                sizes[c.dim] *= c.bound
+            fiber = _points(ds.extents(sizes))
+        rank_tile = ds.extents(taken[0].factors if taken else cands[0].factors) if cands else unit
+        slot = RankSlot("none", tuple([(c.dim, c.bound) for c in taken]), fiber, rank_tile)
+        return LevelRanks(li, ds.name, False, False, False, False, (slot,), unit, tile)
     inner = child_nranks if pre_tiled else 0
     subnests, tiles, more = _apply_ranks(ds, cands, fmt, inner, unit, once)
     if more:

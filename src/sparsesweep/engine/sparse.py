@@ -145,13 +145,7 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
                 instances = round(skipping.max_x[name][a] * skipping.max_y[name][a])
                 avg = tile.instances * skipping.avg[name][a]
             bits = models.rank_bits(li, name)
-            if bits:
-                md = (OpCounts(_bits(f.md_reads, bits), _bits(f.gated_md_reads, bits), _bits(f.skipped_md_reads, bits)),
-                      OpCounts(_bits(f.md_fills, bits)),
-                      OpCounts(_bits(f.md_updates, bits), _bits(f.gated_md_updates, bits),
-                               _bits(f.skipped_md_updates, bits)))
-            else:
-                md = _NO_METADATA
+            md = f.metadata_bits(bits) if bits else _NO_METADATA
             row.append(TensorCounts(
                 name, instances, avg, OpCounts(f.reads, f.gated_reads, f.skipped_reads), OpCounts(f.fills),
                 OpCounts(f.updates, f.gated_updates, f.skipped_updates), md[0], md[1], md[2],
@@ -162,7 +156,3 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
 
 
 _NO_METADATA = (OpCounts(), OpCounts(), OpCounts())
-
-
-def _bits(ranks: list[list[float]], bits: tuple[tuple[int, int], ...]) -> float:
-    return float(sum(r[0] * b[0] + r[1] * b[1] for r, b in zip(ranks, bits)))

@@ -27,19 +27,18 @@ class SpatialSaf:
 
 
 def base_expansion(nest: CompleteNest) -> tuple[list[float], list[float]]:
-    """Per arch level: product of the X (Y) spatial factors above it."""
+    """Per arch level: product of the X (Y) spatial factors above it (exact: small integers)."""
     n = len(nest.levels)
     xs, ys = [1.0] * (n + 1), [1.0] * (n + 1)
-    for a in range(n + 1):
-        x = y = 1.0
-        for li in range(a, n):
-            for lp in nest.levels[li]:
-                if lp.spatial:
-                    if lp.axis_x:
-                        x *= lp.bound
-                    else:
-                        y *= lp.bound
-        xs[a], ys[a] = x, y
+    x = y = 1
+    for a in range(n - 1, -1, -1):
+        for lp in nest.levels[a]:
+            if lp.spatial:
+                if lp.axis_x:
+                    x *= lp.bound
+                else:
+                    y *= lp.bound
+        xs[a], ys[a] = float(x), float(y)
     return xs, ys
 
 
