@@ -1,0 +1,128 @@
+"""The hypergeometric pmf, bit for bit as Timeloop's density model gets it from Boost.Math.
+
+Timeloop's hypergeometric density model asks Boost.Math (default policy) for
+``P(k) = C(r, k) C(N-r, n-k) / C(N, n)``: ``n`` points drawn from a tensor of ``N`` points
+of which ``r`` are nonzero, ``k`` of them drawn.  Boost evaluates that ``double`` pdf in
+``long double`` (x86-64: the 80-bit x87 format) by one of three methods, chosen by ``N``:
+
+* ``N <= 170``: a ratio of nine tabulated factorials (this module);
+* ``N <= 104723``: the ratio's prime factorisation (:mod:`.primes`);
+* larger ``N``: the Lanczos approximation of the nine factorials (:mod:`.lanczos`).
+
+The results carry rounding noise (up to ~1e-14 relative for the Lanczos method), and a count
+that sits on an integer in exact arithmetic, such as ``total * P(empty)``, lands on one side
+or the other of it depending on that noise.  So each method is repeated here step for step in
+``numpy.longdouble`` -- same constants, same operation order, the C library's ``powl`` /
+``expl`` through numpy --, clamped to [0, 1] and rounded to double.  Where the C++ code
+loops over occupancies, the steps run here for a whole vector of them at once.
+
+``tools/boost_hypergeom`` holds the C++ program (built against the real headers) that
+produces the reference values the tests compare with.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import gammaln
+
+from ...errors import SpecError
+from .lanczos import pdf_lanczos
+from .longdouble import LD, ONE, alternate, ld_exact
+from .primes import LIMIT as PRIME_LIMIT
+from .primes import pdf_prime
+
+__all__ = ["FACTORIAL_LIMIT", "PRIME_LIMIT", "pmf", "support", "p_empty"]
+
+FACTORIAL_LIMIT = 170  # largest N evaluated from the factorial table
+# Below e^-750 (< 2^-1082) every method's result, accurate to ~1e-12 relative, rounds to a
+# double 0: such values are not evaluated (in a wide distribution, most of the support).
+_NEGLIGIBLE = -750.0
+_MAX_POINTS = 0xFFFFFFFF  # the counts are 32-bit unsigned in the pmf Timeloop calls
+
+_FACTORIALS = np.array([ld_exact(1)] + [ld_exact(v) for v in np.cumprod(
+    np.arange(1, FACTORIAL_LIMIT + 1, dtype=object))], dtype=LD)
+
+
+def _pdf_factorial(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
+    """Start from ``n!``; divide by the five denominator factorials while the value is >= 1,
+    multiply by the three numerator ones while it is <= 1, alternating until all are used."""
+    f = _FACTORIALS
+    k = x.size
+    num = np.stack((f[r], np.full(k, f[total - n]), f[total - r]))
+    den = np.stack((np.full(k, f[total]), f[x], f[n - x], f[r - x], f[total - n - r + x]))
+    return alternate(np.full(k, f[n]), den, np.full(k, 5), True, lambda v: v >= ONE,
+                     num, np.full(k, 3), lambda v: v <= ONE)
+
+
+def pmf(r: int | np.ndarray, n: int, total: int, k: int | np.ndarray) -> np.ndarray:
+    """``P(k)`` as Timeloop gets it (0 outside the support), elementwise over ``k`` and ``r``.
+
+    ``n`` points are drawn from ``total``, ``r`` of which are marked; ``P(k)`` is the
+    probability that ``k`` marked points are drawn.  Returns float64 of the broadcast shape.
+    """
+    if total > _MAX_POINTS:
+        raise SpecError(f"hypergeometric density: a tensor of {total} points exceeds the 32-bit "
+                        "counts of Timeloop's pmf", fix="use a smaller tensor or another distribution")
+    rs, ks = np.broadcast_arrays(np.asarray(r, dtype=np.int64), np.asarray(k, dtype=np.int64))
+    shape = rs.shape
+    rs, ks = rs.ravel(), ks.ravel()
+    out = np.zeros(rs.size, dtype=np.float64)
+    inside = (ks >= np.maximum(0, n + rs - total)) & (ks <= np.minimum(n, rs))
+    inside[inside] = _log_pmf(ks[inside], rs[inside], n, total) > _NEGLIGIBLE
+    if inside.any():
+        x, marked = ks[inside], rs[inside]
+        if total <= FACTORIAL_LIMIT:
+            value = _pdf_factorial(x, marked, n, total)
+        elif total <= PRIME_LIMIT:
+            value = _by_prime_factors(x, marked, n, total)
+        else:
+            value = pdf_lanczos(x, marked, n, total)
+        out[inside] = np.clip(value, 0, 1).astype(np.float64)
+    return out.reshape(shape)
+
+
+def _log_pmf(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
+    """Natural log of the exact pmf in float64 (absolute error far below 1e-6 here)."""
+    plus = gammaln(n + 1) + gammaln(r + 1) + gammaln(total - n + 1) + gammaln(total - r + 1)
+    minus = gammaln(total + 1) + gammaln(x + 1) + gammaln(n - x + 1) + gammaln(r - x + 1)
+    return plus - minus - gammaln(total - n - r + x + 1)
+
+
+def _by_prime_factors(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
+    """Prime-factor method, run per fixed ``r`` over the occupancies (or per fixed ``x`` over ``r``)."""
+    out = np.empty(x.size, dtype=LD)
+    vary_r = x.size > 1 and (x == x[0]).all() and not (r == r[0]).all()
+    fixed, varying = (x, r) if vary_r else (r, x)
+    for value in np.unique(fixed):
+        sel = fixed == value
+        points, inverse = np.unique(varying[sel], return_inverse=True)
+        if vary_r:
+            def args(v, x0=int(value)):
+                return _nine(x0, v, n, total)
+        else:
+            def args(v, r0=int(value)):
+                return _nine(v, r0, n, total)
+        out[sel] = pdf_prime(args, points, total)[inverse]
+    return out
+
+
+def _nine(x, r, n: int, total: int) -> tuple[np.ndarray, ...]:
+    """The factorial arguments: numerator n, r, N-n, N-r; denominator N, x, n-x, r-x, N-n-r+x."""
+    return tuple(np.broadcast_arrays(n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x))
+
+
+@lru_cache(maxsize=1024)
+def support(r: int, n: int, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Occupancies ``max(0, n+r-N) .. min(n, r)`` and their probabilities (read-only arrays)."""
+    ks = np.arange(max(0, n + r - total), min(n, r) + 1, dtype=np.int64)
+    probs = pmf(r, n, total, ks)
+    ks.setflags(write=False)
+    probs.setflags(write=False)
+    return ks, probs
+
+
+def p_empty(n: int, total: int, r: np.ndarray) -> np.ndarray:
+    """P(drawing ``n`` of ``total`` points misses all ``r`` marked ones), elementwise over ``r``."""
+    return pmf(np.asarray(r, dtype=np.int64), n, total, 0)
