@@ -8,9 +8,9 @@ the occupancy distribution ``P(k)`` = probability that the tile holds ``k`` nonz
   not an integer, ``floor(x)`` with probability ``1-(x-floor x)`` and ``ceil(x)`` otherwise
   (so the mean is exact).  This is how N:M structured sparsity is expressed.
 * ``hypergeometric``: ``r = ceil(d*N)`` nonzeros placed uniformly at random in the tensor;
-  ``P(k) = C(r,k) C(N-r,n-k) / C(N,n)``, computed in long double like Timeloop's Boost pdf
-  (rounded to double; Timeloop's own pdf carries ~1e-16 relative noise, so a count that is
-  an exact integer in theory can come out one higher or lower there).
+  ``P(k) = C(r,k) C(N-r,n-k) / C(N,n)``, bit for bit as Timeloop's Boost pdf computes it
+  (:mod:`.hypergeom`): its rounding noise decides on which side of an integer a count
+  like ``total * P(empty)`` lands.
 * ``banded``: a square 2-D tensor of side ``s`` whose point ``(i, j)`` is nonzero iff
   ``|i-j| <= w``.  The distribution of an ``a x b`` tile is the histogram of the band
   counts over the aligned grid of ``a x b`` tiles (``s`` must be divisible by ``a`` and ``b``).
@@ -31,6 +31,7 @@ from scipy import stats as _stats
 
 from ..errors import SpecError
 from ..tl.problem import Density
+from . import hypergeom
 
 Extents = tuple[int, ...]
 _CACHE = 4096
@@ -167,51 +168,17 @@ def _distribution(model: DensityModel, tile: Extents) -> Occupancy:
 
 
 def _hypergeom_support(r: int, n: int, total: int) -> tuple[np.ndarray, np.ndarray]:
-    """Occupancies with a nonzero probability (draw ``n`` of ``total`` with ``r`` marked).
-
-    Timeloop evaluates Boost's pdf, which by default works in long double; SciPy's build of
-    the same pdf stays in double and drifts by up to ~1e-10 for tensors of 10^6 points.  So
-    the pmf is built here in long double from the ratio recurrence around the mode and
-    normalised, then rounded to double.
-    """
-    low, high = max(0, n + r - total), min(n, r)
-    if low == high:
-        return np.array([low]), np.array([1.0])
-    ld = np.longdouble
-    mode = min(max((n + 1) * (r + 1) // (total + 2), low), high)
-    k_up = np.arange(mode, high, dtype=ld)
-    up = np.cumprod((r - k_up) * (n - k_up) / ((k_up + 1) * (total - r - n + k_up + 1)))
-    k_down = np.arange(mode, low, -1, dtype=ld)
-    down = np.cumprod(k_down * (total - r - n + k_down) / ((r - k_down + 1) * (n - k_down + 1)))
-    weights = np.concatenate((down[::-1], np.ones(1, dtype=ld), up))
-    probs = (weights / np.sum(weights)).astype(np.float64)
-    ks = np.arange(mode - down.size, high + 1, dtype=np.int64)
+    """Occupancies with a nonzero probability (draw ``n`` of ``total`` with ``r`` marked),
+    each probability bit for bit as Timeloop gets it (see :mod:`.hypergeom`)."""
+    ks, probs = hypergeom.support(r, n, total)
     keep = probs > 0.0
     return ks[keep], probs[keep]
 
 
 def _hypergeom_p_empty(n: int, total: int, k: np.ndarray) -> np.ndarray:
-    """P(a draw of ``n`` of ``total`` points misses all ``k`` marked ones), per ``k``.
-
-    ``log P = sum_{i<n} log1p(-k / (total - i)) = sum_{j<k} log1p(-n / (total - j))``,
-    accumulated in long double along whichever product is shorter.
-    """
-    out = np.zeros(k.shape)
-    possible = (n + k <= total)
-    out[k == 0] = 1.0
-    sel = possible & (k > 0)
-    ks = k[sel]
-    if ks.size:
-        ld = np.longdouble
-        kmax = int(ks.max())
-        if n * ks.size <= kmax:
-            i = np.arange(n, dtype=ld)
-            logs = np.log1p(-ks.astype(ld)[:, None] / (total - i)[None, :]).sum(axis=1)
-        else:
-            table = np.cumsum(np.log1p(-n / (total - np.arange(kmax, dtype=ld))))
-            logs = table[ks - 1]
-        out[sel] = np.exp(logs).astype(np.float64)
-    return out
+    """P(a draw of ``n`` of ``total`` points misses all ``k`` marked ones), per ``k``: the
+    pmf at 0 with ``k`` marked points, as Timeloop evaluates it for a conditioned tile."""
+    return hypergeom.p_empty(n, total, k)
 
 
 def _band_count(model: DensityModel, rows: np.ndarray, cols: np.ndarray, a: int, b: int) -> np.ndarray:
