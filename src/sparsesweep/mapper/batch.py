@@ -141,6 +141,7 @@ class Dense:
     compute_energy: np.ndarray  # (C,)
     compute_cycles: np.ndarray  # (C,)
     legal: np.ndarray  # (C,) fits capacity, fanout and utilization
+    overflow: np.ndarray  # (C,) how far from legal (0 when legal): relative excess summed over limits
 
 
 def evaluate(tab: Tables, b: Batch) -> Dense:
@@ -207,15 +208,24 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
         energy[:, :, ti] = (_vectors(rd, tab.block) * tab.e_read + _vectors(fl, tab.block) * tab.e_fill
                             + _vectors(upd, tab.block) * tab.e_update) * inst
         occupied += np.where(kept, size * tab.occupancy[:, ti], 0.0)
-    legal = (occupied <= tab.capacity + 1e-9).all(axis=1)
     px = np.where(b.xaxis, P, 1).prod(axis=2)
     py = np.where(b.xaxis, 1, P).prod(axis=2)
-    legal &= (px <= tab.fan_x).all(axis=1) & (py <= tab.fan_y).all(axis=1) & (fan <= tab.fan_total).all(axis=1)
+    over = (_excess(occupied, tab.capacity) + _excess(px, tab.fan_x) + _excess(py, tab.fan_y)
+            + _excess(fan, tab.fan_total)).sum(axis=1)
     if tab.min_utilization > 0:
-        legal &= spatial_total >= tab.min_utilization * tab.compute_instances - 1e-9
+        over += np.maximum(tab.min_utilization - spatial_total / tab.compute_instances, 0.0)
+    over = np.where(over > 1e-9, over, 0.0)
     cycles = np.ceil(tab.macs / spatial_total - 1e-9)
     return Dense(reads=reads, fills=fills, updates=updates, instances=inst, energy=energy,
-                 compute_energy=np.full(C, tab.macs * tab.e_compute), compute_cycles=cycles, legal=legal)
+                 compute_energy=np.full(C, tab.macs * tab.e_compute), compute_cycles=cycles, legal=over == 0,
+                 overflow=over)
+
+
+def _excess(used: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Relative excess of ``used`` over ``limit`` (0 when within; a zero limit counts excess words)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(limit > 0, used / limit - 1.0, used)
+    return np.maximum(np.nan_to_num(rel, posinf=1e12), 0.0)
 
 
 def _vectors(count: np.ndarray, block: np.ndarray) -> np.ndarray:

@@ -49,6 +49,14 @@ def rank(tab: Tables, objective: str, scales: Scales, dense: Dense) -> np.ndarra
     return np.lexsort((np.arange(len(obj)), energy, obj))
 
 
+def best_estimate(tab: Tables, objective: str, scales: Scales, pool: Pool) -> float:
+    """The best estimated objective in the pool (inf when empty)."""
+    if not len(pool.cands):
+        return float("inf")
+    energy, cycles = batch.estimate(tab, pool.dense, scales)
+    return float(batch.objective(objective, energy, cycles).min())
+
+
 def _take(d: Dense, idx: np.ndarray) -> Dense:
     return Dense(*(getattr(d, f)[idx] for f in Dense.__dataclass_fields__))
 
@@ -63,14 +71,24 @@ def empty_pool(space: MapSpace) -> Pool:
 
 
 def scan(space: MapSpace, objective: str, scales: Scales, pool: Pool, deadline: float,
-         rng: np.random.Generator) -> str:
-    """Fill ``pool``; returns how: 'exhaustive' or 'local search'."""
-    keeps = mapspace.keep_options(space)
-    f = mapspace.join(space, FACTORIZATION_LIMIT) if space.complete else None
-    if f is not None and mapspace.expansion_size(space, f, keeps) <= CANDIDATE_LIMIT:
-        _scan_all(space, objective, scales, pool, f, keeps, deadline)
+         rng: np.random.Generator, again: bool = False) -> str:
+    """Fill ``pool``; returns how: 'exhaustive' or 'local search'.
+
+    ``again``: a second pass under new scales; a local search then climbs once more from the
+    pool instead of restarting from scratch.
+    """
+    if "factorizations" not in space.memo:
+        free = int((space.keep_fixed < 0).sum())
+        listable = space.complete and 2 ** free <= mapspace.KEEP_LIMIT
+        f = mapspace.join(space, FACTORIZATION_LIMIT) if listable else None
+        if f is not None and mapspace.expansion_size(space, f, mapspace.keep_options(space)) > CANDIDATE_LIMIT:
+            f = None
+        space.memo["factorizations"] = f
+    f = space.memo["factorizations"]
+    if f is not None:
+        _scan_all(space, objective, scales, pool, f, mapspace.keep_options(space), deadline)
         return "exhaustive"
-    local.climb(space, objective, scales, pool, deadline, rng)
+    local.climb(space, objective, scales, pool, deadline, rng, restarts=1 if again else local.RESTARTS)
     return "local search"
 
 

@@ -18,11 +18,12 @@ from .batch import Batch, Scales, Tables
 from .factors import prime_factors
 from .mapspace import MapSpace
 
-SAMPLES = 2048  # random factorizations per restart
-ELITES = 8  # candidates whose neighbourhoods are explored per round
+SAMPLES = 4096  # random factorizations per restart
+ELITES = 16  # candidates whose neighbourhoods are explored per round
 ROUNDS = 60  # rounds per restart at most
-RESTARTS = 16
-BUDGET = 150_000  # batch evaluations per search at most (checked between restarts)
+RESTARTS = 8  # restarts at least (unless the deadline comes first)
+MAX_RESTARTS = 48  # ... and at most: it stops after PATIENCE restarts in a row that found nothing better
+PATIENCE = 6
 ALL_KEEPS = 1024  # up to this many bypass combinations, elites try them all
 
 
@@ -94,7 +95,7 @@ def canonical(space: MapSpace, b: Batch) -> Batch:
     return Batch(b.temporal, b.spatial, rank.astype(np.int16), xaxis, b.keep)
 
 
-def random_variants(space: MapSpace, f: np.ndarray, keeps: np.ndarray, rng: np.random.Generator) -> Batch:
+def random_variants(space: MapSpace, f: np.ndarray, rng: np.random.Generator) -> Batch:
     """One random order / axis / bypass variant of each factorization."""
     n, dims = space.n, space.tab.dims
     temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
@@ -110,54 +111,63 @@ def random_variants(space: MapSpace, f: np.ndarray, keeps: np.ndarray, rng: np.r
                 rows = np.flatnonzero(inverse.reshape(-1) == g)
                 pick = rng.integers(0, len(opts), size=len(rows))
                 target[rows, li] = np.stack(opts)[pick]
-    keep = keeps[rng.integers(0, len(keeps), size=len(f))]
+    keep = mapspace.random_keeps(space, len(f), rng)
     return canonical(space, Batch(temporal, spatial, rank, xaxis, keep))
 
 
 def neighbours(space: MapSpace, e: Batch) -> Batch:
-    parts = [_factor_moves(space, e), _order_moves(space, e), _keep_flips(space, e)]
+    parts = [_factor_moves(space, e), _order_moves(space, e), _keep_flips(space, e), _crossovers(e)]
     return canonical(space, Batch.concat([p for p in parts if len(p)]))
 
 
 def _factor_moves(space: MapSpace, e: Batch) -> Batch:
-    """One prime of one dim moved between two free slots; or a dim's whole factor moved; or swapped."""
-    f = np.empty((len(e), 2 * space.n, space.tab.dims), dtype=np.int64)
+    """For each dim: one prime moved between two free slots, the whole factor moved, or two swapped."""
+    n_e = len(e)
+    f = np.empty((n_e, 2 * space.n, space.tab.dims), dtype=np.int64)
     f[:, 0::2], f[:, 1::2] = e.temporal, e.spatial
     free = ~space.fixed & (space.high > 1)
     rows, out = [], []
-
-    def add(idx: np.ndarray, g: np.ndarray, d: int) -> None:
-        ok = (g[:, :, d] >= space.low[:, d]).all(axis=1) & (g[:, :, d] <= space.high[:, d]).all(axis=1)
-        rows.append(idx[ok])
-        out.append(g[ok])
-
     for d in range(f.shape[2]):
-        primes = sorted(prime_factors(int(space.spec.problem.bounds[d])))
-        for a in range(f.shape[1]):
-            for b in range(f.shape[1]):
-                if a == b or not (free[a, d] and free[b, d]):
-                    continue
-                for p in primes:
-                    idx = np.flatnonzero(f[:, a, d] % p == 0)
-                    g = f[idx].copy()
-                    g[:, a, d] //= p
-                    g[:, b, d] *= p
-                    add(idx, g, d)
-                idx = np.flatnonzero(f[:, a, d] > 1)
-                g = f[idx].copy()
-                if b > a:  # swap the two factors
-                    g[:, a, d], g[:, b, d] = f[idx, b, d], f[idx, a, d]
-                    add(idx, g, d)
-                    g = f[idx].copy()
-                g[:, b, d] *= g[:, a, d]  # move the whole factor
-                g[:, a, d] = 1
-                add(idx, g, d)
+        slots = np.flatnonzero(free[:, d])
+        pairs = np.array([(a, b) for a in slots for b in slots if a != b], dtype=np.int64).reshape(-1, 2)
+        if not len(pairs):
+            continue
+        a, b = pairs[:, 0], pairs[:, 1]
+        k = np.arange(len(pairs))
+        fa, fb = f[:, a, d], f[:, b, d]  # (E, P)
+        moves = [(fa // p, fb * p, fa % p == 0) for p in sorted(prime_factors(int(space.spec.problem.bounds[d])))]
+        moves.append((np.ones_like(fa), fa * fb, fa > 1))  # the whole factor
+        moves.append((fb, fa, (a < b)[None, :] & (fa != fb)))  # swap
+        for new_a, new_b, ok in moves:
+            g = np.repeat(f[:, None], len(pairs), axis=1)  # (E, P, S, D)
+            g[:, k, a, d] = new_a
+            g[:, k, b, d] = new_b
+            col = g[:, :, :, d]
+            ok = ok & (col >= space.low[:, d]).all(axis=2) & (col <= space.high[:, d]).all(axis=2)
+            which = np.nonzero(ok)
+            rows.append(which[0])
+            out.append(g[which])
     if not out:
-        return e.take(np.zeros(0, dtype=np.int64))
+        return e[:0]
     idx = np.concatenate(rows)
     g = np.concatenate(out)
     base = e.take(idx)
     return Batch(g[:, 0::2], g[:, 1::2], base.rank, base.xaxis, base.keep)
+
+
+def _crossovers(e: Batch) -> Batch:
+    """Elite i with the factors of one dim (at every level) taken from elite j."""
+    n_e, dims = len(e), e.temporal.shape[2]
+    pairs = np.array([(i, j) for i in range(n_e) for j in range(n_e) if i != j], dtype=np.int64).reshape(-1, 2)
+    if not len(pairs):
+        return e[:0]
+    parts = []
+    for d in range(dims):
+        child = e.take(pairs[:, 0])
+        child.temporal[:, :, d] = e.temporal[pairs[:, 1], :, d]
+        child.spatial[:, :, d] = e.spatial[pairs[:, 1], :, d]
+        parts.append(child)
+    return Batch.concat(parts)
 
 
 def _order_moves(space: MapSpace, e: Batch) -> Batch:
@@ -180,8 +190,9 @@ def _order_moves(space: MapSpace, e: Batch) -> Batch:
 
 
 def _keep_flips(space: MapSpace, e: Batch) -> Batch:
-    keeps = mapspace.keep_options(space)
-    if 1 < len(keeps) <= ALL_KEEPS:  # every bypass choice for each elite
+    free = int((space.keep_fixed < 0).sum())
+    keeps = mapspace.keep_options(space) if 2 ** free <= ALL_KEEPS else None
+    if keeps is not None and len(keeps) > 1:  # every bypass choice for each elite
         rows = e.take(np.repeat(np.arange(len(e)), len(keeps)))
         return Batch(rows.temporal, rows.spatial, rows.rank, rows.xaxis, np.tile(keeps, (len(e), 1, 1)))
     parts = []
@@ -193,38 +204,60 @@ def _keep_flips(space: MapSpace, e: Batch) -> Batch:
 
 
 def climb(space: MapSpace, objective: str, scales: Scales, pool, deadline: float,
-          rng: np.random.Generator) -> None:
-    """Fill ``pool`` (an :class:`explore.Pool`) by restarts of sampling and hill climbing."""
+          rng: np.random.Generator, restarts: int = RESTARTS) -> None:
+    """Fill ``pool`` (an :class:`explore.Pool`) by restarts of sampling and hill climbing.
+
+    While a restart has no legal candidate yet, it climbs on the least illegal ones (smallest
+    capacity / fanout excess) until it reaches legal ground.
+    """
     from .explore import Pool
 
+    from .explore import best_estimate
+
     tab = space.tab
-    keeps = mapspace.keep_options(space)
     seen: set[bytes] = set()
     seeds = pool.cands
-    for _ in range(RESTARTS):
-        if pool.seen >= BUDGET or time.perf_counter() > deadline:
+    best, stale = best_estimate(tab, objective, scales, pool), 0
+    for done in range(restarts * MAX_RESTARTS // RESTARTS):
+        if time.perf_counter() > deadline or (done >= restarts and stale >= PATIENCE):
             break
         picks = [rng.integers(0, len(opt), size=SAMPLES) for opt in space.options]
         f = np.stack([opt[p] for opt, p in zip(space.options, picks)], axis=2)
-        f = f[mapspace.prefilter(tab, f, space.keep_fixed == 1)]
-        start = random_variants(space, f, keeps, rng)
+        ok = mapspace.prefilter(tab, f, space.keep_fixed == 1)
+        start = random_variants(space, f[ok] if ok.any() else f, rng)
         if len(seeds):
             start, seeds = Batch.concat([seeds, start]), seeds[:0]
-        local = Pool(start.take(np.zeros(0, dtype=np.int64)), batch.evaluate(tab, start[:0]))
-        _add(space, objective, scales, local, start, seen)
+        local = Pool(start[:0], batch.evaluate(tab, start[:0]))
+        stuck = _least_illegal(*_add(space, objective, scales, local, start, seen))
         elites_before = b""
         for _ in range(ROUNDS):
-            elites = local.cands.take(_distinct_factorizations(local.cands)[:ELITES])
+            if len(local.cands):
+                elites = local.cands.take(_distinct_factorizations(local.cands)[:ELITES])
+            else:
+                elites = stuck[0]
+            if not len(elites):
+                break
             marker = keys(tab, elites).tobytes()
             if marker == elites_before or time.perf_counter() > deadline:
                 break
             elites_before = marker
-            _add(space, objective, scales, local, neighbours(space, elites), seen)
+            new = _add(space, objective, scales, local, neighbours(space, elites), seen)
+            if not len(local.cands):
+                stuck = _least_illegal(Batch.concat([stuck[0], new[0]]), np.concatenate([stuck[1], new[1]]))
         pool.merge(tab, objective, scales, local.cands, local.dense)
         pool.seen += local.seen - len(local.cands)
+        now = best_estimate(tab, objective, scales, pool)
+        best, stale = (now, 0) if now < best * (1 - 1e-9) else (best, stale + 1)
 
 
-def _add(space: MapSpace, objective: str, scales: Scales, pool, cands: Batch, seen: set[bytes]) -> None:
+def _least_illegal(cands: Batch, overflow: np.ndarray) -> tuple[Batch, np.ndarray]:
+    order = np.argsort(overflow, kind="stable")[:ELITES]
+    return cands.take(order), overflow[order]
+
+
+def _add(space: MapSpace, objective: str, scales: Scales, pool, cands: Batch,
+         seen: set[bytes]) -> tuple[Batch, np.ndarray]:
+    """Evaluate the candidates not seen before into ``pool``; returns them and their overflow."""
     rows = keys(space.tab, cands)
     fresh = []
     for i, row in enumerate(rows):
@@ -232,6 +265,8 @@ def _add(space: MapSpace, objective: str, scales: Scales, pool, cands: Batch, se
         if k not in seen:
             seen.add(k)
             fresh.append(i)
-    if fresh:
-        cands = cands.take(np.array(fresh))
-        pool.merge(space.tab, objective, scales, cands, batch.evaluate(space.tab, cands))
+    cands = cands.take(np.array(fresh, dtype=np.int64))
+    dense = batch.evaluate(space.tab, cands)
+    if len(cands):
+        pool.merge(space.tab, objective, scales, cands, dense)
+    return cands, dense.overflow

@@ -236,15 +236,34 @@ def _spatial_axes(space: MapSpace, li: int, active: tuple[int, ...]) -> list[np.
     return out
 
 
-def keep_options(space: MapSpace, limit: int = 4096) -> np.ndarray:
-    """(K, n, T) keep masks: the fixed choices plus every combination of the free ones."""
+KEEP_LIMIT = 4096  # bypass combinations listed at most (more: sampled, see random_keeps)
+
+
+def keep_options(space: MapSpace) -> np.ndarray:
+    """(K, n, T) keep masks: the fixed choices with every combination of the free ones; when
+    there are more than ``KEEP_LIMIT`` combinations, a seeded sample of them."""
+    if "keeps" not in space.memo:
+        free = np.argwhere(space.keep_fixed < 0)
+        if 2 ** len(free) <= KEEP_LIMIT:
+            codes = np.arange(2 ** len(free))
+        else:
+            codes = np.random.default_rng(len(free)).integers(0, 2 ** len(free), size=KEEP_LIMIT)
+        space.memo["keeps"] = _keeps_from_codes(space, codes)
+    return space.memo["keeps"]
+
+
+def random_keeps(space: MapSpace, count: int, rng: np.random.Generator) -> np.ndarray:
+    """(count, n, T) random keep masks over every free choice."""
+    free = int((space.keep_fixed < 0).sum())
+    codes = rng.integers(0, 2, size=(count, free)) @ (1 << np.arange(free)) if free else np.zeros(count, np.int64)
+    return _keeps_from_codes(space, codes)
+
+
+def _keeps_from_codes(space: MapSpace, codes: np.ndarray) -> np.ndarray:
     free = np.argwhere(space.keep_fixed < 0)
-    base = space.keep_fixed == 1
-    count = min(2 ** len(free), limit)
-    out = np.repeat(base[None], count, axis=0)
-    for k in range(count):
-        for j, (li, ti) in enumerate(free):
-            out[k, li, ti] = bool((k >> j) & 1)
+    out = np.repeat((space.keep_fixed == 1)[None], len(codes), axis=0)
+    for j, (li, ti) in enumerate(free):
+        out[:, li, ti] = (codes >> j) & 1 == 1
     return out
 
 

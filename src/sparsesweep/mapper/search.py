@@ -66,7 +66,7 @@ def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
         state.evaluate_ranked(pool, scales, 1)
         if state.best is not None:
             scales = state.calibrate(state.best_cands, state.best.evaluation)
-            explore.scan(space, options.objective, scales, pool, deadline, rng)
+            explore.scan(space, options.objective, scales, pool, deadline, rng, again=True)
     state.refine(pool, scales, sparse, deadline)
     if state.best is None:
         why = f"; the engine rejected the best ones: {state.rejections[0]}" if state.rejections else ""
