@@ -15,6 +15,7 @@ from .counts import ComputeCounts, OpCounts, TensorCounts
 from .cycles import compute_cycles, level_cycles
 from .energy import compute_energy, tensor_energy
 from .nest import NestResult, analyse
+from .sparse import apply_sparsity
 
 SOURCE = "sparsesweep native engine"
 
@@ -57,8 +58,6 @@ def _evaluate(spec: Spec, ctx: Context) -> Evaluation:
     artifact = ctx.artifact
     nest = analyse(spec.problem, spec.mapping, count_first_fill=artifact)
     if ctx.sparse:
-        from .sparse import apply_sparsity
-
         try:
             tensors, compute, models = apply_sparsity(spec, nest, artifact=artifact, ctx=ctx)
             models.check_capacity()

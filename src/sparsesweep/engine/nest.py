@@ -120,10 +120,6 @@ def _points(extents: tuple[int, ...]) -> int:
     return out
 
 
-def _coupled(ds: DataSpace) -> bool:
-    return any(len(rank) > 1 for rank in ds.ranks)
-
-
 def _move(ds: DataSpace, dim: int, stride: int) -> tuple[int, ...]:
     return tuple(sum(t.coef for t in rank if t.dim == dim) * stride for rank in ds.ranks)
 
@@ -134,7 +130,7 @@ def _distinct(ds: DataSpace, spatial: list[Placed]) -> int:
     relevant = [(d, b, s) for d, b, s in spatial if d in dims]
     if not relevant:
         return 1
-    if not _coupled(ds):
+    if not ds.coupled:
         out = 1
         for _, b, _ in relevant:
             out *= b
@@ -169,7 +165,7 @@ def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], s
 
 def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: bool) -> tuple[TileStats, ...]:
     n = len(mapping.levels)
-    coupled = _coupled(ds)
+    coupled = ds.coupled
     extents = [ds.extents(f) for f in nest.below]
     sizes = [_points(e) for e in extents]
     fanout = nest.fanout

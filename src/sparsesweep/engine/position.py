@@ -17,13 +17,14 @@ Fills and format accesses are not position-skipped.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
 from ..errors import SpecError
 from ..tl.spec import Spec
 from .counts import ComputeCounts, OpCounts, TensorCounts
-from .density import expected_occupancy, occupancy_distribution
+from .density import DensityModel, expected_occupancy, occupancy_distribution
 from .nest import NestResult
 from .oracle import SparseModels
 
@@ -64,15 +65,11 @@ def apply_position_skipping(spec: Spec, nest: NestResult, models: SparseModels, 
         if not tile.kept:
             raise _unsupported(f"'{ds.name}' must be kept at '{spec.arch.storage[li].name}'")
         if ds.name in effective:
-            dist = occupancy_distribution(models.model(ds.name), tile.extents)
-            k, p = np.asarray(dist.values, dtype=float), np.asarray(dist.probs, dtype=float)
-            density = float(expected_occupancy(models.model(ds.name), (1,) * len(ds.ranks)))
+            mean, groups, use, density = _lane_stats(models.model(ds.name), tile.extents, len(ds.ranks), lanes)
         else:
-            k, p, density = np.array([float(tile.size)]), np.array([1.0]), 1.0
-        groups = np.ceil(k / lanes)
-        use = np.where(k > 0, k / (lanes * np.maximum(groups, 1.0)), 0.0)
-        stats[ds.name] = {"lanes": lanes, "points": tile.size, "reads": tile.reads, "mean": float(np.dot(k, p)),
-                          "groups": float(np.dot(groups, p)), "use": float(np.dot(use, p)), "density": density}
+            mean, groups, use, density = _dense_lane_stats(tile.size, lanes)
+        stats[ds.name] = {"lanes": lanes, "points": tile.size, "reads": tile.reads, "mean": mean,
+                          "groups": groups, "use": use, "density": density}
     a, b = (stats[d.name] for d in operands)
     steps = a["reads"] / (a["points"] * b["points"] / b["lanes"])
     reads = {operands[0].name: math.ceil(steps * a["mean"] * b["groups"] - 1e-9),
@@ -84,3 +81,25 @@ def apply_position_skipping(spec: Spec, nest: NestResult, models: SparseModels, 
     new_compute = ComputeCounts(algorithmic=compute.algorithmic, random=actual, gated=0, skipped=0,
                                 avg_instances=avg, max_instances=compute.max_instances)
     return levels[:li] + (new_level,) + levels[li + 1:], new_compute
+
+
+@lru_cache(maxsize=1024)
+def _lane_stats(model: DensityModel, extents: tuple[int, ...], ranks: int, lanes: int
+                ) -> tuple[float, float, float, float]:
+    """(E[a], E[ceil(a / lanes)], lane utilisation, scalar density) of a fiber of this tile's occupancy."""
+    dist = occupancy_distribution(model, extents)
+    k, p = np.asarray(dist.values, dtype=float), np.asarray(dist.probs, dtype=float)
+    density = float(expected_occupancy(model, (1,) * ranks))
+    return (*_moments(k, p, lanes), density)
+
+
+@lru_cache(maxsize=1024)
+def _dense_lane_stats(points: int, lanes: int) -> tuple[float, float, float, float]:
+    """The same for an operand without metadata (it counts as dense)."""
+    return (*_moments(np.array([float(points)]), np.array([1.0]), lanes), 1.0)
+
+
+def _moments(k: np.ndarray, p: np.ndarray, lanes: int) -> tuple[float, float, float]:
+    groups = np.ceil(k / lanes)
+    use = np.where(k > 0, k / (lanes * np.maximum(groups, 1.0)), 0.0)
+    return float(np.dot(k, p)), float(np.dot(groups, p)), float(np.dot(use, p))

@@ -44,6 +44,11 @@ class DataSpace:
         """Per rank its one (dimension, coefficient), or None when some rank couples dimensions."""
         return tuple(rank[0] for rank in self.terms) if all(len(rank) == 1 for rank in self.terms) else None
 
+    @property
+    def coupled(self) -> bool:
+        """Some rank's projection combines two or more dimensions (e.g. a convolution's input)."""
+        return self._single_terms is None
+
     def extents(self, factors: Sequence[int]) -> tuple[int, ...]:
         """Per-rank extents of the tile that per-dimension ``factors`` (operation-space extents) touch."""
         single = self._single_terms
