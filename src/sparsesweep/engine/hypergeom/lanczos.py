@@ -61,78 +61,78 @@ def _rational(z: np.ndarray, z2: np.ndarray, order: range) -> np.ndarray:
 def pdf_lanczos(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
     """The pmf in long double for occupancies ``x`` with marked counts ``r`` (same shape).
 
-    Arrays are (values, 9): one row per value, the nine factorials in the order numerators
-    n, r, N-n, N-r, then denominators N, x, n-x, r-x, N-n-r+x.
+    Per value, nine (base, power, e-factor) terms in slots for the factorials of n, r, N-n,
+    N-r (numerators) and N, x, n-x, r-x, N-n-r+x (denominators).  ``twice`` holds the powers
+    (multiples of 1/2) doubled as integers, sorted largest first, ``slot`` where each sits.
     """
-    k = x.size
     args = np.stack(np.broadcast_arrays(n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x),
                     axis=1).astype(np.int64)
-    exps = args.astype(LD) + HALF
     bases = (args.astype(LD) + G) + HALF
     bases[:, 4:] = ONE / bases[:, 4:]
-    efac = np.repeat(_SIGNS[None, :], k, axis=0)
-    idx = np.argsort(-exps, axis=1, kind="stable")  # stable, descending
-    zero = np.zeros(k, dtype=bool)
-    _fold(idx, exps, bases, efac, zero)
-    _merge_equal_powers(idx, exps, bases, efac, zero)
-    terms = np.take_along_axis(bases, idx, 1) * np.exp(np.take_along_axis(efac, idx, 1).astype(LD))
-    powers = np.take_along_axis(exps, idx, 1)
+    efac = np.repeat(_SIGNS[None, :], x.size, axis=0)
+    twice = 2 * args + 1
+    slot = np.argsort(-twice, axis=1, kind="stable")  # stable, descending
+    twice = np.take_along_axis(twice, slot, 1)
+    zero = np.zeros(x.size, dtype=bool)
+    _fold(twice, slot, bases, efac, zero)
+    _merge_equal_powers(twice, slot, bases, efac, zero)
+    terms = np.take_along_axis(bases, slot, 1) * np.exp(np.take_along_axis(efac, slot, 1).astype(LD))
+    powers = twice.astype(LD) / 2
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         result = np.power(terms[:, 0], powers[:, 0])
         for j in range(1, 9):
-            on = (powers[:, j] > 0) & ~zero  # merged powers left zeros in between
+            on = (twice[:, j] > 0) & ~zero  # merged powers left zeros in between
             zero |= on & (result < LD_MIN)
             on &= ~zero
-            t, p = terms[on, j], powers[on, j]
-            result[on] *= np.where(p == ONE, t, np.where(p == HALF, np.sqrt(t), np.power(t, p)))
+            t, p, w = terms[on, j], powers[on, j], twice[on, j]
+            result[on] *= np.where(w == 2, t, np.where(w == 1, np.sqrt(t), np.power(t, p)))
         s = lanczos_sum(args + 1)
         result = result * (s[:, 0] * s[:, 1] * s[:, 2] * s[:, 3] / (s[:, 4] * s[:, 5] * s[:, 6] * s[:, 7] * s[:, 8]))
     result[zero] = 0
     return result
 
 
-def _fold(idx: np.ndarray, exps: np.ndarray, bases: np.ndarray, efac: np.ndarray, zero: np.ndarray) -> None:
-    """Subtract the second largest power from the largest until the second largest is <= 1.
+def _fold(twice: np.ndarray, slot: np.ndarray, bases: np.ndarray, efac: np.ndarray, zero: np.ndarray) -> None:
+    """Subtract the second largest power from the largest until the second largest is <= 1,
+    the base of the second taking the product; then move the first entry to its sorted place.
 
     A pair that repeats (the largest stays largest) is done as one run of ``m`` steps; the
     base still takes ``m`` separate roundings.  A base under the smallest normal long double
     with a nonzero power makes the pmf 0.
     """
-    rows = np.arange(idx.shape[0])
+    rows = np.arange(twice.shape[0])
+    key = twice * 16 + slot  # power and slot in one integer; keys order like the powers
+    flat_bases, flat_efac = bases.reshape(-1), efac.reshape(-1)  # views: rows of 9
     while rows.size:
-        order = idx[rows]
-        i0, i1 = order[:, 0], order[:, 1]
-        e0, e1 = exps[rows, i0], exps[rows, i1]
-        twice0, twice1 = (2 * e0).astype(np.int64), np.maximum((2 * e1).astype(np.int64), 1)
-        times = np.where(e1 > ONE, np.maximum(1, -(-twice0 // twice1) - 1), 1)
-        exps[rows, i0] = e0 - times.astype(LD) * e1
-        bases[rows, i1], low = repeat_multiply(bases[rows, i1], bases[rows, i0], times)
+        e0, e1, s0, s1 = key[:, 0] >> 4, key[:, 1] >> 4, key[:, 0] & 15, key[:, 1] & 15
+        times = np.where(e1 > 2, np.maximum(1, -(-e0 // np.maximum(e1, 1)) - 1), 1)
+        e0 = e0 - times * e1
+        at0, at1 = rows * 9 + s0, rows * 9 + s1
+        flat_bases[at1], low = repeat_multiply(flat_bases[at1], flat_bases[at0], times)
         tiny = low & (e1 != 0)
+        flat_efac[at1] += times * flat_efac[at0]
+        first = e0 * 16 + s0
+        count = (key[:, 1:] >= (e0 * 16)[:, None]).sum(axis=1)  # passes every power >= its own
+        key = np.where(_POS < count[:, None], np.concatenate((key[:, 1:], first[:, None]), axis=1), key)
+        key[np.arange(rows.size), count] = first
+        done = tiny | ((key[:, 1] >> 4) <= 2)
+        twice[rows[done]], slot[rows[done]] = key[done] >> 4, key[done] & 15
         zero[rows[tiny]] = True
-        efac[rows, i1] += times * efac[rows, i0]
-        # bubble the first index down past every following one whose power is >= its own
-        count = (exps[rows[:, None], order[:, 1:]] >= exps[rows, i0][:, None]).sum(axis=1)[:, None]
-        shifted = np.concatenate((order[:, 1:], i0[:, None]), axis=1)
-        order = np.where(_POS < count, shifted, np.where(_POS == count, i0[:, None], order))
-        idx[rows] = order
-        rows = rows[~tiny & (exps[rows, order[:, 1]] > ONE)]
+        rows, key = rows[~done], key[~done]
 
 
-def _merge_equal_powers(idx: np.ndarray, exps: np.ndarray, bases: np.ndarray, efac: np.ndarray,
+def _merge_equal_powers(twice: np.ndarray, slot: np.ndarray, bases: np.ndarray, efac: np.ndarray,
                         zero: np.ndarray) -> None:
     """Multiply together the bases of equal nonzero powers, from the smallest power upwards."""
-    rows = np.arange(idx.shape[0])
-    sorted_exps = np.take_along_axis(exps, idx, 1)
-    top = 8 - np.argmax(sorted_exps[:, ::-1] != 0, axis=1)  # position of the smallest nonzero power
+    top = 8 - np.argmax(twice[:, ::-1] != 0, axis=1)  # position of the smallest nonzero power
     for j in range(8, 0, -1):
-        hi, lo = idx[:, j], idx[:, j - 1]
-        same = (j <= top) & (sorted_exps[:, j - 1] == sorted_exps[:, j])
+        same = (j <= top) & (twice[:, j - 1] == twice[:, j])
         if not same.any():
             continue
         if j == 1 and (same & ~zero).any():
             raise RuntimeError("hypergeometric pmf: two equal leading powers, a case the reference "
                                "implementation leaves undefined")
-        r, h, l_ = rows[same], hi[same], lo[same]
-        bases[r, l_] *= bases[r, h]
-        exps[r, h] = 0
-        efac[r, l_] += efac[r, h]
+        rows, hi, lo = np.flatnonzero(same), slot[same, j], slot[same, j - 1]
+        bases[rows, lo] *= bases[rows, hi]
+        twice[same, j] = 0
+        efac[rows, lo] += efac[rows, hi]

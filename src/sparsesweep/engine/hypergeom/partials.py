@@ -27,10 +27,12 @@ _NEAR_MIN = np.ldexp(LD(1), -16382 + 64)
 def split_products(factors: np.ndarray, log2s: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The products of the segments ``factors[starts[i] : starts[i] + counts[i]]`` (nonempty),
     with partial products as above; ``log2s`` are the factors' base-2 logarithms."""
-    ends = starts + counts
-    cells = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())])
-    f, lg = factors[cells], log2s[cells]
     first = np.cumsum(counts) - counts  # segment starts in the compact arrays
+    if first.size and starts[0] == 0 and (starts == first).all() and first[-1] + counts[-1] == factors.size:
+        f, lg = factors, log2s  # every segment: no need to gather
+    else:
+        cells = np.arange(counts.sum()) - np.repeat(first, counts) + np.repeat(starts, counts)
+        f, lg = factors[cells], log2s[cells]
     last = first + counts
     total = np.cumsum(lg)
     before = np.concatenate(([0.0], total))[first]
@@ -46,33 +48,38 @@ def split_products(factors: np.ndarray, log2s: np.ndarray, starts: np.ndarray, c
     return out
 
 
-def _cuts(run: np.ndarray, lg: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cells that start a new partial product, and the segments too close to call."""
-    start = first.copy()  # current partial product's first cell
-    base = np.zeros(first.size)  # log2 carried in before it (the cells of earlier partials)
+def _cuts(run: np.ndarray, lg: np.ndarray, first: np.ndarray, last: np.ndarray,
+          window: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Cells that start a new partial product, and the segments too close to call.
+
+    Each segment is scanned ``window`` cells at a time from its current partial product on
+    (the product after a cell is ``run[cell] - base``, ``base`` the log2 of the cells of the
+    earlier partial products).
+    """
+    pos = first + 1  # next cell to check (the first cell cannot leave range: 1 * f)
+    base = np.zeros(first.size)
     unsure = np.zeros(first.size, dtype=bool)
     cuts = []
-    active = np.arange(first.size)
+    active = np.flatnonzero(pos < last)
+    step = np.arange(window)
     while active.size:
-        lo, hi = start[active] + 1, last[active]
-        length = np.maximum(hi - lo, 0)
-        active, lo, length = active[length > 0], lo[length > 0], length[length > 0]
-        if not active.size:
-            break
-        owner = np.repeat(np.arange(active.size), length)
-        cell = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length) + lo[owner]
-        value = run[cell] - base[active][owner]
-        up, down = lg[cell] > 0, lg[cell] < 0
+        cell = pos[active][:, None] + step
+        inside = cell < last[active][:, None]
+        cell = np.minimum(cell, run.size - 1)
+        value = run[cell] - base[active][:, None]
+        up, down = (lg[cell] > 0) & inside, (lg[cell] < 0) & inside
         new = (up & (value > _TOP)) | (down & (value < _BOTTOM))
         close = (up & (np.abs(value - _TOP) < _UNSURE)) | (down & (np.abs(value - _BOTTOM) < _UNSURE))
-        offsets = np.cumsum(length) - length
-        hit = np.minimum.reduceat(np.where(new, cell, np.iinfo(np.int64).max), offsets)
-        unsure[active[np.logical_or.reduceat(close, offsets)]] = True
-        found = (hit < np.iinfo(np.int64).max) & ~unsure[active]
-        active, hit = active[found], hit[found]
-        cuts.append(hit)
-        start[active] = hit
-        base[active] = run[hit - 1]
+        unsure[active[close.any(axis=1)]] = True
+        hit = new.any(axis=1) & ~unsure[active]
+        at = cell[hit, np.argmax(new[hit], axis=1)]
+        cuts.append(at)
+        moved = active[hit]
+        base[moved] = run[at - 1]
+        pos[moved] = at + 1
+        rest = active[~hit]
+        pos[rest] += window
+        active = active[(pos[active] < last[active]) & ~unsure[active]]
     return (np.concatenate(cuts) if cuts else np.zeros(0, dtype=np.int64)), unsure
 
 

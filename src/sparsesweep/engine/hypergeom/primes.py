@@ -215,9 +215,9 @@ def _block_cells(small: np.ndarray, runs: tuple[np.ndarray, ...], start: int, st
     row, a, b, e = row[keep], a[keep] - start, b[keep] - start, e[keep]
     length = b - a
     col = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length) + np.repeat(a, length)
-    rows = np.concatenate((small_row, np.repeat(row, length)))
-    cols = np.concatenate((small_col, col)).astype(np.uint16)
-    expo = np.concatenate((small_e, np.repeat(e, length)))
+    rows = np.concatenate((small_row.astype(np.int16), np.repeat(row.astype(np.int16), length)))
+    cols = np.concatenate((small_col.astype(np.uint16), col.astype(np.uint16)))
+    expo = np.concatenate((small_e.astype(np.int8), np.repeat(e.astype(np.int8), length)))
     order = np.argsort(cols, kind="stable")  # radix sort; keeps prime order within a column
     return rows[order], cols[order], expo[order]
 
