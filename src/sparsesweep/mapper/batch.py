@@ -70,6 +70,7 @@ class Tables:
     shared_bw: np.ndarray
     macs: int
     occupancy: np.ndarray  # (n, T) fraction of a dense tile a kept tensor occupies (compressed < 1)
+    nnz_cap: np.ndarray  # (n, T) words a compressed tile never exceeds (its tensor's nonzeros; inf = none)
     fan_x: np.ndarray  # (n,) spatial X limit per level (relaxed by spatial skipping)
     fan_y: np.ndarray
     fan_total: np.ndarray  # (n,)
@@ -87,13 +88,20 @@ def tables(spec: Spec, rules: Constraints) -> Tables:
     energies = [spec.energies.level(s.name) for s in arch.storage]
     inf = float("inf")
     occupancy = np.ones((n, len(ds)))
+    nnz_cap = np.full((n, len(ds)), inf)
     fan_x, fan_y, fan_total = np.zeros(n), np.zeros(n), np.zeros(n)
     for li, level in enumerate(arch.storage):
         sparse = spec.sparse.at(level.name)
         for ti, d in enumerate(ds):
             rep = sparse.formats.get(d.name)
             if rep is not None and rep.compressed:
-                occupancy[li, ti] = problem.density_of(d.name).density
+                # Capacity is checked at the worst case (confidence 1): a fixed-structured tile holds
+                # its density's share, a hypergeometric one up to every nonzero of the tensor.
+                density = problem.density_of(d.name)
+                if density.distribution == "fixed_structured":
+                    occupancy[li, ti] = density.density
+                elif density.distribution == "hypergeometric":
+                    nnz_cap[li, ti] = np.ceil(density.density * problem.tensor_size(d))
         relax = 1.0
         for saf in sparse.safs:
             if saf.kind in ("skipping_spatial", "spatial_skipping"):
@@ -114,8 +122,13 @@ def tables(spec: Spec, rules: Constraints) -> Tables:
         read_bw=np.array([s.read_bw if s.read_bw is not None else inf for s in arch.storage]),
         write_bw=np.array([s.write_bw if s.write_bw is not None else inf for s in arch.storage]),
         shared_bw=np.array([s.shared_bw if s.shared_bw is not None else inf for s in arch.storage]),
-        macs=problem.macs, occupancy=occupancy, fan_x=fan_x, fan_y=fan_y, fan_total=fan_total,
+        macs=problem.macs, occupancy=occupancy, nnz_cap=nnz_cap, fan_x=fan_x, fan_y=fan_y, fan_total=fan_total,
         compute_instances=arch.compute.instances, min_utilization=rules.min_utilization)
+
+
+def occupancy(tab: Tables, ti: int, size: np.ndarray) -> np.ndarray:
+    """Words a tile of ``size`` dense words of tensor ``ti`` occupies at each level (..., n)."""
+    return np.minimum(size * tab.occupancy[:, ti], tab.nnz_cap[:, ti])
 
 
 def tile_size(tab: Tables, ti: int, cum: np.ndarray) -> np.ndarray:
@@ -207,7 +220,7 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
         reads[:, :, ti], fills[:, :, ti], updates[:, :, ti] = rd, fl, upd
         energy[:, :, ti] = (_vectors(rd, tab.block) * tab.e_read + _vectors(fl, tab.block) * tab.e_fill
                             + _vectors(upd, tab.block) * tab.e_update) * inst
-        occupied += np.where(kept, size * tab.occupancy[:, ti], 0.0)
+        occupied += np.where(kept, occupancy(tab, ti, size), 0.0)
     px = np.where(b.xaxis, P, 1).prod(axis=2)
     py = np.where(b.xaxis, 1, P).prod(axis=2)
     over = (_excess(occupied, tab.capacity) + _excess(px, tab.fan_x) + _excess(py, tab.fan_y)

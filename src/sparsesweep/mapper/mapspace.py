@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import MappingError
 from ..tl.spec import Spec
-from .batch import Batch, Tables, tile_size
+from .batch import Batch, Tables, occupancy, tile_size
 from .constraints import Constraints, SlotRule
 from .factors import factor_options
 
@@ -153,7 +153,7 @@ def prefilter(tab: Tables, f: np.ndarray, must_keep: np.ndarray) -> np.ndarray:
     cum = np.cumprod(f[:, 0::2, :] * spatial, axis=1)
     used = np.zeros((len(f), tab.n))
     for ti in range(tab.rel.shape[0]):
-        used += np.where(must_keep[:, ti], tile_size(tab, ti, cum) * tab.occupancy[:, ti], 0.0)
+        used += np.where(must_keep[:, ti], occupancy(tab, ti, tile_size(tab, ti, cum)), 0.0)
     return ok & (used <= tab.capacity + 1e-9).all(axis=1)
 
 

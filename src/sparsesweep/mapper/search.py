@@ -31,9 +31,9 @@ from .batch import Batch, Scales, Tables
 from .constraints import Constraints, parse_constraints
 
 MAX_EXACT = 48  # exact evaluations per search at most
-ROUND = 4  # exact evaluations between re-rankings
+ROUND = 2  # exact evaluations between re-rankings
 MIN_TOLERANCE = 0.002  # relative margin kept when the model is (nearly) exact
-MIN_CHECKS = 3  # sparse: calibrated estimates checked exactly before the model is trusted
+MIN_CHECKS = 2  # sparse: calibrated estimates checked exactly before the model is trusted
 
 
 @dataclasses.dataclass
@@ -197,7 +197,9 @@ def prior_scales(spec: Spec, tab: Tables) -> Scales:
     for li, level in enumerate(spec.arch.storage):
         sparse = spec.sparse.at(level.name)
         for ti, ds in enumerate(names):
-            s.energy[li, ti] *= tab.occupancy[li, ti]
+            rep = sparse.formats.get(ds)
+            if rep is not None and rep.compressed:
+                s.energy[li, ti] *= problem.density_of(ds).density
         for saf in sparse.safs:
             if saf.kind == "position_skipping" or not saf.options:
                 continue
