@@ -6,13 +6,17 @@ energy of the artifact's own mapping (expected.json, Timeloop master).  Also say
 artifact's mapping lies inside the mapspace; where it does not (it breaks a keep/bypass constraint),
 a second search with the keep choices of the non-outermost levels left free is reported too.
 ``--verify`` evaluates every candidate of the mapspace with the engine (slow) to prove the optimum.
+``--fig15fam``: the generated ResNet-50 GEMM cases (generated/fig15fam) instead, each searched in the
+mapspace of its design and weight density (the constraints.yaml of a fig15 case of that design and
+density; their mappings come from a Timeloop mapper search under the same constraints).
 
-Run: .venv/bin/python bench/mapper_fig15.py [--objective energy] [--filter TC] [--verify]
+Run: .venv/bin/python bench/mapper_fig15.py [--objective energy] [--filter TC] [--verify] [--fig15fam]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -28,8 +32,26 @@ from sparsesweep.inputs import SpecBundle, load_bundle
 from sparsesweep.mapper import batch, emit, local, mapspace, search
 from sparsesweep.mapper.constraints import parse_constraints
 from sparsesweep.tl import load_spec
+from sparsesweep.yamlio import load_yaml
 
 REFERENCE = Path(os.environ.get("SPARSESWEEP_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "reference"))
+
+
+def fig15fam_cases() -> list[tuple[Path, Path]]:
+    """(case folder, constraints.yaml of a fig15 case with the same design and weight density)."""
+    out = []
+    with open(REFERENCE / "generated" / "INDEX.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["family"] != "fig15fam":
+                continue
+            density = row["densities"].split()[0].removeprefix("A:fixed")
+            constraints = sorted((REFERENCE / "fig15" / f"WD-{density}").glob(f"*/{row['design']}/constraints.yaml"))
+            out.append((REFERENCE / "generated" / row["case"], constraints[0]))
+    return out
+
+
+def with_constraints(bundle: SpecBundle, path: Path) -> SpecBundle:
+    return bundle.with_data(architecture_constraints=load_yaml(path).data["architecture_constraints"])
 
 
 def free_keeps(bundle: SpecBundle) -> SpecBundle:
@@ -67,13 +89,21 @@ def main() -> None:
     parser.add_argument("--objective", default="energy", choices=("energy", "cycles", "edp"))
     parser.add_argument("--filter", default="", help="only cases whose path contains this text")
     parser.add_argument("--verify", action="store_true", help="prove the optimum by evaluating every candidate")
+    parser.add_argument("--fig15fam", action="store_true", help="the generated fig15-family GEMM cases instead")
     args = parser.parse_args()
-    cases = sorted(p.parent for p in (REFERENCE / "fig15").glob("*/*/*/expected.json") if args.filter in str(p))
+    if args.fig15fam:
+        pairs = [(c, k) for c, k in fig15fam_cases() if args.filter in str(c)]
+    else:
+        pairs = [(p.parent, None) for p in sorted((REFERENCE / "fig15").glob("*/*/*/expected.json"))
+                 if args.filter in str(p)]
+    cases = [c for c, _ in pairs]
     options = SearchOptions(objective=args.objective, time_limit_s=30.0, seed=0)
     times, ratios = [], []
     print(f"{'case':78s} {'E/E_art':>8s} {'C/C_art':>8s} {'time s':>7s} {'exact':>5s}  note")
-    for case in cases:
+    for case, constraints in pairs:
         bundle = load_bundle(case)
+        if constraints is not None:
+            bundle = with_constraints(bundle, constraints)
         expected = json.loads((case / "expected.json").read_text())
         spec = load_spec(bundle)
         outside = emit.violations(spec, parse_constraints(spec), spec.mapping)
@@ -93,11 +123,11 @@ def main() -> None:
             r = found.result
             value = {"energy": r.energy_pj, "cycles": r.cycles, "edp": r.energy_pj * r.cycles}[args.objective]
             note += f" verify: found/best-of-{legal} = {value / best:.6f}"
-        name = str(case.relative_to(REFERENCE / "fig15"))
+        name = str(case.relative_to(REFERENCE))
         print(f"{name:78s} {ratio:8.4f} {found.result.cycles / expected['cycles']:8.3f} {seconds:7.3f} "
               f"{found.extra['exact_evaluations']:5d}  {note}")
     if times:
-        inside = [r for r, c in zip(ratios, cases) if r <= 1.02]
+        inside = [r for r in ratios if r <= 1.02]
         print(f"{len(cases)} cases: median search {statistics.median(times):.3f} s, max {max(times):.3f} s; "
               f"energy ratio median {statistics.median(ratios):.4f}, max {max(ratios):.4f}; "
               f"{len(inside)} cases within 1.02x; {os.cpu_count()} CPUs visible")

@@ -74,6 +74,25 @@ def _free_keeps(bundle: SpecBundle) -> SpecBundle:
     return bundle.with_data(architecture_constraints=data)
 
 
+def test_generated_resnet_gemms_within_2_percent_of_their_mapper_found_mappings(reference):
+    """generated/fig15fam: other layers and densities, mappings from Timeloop's mapper under the
+    fig15 constraints of the same design and weight density (INDEX.csv says which)."""
+    import csv
+
+    rows = [r for r in csv.DictReader((reference / "generated" / "INDEX.csv").open()) if r["family"] == "fig15fam"]
+    assert len(rows) >= 20
+    for row in rows:
+        density = row["densities"].split()[0].removeprefix("A:fixed")
+        source = sorted((reference / "fig15" / f"WD-{density}").glob(f"*/{row['design']}/constraints.yaml"))[0]
+        constraints = load_yaml(source).data["architecture_constraints"]
+        bundle = load_bundle(reference / "generated" / row["case"]).with_data(architecture_constraints=constraints)
+        spec = load_spec(bundle)
+        assert emit.violations(spec, parse_constraints(spec), spec.mapping) == [], row["case"]
+        expected = json.loads((reference / "generated" / row["case"] / "expected.json").read_text())["energy_pj"]
+        found = search(bundle.with_data(mapping=None), SearchOptions(objective="energy"), cache=False)
+        assert check_legal(bundle, found) <= 1.02 * expected, row["case"]
+
+
 def test_the_input_mapping_is_a_starting_point_not_a_constraint(fig15):
     case = fig15[0]
     bundle = load_bundle(case)
