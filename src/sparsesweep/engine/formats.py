@@ -297,7 +297,8 @@ def format_accesses(expected_units: Sequence[Units], count: float, tile_points: 
     if not tile_points:
         return tuple((0, 0) for _ in expected_units)
     ratio = count / tile_points
-    return tuple((math.ceil(md * ratio), math.ceil(pl * ratio)) for md, pl in expected_units)
+    ceil = math.ceil
+    return tuple([(ceil(md * ratio), ceil(pl * ratio)) for md, pl in expected_units])
 
 
 def compressed_accesses(dense: int, expected_density: float) -> int:

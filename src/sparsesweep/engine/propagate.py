@@ -10,22 +10,32 @@ the compute level, of the computes; (3) decompression/compression counts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import SpecError
 from .counts import OpCounts
 
 Rank = list[float]  # [metadata units, payload units]
+Ranks = Sequence[Sequence[float]]  # per rank (rank 0 innermost); tuples until first changed
 
 
 def _zero_ranks(n: int) -> list[Rank]:
     return [[0.0, 0.0] for _ in range(n)]
 
 
+def _mutable(ranks: Ranks) -> list[Rank]:
+    return ranks if isinstance(ranks, list) else [list(r) for r in ranks]  # type: ignore[return-value]
+
+
 @dataclass(slots=True)
 class Fine:
-    """Working fine-grained counts of one dataspace at one storage level (per instance)."""
+    """Working fine-grained counts of one dataspace at one storage level (per instance).
+
+    Metadata counts stay the (shared, immutable) per-rank tuples of the combiner input until a
+    SAF changes them: :meth:`own_metadata` makes them lists first.
+    """
 
     reads: float = 0.0
     fills: float = 0.0
@@ -34,17 +44,27 @@ class Fine:
     skipped_reads: float = 0.0
     gated_updates: float = 0.0
     skipped_updates: float = 0.0
-    md_reads: list[Rank] = field(default_factory=list)  # random, per rank (rank 0 innermost)
-    md_fills: list[Rank] = field(default_factory=list)
-    md_updates: list[Rank] = field(default_factory=list)
-    gated_md_reads: list[Rank] = field(default_factory=list)
-    skipped_md_reads: list[Rank] = field(default_factory=list)
-    gated_md_updates: list[Rank] = field(default_factory=list)
-    skipped_md_updates: list[Rank] = field(default_factory=list)
+    md_reads: Ranks = ()  # random, per rank (rank 0 innermost)
+    md_fills: Ranks = ()
+    md_updates: Ranks = ()
+    gated_md_reads: Ranks = ()  # all zeros until ``optimized``
+    skipped_md_reads: Ranks = ()
+    gated_md_updates: Ranks = ()
+    skipped_md_updates: Ranks = ()
     temporal_reductions: float = 0.0
     decompressions: float = 0.0
     compressions: float = 0.0
     optimized: bool = False  # a SAF moved some metadata accesses here to gated/skipped
+
+    def own_metadata(self) -> None:
+        """Make the metadata counts this level's own, changeable lists."""
+        self.md_reads = _mutable(self.md_reads)
+        self.md_fills = _mutable(self.md_fills)
+        self.md_updates = _mutable(self.md_updates)
+        if not self.optimized:
+            n = len(self.md_reads)
+            self.gated_md_reads, self.skipped_md_reads = _zero_ranks(n), _zero_ranks(n)
+            self.gated_md_updates, self.skipped_md_updates = _zero_ranks(n), _zero_ranks(n)
 
     def metadata_bits(self, bits: tuple[tuple[int, int], ...]) -> tuple[OpCounts, OpCounts, OpCounts]:
         """Metadata reads, fills and updates in bits, given each rank's (metadata, payload) word bits."""
@@ -58,7 +78,7 @@ class Fine:
                          _bits(self.skipped_md_updates, bits)))
 
 
-def _bits(ranks: list[Rank], bits: tuple[tuple[int, int], ...]) -> float:
+def _bits(ranks: Ranks, bits: tuple[tuple[int, int], ...]) -> float:
     return float(sum(r[0] * b[0] + r[1] * b[1] for r, b in zip(ranks, bits)))
 
 
@@ -105,15 +125,8 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
             fills = inp.fills - math.floor(inp.fills * sparsity)
             if inp.read_write:
                 updates = inp.updates - math.floor(inp.updates * sparsity)
-        n = len(inp.md_reads)
-        if n:
-            fine[key] = Fine(reads, fills, updates, 0.0, 0.0, 0.0, 0.0,
-                             [list(r) for r in inp.md_reads], [list(r) for r in inp.md_fills],
-                             [list(r) for r in inp.md_updates], _zero_ranks(n), _zero_ranks(n), _zero_ranks(n),
-                             _zero_ranks(n), inp.temporal_reductions)
-        else:
-            fine[key] = Fine(reads, fills, updates, 0.0, 0.0, 0.0, 0.0, [], [], [], [], [], [], [],
-                             inp.temporal_reductions)
+        fine[key] = Fine(reads, fills, updates, 0.0, 0.0, 0.0, 0.0, inp.md_reads, inp.md_fills, inp.md_updates,
+                         temporal_reductions=inp.temporal_reductions)
     computes = total_computes
     reach: dict[str, float] = {}
     for ds in dataspaces:
@@ -133,12 +146,15 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
                 if inputs[(impacted, ds)].has_metadata:
                     upper = len(fine[(lvl, ds)].md_reads) - 1
                     if upper >= 0 and min(len(f.md_fills), upper) == 0 and f.md_fills:
+                        f.own_metadata()
                         _scale_rank0(f.md_fills, p)
                     if upper >= 0 and min(len(f.md_reads), upper) == 0 and f.md_reads:
+                        f.own_metadata()
                         _scale_rank0(f.md_reads, p)
                 local = plan.kind.get((impacted, ds))
                 if local is not None:
                     # Sparseloop quirk: the level's random metadata reads become its metadata updates.
+                    f.own_metadata()
                     f.md_reads = [list(r) for r in f.md_updates]
                     if local != "spatial":
                         effective = 1.0 - (1.0 - plan.prob[(impacted, ds)]) / (1.0 - p) if p < 1.0 else 1.0
@@ -163,7 +179,7 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
     return Combined(fine=fine, computes=computes, reach_compute=reach)
 
 
-def _scale_rank0(ranks: list[Rank], p: float) -> None:
+def _scale_rank0(ranks: Ranks, p: float) -> None:
     ranks[0][0] -= math.floor(ranks[0][0] * p)
     ranks[0][1] -= math.floor(ranks[0][1] * p)
 
@@ -193,6 +209,7 @@ def _apply_local(f: Fine, inputs: dict[tuple[int, str], LevelInput], fine: dict[
     child = _child(inputs, lvl, ds)
     ranks = len(fine[(child, ds)].md_reads) if child is not None else len(f.md_reads)
     ranks = min(ranks, len(f.md_reads))
+    f.own_metadata()
     md_r = f.gated_md_reads if kind == "gated" else f.skipped_md_reads
     md_u = f.gated_md_updates if kind == "gated" else f.skipped_md_updates
     f.optimized = f.optimized or ranks > 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import MappingError
 from ..tl.arch import Architecture
-from ..tl.problem import Problem
+from ..tl.problem import DataSpace, Problem
 from .complete import CompleteNest, dims_of, project
 from .saf import Densities, SpatialSkipping, Storage
 
@@ -51,45 +51,63 @@ def initialize(problem: Problem, nest: CompleteNest, storage: Storage, dens: Den
         mx, my = list(bx), list(by)
         avg = [1.0] * (n + 1)
         red = [False] * (n + 1)
-        for u in range(n):
-            level_in = storage.level_at_or_above(name, u)
-            level_in = n - 1 if level_in is None else level_in
-            if not storage.metadata[name][level_in]:
-                continue
-            innermost = True
-            effective = 1.0
-            for lid, lp in enumerate(nest.levels[u]):
-                if not lp.spatial or lp.trivial or not ds.relevant(lp.dim):
-                    continue
-                mold = nest.mold_before(u, lid)
-                tile = project(ds, mold)
-                if innermost:
-                    effective = 1.0 - dens.p_empty(ds, tile, level_in)
-                    innermost = False
-                fiber_mold = list(mold)
-                fiber_mold[lp.dim] *= lp.bound
-                count = dens.max_elements(ds, project(ds, tuple(fiber_mold)), tile, level_in)
-                if lp.axis_x:
-                    mx[u] *= count / lp.bound
-                else:
-                    my[u] *= count / lp.bound
-            avg[u] = effective
-            red[u] = effective != 1.0
-        # Propagate reductions to the inner levels.
-        for a in range(n, 0, -1):
-            xr, yr = mx[a] / bx[a], my[a] / by[a]
-            if xr != 1.0 or yr != 1.0:
-                cross = False
-                for inner in range(a - 1, -1, -1):
-                    mx[inner] *= xr
-                    my[inner] *= yr
-                    if red[inner]:
-                        cross = True
-                    if not cross:
-                        avg[inner] *= avg[a]
+        metadata = storage.metadata[name]
+        if any(metadata):  # otherwise nothing is reduced
+            kept = storage.kept[name]
+            keeper = [n - 1] * n  # per level: the level at or above it keeping the tensor (else the outermost)
+            above = None
+            for u in range(n - 1, -1, -1):
+                above = u if kept[u] else above
+                keeper[u] = n - 1 if above is None else above
+            for u in range(n):
+                if metadata[keeper[u]]:
+                    avg[u] = effective = _reduce(ds, nest, dens, u, keeper[u], mx, my)
+                    red[u] = effective != 1.0
+            _propagate(n, bx, by, mx, my, avg, red)
         state.max_x[name], state.max_y[name], state.avg[name], state.reduced[name] = mx, my, avg, red
         state.init_x[name], state.init_y[name] = list(mx), list(my)
     return state
+
+
+def _reduce(ds: DataSpace, nest: CompleteNest, dens: Densities, u: int, level_in: int, mx: list[float],
+            my: list[float]) -> float:
+    """Shrink level ``u``'s spatial expansion by the fibers of ``ds`` that can be empty; returns the
+    average ratio of utilized instances."""
+    innermost = True
+    effective = 1.0
+    dims = ds.dims
+    for lid, lp in enumerate(nest.levels[u]):
+        if not lp.spatial or lp.bound == 1 or lp.dim not in dims:
+            continue
+        mold = nest.mold_before(u, lid)
+        tile = ds.extents(mold)
+        if innermost:
+            effective = 1.0 - dens.p_empty(ds, tile, level_in)
+            innermost = False
+        fiber_mold = list(mold)
+        fiber_mold[lp.dim] *= lp.bound
+        count = dens.max_elements(ds, ds.extents(fiber_mold), tile, level_in)
+        if lp.axis_x:
+            mx[u] *= count / lp.bound
+        else:
+            my[u] *= count / lp.bound
+    return effective
+
+
+def _propagate(n: int, bx: list[float], by: list[float], mx: list[float], my: list[float], avg: list[float],
+               red: list[bool]) -> None:
+    """Propagate reductions to the inner levels."""
+    for a in range(n, 0, -1):
+        xr, yr = mx[a] / bx[a], my[a] / by[a]
+        if xr != 1.0 or yr != 1.0:
+            cross = False
+            for inner in range(a - 1, -1, -1):
+                mx[inner] *= xr
+                my[inner] *= yr
+                if red[inner]:
+                    cross = True
+                if not cross:
+                    avg[inner] *= avg[a]
 
 
 def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Densities, state: SpatialSkipping,
