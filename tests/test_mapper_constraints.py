@@ -120,3 +120,11 @@ def test_rendered_points_constraints_parse(tmp_path):
         rules = parse_constraints(load_spec(point.bundle, need_mapping=False))
         assert any(lv.keep for lv in rules.levels)
         assert any(lv.temporal.exact or lv.spatial.exact for lv in rules.levels)
+
+
+def test_v04_node_constraints_are_refused_not_ignored():
+    base = load_yaml(SMALL).data
+    base["architecture"]["subtree"][0]["local"][0]["constraints"] = {"temporal": {"factors": ["K=1"]}}
+    with pytest.raises(SpecError) as info:
+        parse_constraints(load_spec(bundle_from_text(dump_yaml(base), "v04.yaml"), need_mapping=False))
+    assert "v0.4 constraints are not read" in info.value.one_line() and "architecture_constraints" in info.value.fix

@@ -98,11 +98,35 @@ class Constraints:
 def parse_constraints(spec: Spec) -> Constraints:
     """Constraints from the bundle's ``architecture_constraints`` and ``mapspace_constraints``."""
     reader = spec.reader
+    _refuse_v04(spec)
     parser = _Parser(reader, spec)
     for key in SOURCES:
         if key in spec.bundle.data and spec.bundle.data[key] is not None:
             parser.source(normalize(spec.bundle.data[key]), (key,))
     return parser.finish()
+
+
+def _refuse_v04(spec: Spec) -> None:
+    """Timeloop v0.4 constraints (on architecture nodes, or a top-level ``constraints:``) are not read."""
+    found: list[Path] = []
+
+    def walk(node: Any, path: Path) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key == "constraints" and value:
+                    found.append(path + (key,))
+                else:
+                    walk(value, path + (key,))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, path + (i,))
+
+    walk(spec.bundle.data.get("architecture"), ("architecture",))
+    if spec.bundle.data.get("constraints"):
+        found.append(("constraints",))
+    if found:
+        raise spec.reader.error(found[0], "v0.4 constraints are not read by the mapper",
+                                "write them as 'architecture_constraints: targets:' entries (Timeloop v0.3 form)")
 
 
 class _Parser:
