@@ -263,6 +263,8 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
                                    fix="use the child's rank formats as this level's innermost ranks")
     # Candidate loops: the relevant loops of this level and the levels it bypasses; without
     # pre-tiling, the factors below them fold into the innermost candidate of each dimension.
+    if not fmt.has_metadata:
+        return _plain_level(ndims, ds, nest, unit, li, inner_most, tile)
     relevant = ds.dims
     fold = [] if pre_tiled else list(nest.below(inner_most))
     cands = []
@@ -273,17 +275,6 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
                     b *= fold[d]
                     fold[d] = 1
                 cands.append(_Cand(d, b, factors))
-    if not fmt.has_metadata:  # one implicit rank: every non-trivial candidate, outermost first
-        taken = [c for c in reversed(cands) if c.bound > 1]
-        fiber = 1
-        if taken:
-            sizes = [1] * ndims
-            for c in taken:
-                sizes[c.dim] *= c.bound
-            fiber = _points(ds.extents(sizes))
-        rank_tile = ds.extents(taken[0].factors if taken else cands[0].factors) if cands else unit
-        slot = RankSlot("none", tuple([(c.dim, c.bound) for c in taken]), fiber, rank_tile)
-        return LevelRanks(li, ds.name, False, False, False, False, (slot,), unit, tile)
     inner = child_nranks if pre_tiled else 0
     subnests, tiles, more = _apply_ranks(ds, cands, fmt, inner, unit, once)
     if more:
@@ -309,3 +300,35 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
         slots.append(RankSlot(fmt.formats[r_id], rank_loops, fiber, tiles[r_id]))
     return LevelRanks(li, ds.name, fmt.has_metadata, fmt.compressed, fmt.has_metadata and fmt.inner_to_outer,
                       pre_tiled, tuple(slots), base, tile)
+
+
+def _plain_level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, inner_most: int,
+                 tile: Extents) -> LevelRanks:
+    """A level without a format: one implicit rank takes every non-trivial candidate loop.
+
+    (What :func:`_apply_ranks` does for it, without building candidates: a plain level never
+    pre-tiles, so the factors below fold into the innermost loop of each dimension.)
+    """
+    relevant = ds.dims
+    fold = list(nest.below(inner_most))
+    first: Factors | None = None  # factors at the innermost candidate
+    taken: list[tuple[int, int, Factors]] = []  # non-trivial candidates, innermost first
+    for lv in range(inner_most, li + 1):
+        for (d, b), factors in zip(nest.loops[lv], nest.factors[lv]):
+            if d in relevant:
+                if fold[d] != 1:
+                    b *= fold[d]
+                    fold[d] = 1
+                if first is None:
+                    first = factors
+                if b > 1:
+                    taken.append((d, b, factors))
+    fiber = 1
+    if taken:
+        sizes = [1] * ndims
+        for d, b, _ in taken:
+            sizes[d] *= b
+        fiber = _points(ds.extents(sizes))
+    rank_tile = ds.extents(taken[-1][2] if taken else first) if first is not None else unit
+    slot = RankSlot("none", tuple([(d, b) for d, b, _ in reversed(taken)]), fiber, rank_tile)
+    return LevelRanks(li, ds.name, False, False, False, False, (slot,), unit, tile)
