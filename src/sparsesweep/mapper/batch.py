@@ -192,6 +192,7 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
         per = np.empty((C, n))
         per[:, 0] = t_above[:, 0]
         per[:, 1:] = size[:, :-1] * t_above[:, 1:] / reuse[:, 1:n]
+        _sliding_windows(tab, ti, b, T, P, cum, size, t_above, per)
         distinct = np.where(rel, P, 1).prod(axis=2)
         content = per * distinct
         weighted = per * fan
@@ -232,6 +233,50 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
     return Dense(reads=reads, fills=fills, updates=updates, instances=inst, energy=energy,
                  compute_energy=np.full(C, tab.macs * tab.e_compute), compute_cycles=cycles, legal=over == 0,
                  overflow=over)
+
+
+def _sliding_windows(tab: Tables, ti: int, b: Batch, T: np.ndarray, P: np.ndarray, cum: np.ndarray,
+                     size: np.ndarray, t_above: np.ndarray, per: np.ndarray) -> None:
+    """Halo reuse: when the innermost non-trivial temporal loop above a child tile slides it along
+    one rank of a coupled projection (e.g. P in P+R), each step after the first delivers only the
+    new slab (Timeloop's delta of two overlapping tiles).  Updates ``per`` in place."""
+    coupled = [rank for rank in tab.ranks[ti] if len(rank) > 1]
+    if not coupled:
+        return
+    n, dims = tab.n, tab.dims
+    C = len(b)
+    rows = np.arange(C)
+    big = np.iinfo(np.int16).max
+    # The first non-trivial temporal loop at or above each level: its level and dim.
+    first_dim = np.full((C, n + 1), -1)
+    first_level = np.full((C, n + 1), n)
+    for li in range(n - 1, -1, -1):
+        ranks = np.where(T[:, li] > 1, b.rank[:, li], big)
+        here = ranks.min(axis=1) < big
+        first_dim[:, li] = np.where(here, ranks.argmin(axis=1), first_dim[:, li + 1])
+        first_level[:, li] = np.where(here, li, first_level[:, li + 1])
+    for li in range(1, n):
+        d = first_dim[:, li]
+        lv = np.minimum(first_level[:, li], n - 1)
+        for rank in coupled:
+            coefs = dict(rank)
+            slides = np.isin(d, list(coefs)) & (d >= 0)
+            if sum(1 for r in tab.ranks[ti] for dim, _ in r if dim in coefs) != len(coefs):
+                continue  # a dim of this rank also appears in another rank: no single-rank slab
+            if not slides.any():
+                continue
+            dd = np.where(slides, d, 0)
+            coef = np.zeros(C)
+            for dim, c in coefs.items():
+                coef = np.where(dd == dim, c, coef)
+            below = np.where(lv > 0, cum[rows, np.maximum(lv - 1, 0), dd], 1)
+            shift = coef * below * P[rows, lv, dd]
+            extent = 1 + sum(c * (cum[:, li - 1, dim] - 1) for dim, c in rank)
+            full = size[:, li - 1]
+            slab = np.where(shift < extent, full / extent * shift, full)
+            bound = T[rows, lv, dd]
+            value = t_above[:, li] / bound * (full + (bound - 1) * slab)
+            per[:, li] = np.where(slides, value, per[:, li])
 
 
 def _excess(used: np.ndarray, limit: np.ndarray) -> np.ndarray:

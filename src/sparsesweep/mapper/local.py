@@ -95,6 +95,29 @@ def canonical(space: MapSpace, b: Batch) -> Batch:
     return Batch(b.temporal, b.spatial, rank.astype(np.int16), xaxis, b.keep)
 
 
+def outer_biased(space: MapSpace, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Random factorizations that put each prime factor in outer slots more often (weight 4 per level):
+    large outer buffers make such tilings legal far more often than uniform ones."""
+    slots, dims = 2 * space.n, space.tab.dims
+    f = np.ones((count, slots, dims), dtype=np.int64)
+    free = ~space.fixed & (space.high > 1)
+    for d in range(dims):
+        rest = int(space.spec.problem.bounds[d])
+        for s in np.flatnonzero(space.fixed[:, d]):  # fixed factors: the same in every option
+            f[:, s, d] = space.options[d][0, s]
+            rest //= int(space.options[d][0, s])
+        choices = np.flatnonzero(free[:, d])
+        if not len(choices):
+            continue
+        weights = 4.0 ** (choices // 2)
+        for p, e in prime_factors(rest).items():
+            for _ in range(e):
+                pick = rng.choice(choices, size=count, p=weights / weights.sum())
+                f[np.arange(count), pick, d] *= p
+    ok = ((f >= space.low[None]) & (f <= space.high[None])).all(axis=(1, 2))
+    return f[ok]
+
+
 def random_variants(space: MapSpace, f: np.ndarray, rng: np.random.Generator) -> Batch:
     """One random order / axis / bypass variant of each factorization."""
     n, dims = space.n, space.tab.dims
@@ -221,8 +244,9 @@ def climb(space: MapSpace, objective: str, scales: Scales, pool, deadline: float
     for done in range(restarts * MAX_RESTARTS // RESTARTS):
         if time.perf_counter() > deadline or (done >= restarts and stale >= PATIENCE):
             break
-        picks = [rng.integers(0, len(opt), size=SAMPLES) for opt in space.options]
-        f = np.stack([opt[p] for opt, p in zip(space.options, picks)], axis=2)
+        picks = [rng.integers(0, len(opt), size=SAMPLES // 2) for opt in space.options]
+        f = np.concatenate([np.stack([opt[p] for opt, p in zip(space.options, picks)], axis=2),
+                            outer_biased(space, SAMPLES // 2, rng)])
         ok = mapspace.prefilter(tab, f, space.keep_fixed == 1)
         start = random_variants(space, f[ok] if ok.any() else f, rng)
         if len(seeds):
