@@ -4,9 +4,9 @@ It is the closed form of the engine's dense analysis (:mod:`sparsesweep.engine.n
 tile sizes from the projections, deliveries from the innermost relevant temporal loop
 outward, multicast / spatial reduction, masking of bypassed levels, partition sizes and
 first-read elision, then energy (vector accesses x ERT energies) and bandwidth cycles.
-For problems without coupled projections (GEMMs, 1x1 convolutions) it reproduces the
-engine's dense numbers exactly; with sliding windows it ignores halo reuse between
-consecutive tiles (an over-estimate the exact evaluation of the finalists corrects).
+It reproduces the engine's dense nest analysis on every reference mapping, sliding-window halos
+included; multicast of a spatial loop pair that shares one coupled rank is counted as if the
+pair's positions were all distinct (an over-estimate the exact evaluation of the finalists corrects).
 Sparse effects enter as per-(level, tensor) scale factors (:class:`Scales`).
 """
 
