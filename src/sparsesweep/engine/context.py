@@ -121,6 +121,6 @@ def context_for(spec: Spec) -> Context:
     return _context(_SameParts(spec))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def _context(key: _SameParts) -> Context:
     return Context(key.spec)
