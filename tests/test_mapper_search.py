@@ -243,3 +243,12 @@ def test_exhaustive_enumeration_proves_the_sparse_search_optimal(reference):
     found = search(bundle, SearchOptions(objective="energy"), cache=False)
     assert found.result.energy_pj == pytest.approx(best, rel=1e-9)
     check_legal(bundle, found)
+
+
+def test_a_search_cut_short_by_its_time_limit_still_returns_a_legal_mapping(monkeypatch):
+    bundle = _small(M=8, N=8, K=4)
+    for limit_factorizations in (explore.FACTORIZATION_LIMIT, 0):  # exhaustive, then local search
+        monkeypatch.setattr(explore, "FACTORIZATION_LIMIT", limit_factorizations)
+        found = search(bundle, SearchOptions(objective="energy", time_limit_s=1e-6), cache=False)
+        assert found.extra["time_limited"]
+        check_legal(bundle, found)

@@ -242,7 +242,7 @@ def climb(space: MapSpace, objective: str, scales: Scales, pool, deadline: float
     seeds = pool.cands
     best, stale = best_estimate(tab, objective, scales, pool), 0
     for done in range(restarts * MAX_RESTARTS // RESTARTS):
-        if time.perf_counter() > deadline or (done >= restarts and stale >= PATIENCE):
+        if (done and time.perf_counter() > deadline) or (done >= restarts and stale >= PATIENCE):
             break
         picks = [rng.integers(0, len(opt), size=SAMPLES // 2) for opt in space.options]
         f = np.concatenate([np.stack([opt[p] for opt, p in zip(space.options, picks)], axis=2),

@@ -70,10 +70,13 @@ def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
     state.refine(pool, scales, sparse, deadline)
     if state.best is None:
         why = f"; the engine rejected the best ones: {state.rejections[0]}" if state.rejections else ""
+        late = time.perf_counter() > deadline
         raise MappingError(
-            f"no legal mapping found ({pool.seen} candidates, {state.count} evaluated exactly{why})",
+            f"no legal mapping found{' within the time limit' if late else ''} ({pool.seen} candidates, "
+            f"{state.count} evaluated exactly{why})",
             file=str(bundle.doc_for("architecture").path), key="architecture_constraints",
-            fix="relax the constraints (factors, bypass) or enlarge the buffers")
+            fix="give the search more time (--time-limit)" if late else
+            "relax the constraints (factors, bypass) or enlarge the buffers")
     seconds = time.perf_counter() - start
     return SearchResult(
         mapping=state.best.entries, result=state.best.evaluation.result, evaluated=pool.seen + state.count,
