@@ -29,6 +29,7 @@ class SearchOptions:
     objective: Objective = "edp"
     time_limit_s: float = 30.0  # wall-clock limit of one search (s)
     seed: int = 0  # makes the search deterministic
+    cache: bool = True  # reuse (and store) searches in the mapping cache folder
 
 
 @dataclass(frozen=True)

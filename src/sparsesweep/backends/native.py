@@ -22,4 +22,4 @@ class NativeBackend:
     def search(self, bundle: SpecBundle, options: SearchOptions, workdir: Path | None = None) -> SearchResult:
         from ..mapper import search
 
-        return search(bundle, options)
+        return search(bundle, options, cache=options.cache)

@@ -13,7 +13,6 @@ from typing import Any
 from ..backends.base import OBJECTIVES, SearchOptions, SearchResult, default_registry
 from ..errors import EXIT_USER_ERROR, SparsesweepError, SpecError, suggest
 from ..inputs import SpecBundle, expand_paths, load_bundle
-from ..mapper import search as native_search
 from ..mapper.cache import cached_search
 from ..yamlio import dump_yaml
 from .evaluate import summary
@@ -64,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             bundle = load_bundle(target, extra)
             options = SearchOptions(objective=_objective(args.objective, bundle), time_limit_s=args.time_limit,
-                                    seed=args.seed)
+                                    seed=args.seed, cache=not args.no_cache)
             found = _search(args, bundle, options, out)
             written = write_mapping(found, out)
         except SparsesweepError as exc:
@@ -96,15 +95,15 @@ def _objective(given: str | None, bundle: SpecBundle) -> str:
 
 
 def _search(args: argparse.Namespace, bundle: SpecBundle, options: SearchOptions, out: Path) -> SearchResult:
-    if args.backend == "native":
-        return native_search(bundle, options, cache=not args.no_cache)
     backend = default_registry().create(args.backend)
     workdir = Path(args.workdir) / out.name if args.workdir else None
+    if backend.name == "native":  # the native search manages its own cache (options.cache)
+        return backend.search(bundle, options, workdir)
 
     def run_backend() -> SearchResult:
         return backend.search(bundle, options, workdir)
 
-    return run_backend() if args.no_cache else cached_search(bundle, options, backend.name, run_backend)
+    return cached_search(bundle, options, backend.name, run_backend) if options.cache else run_backend()
 
 
 def payload(found: SearchResult) -> dict[str, Any]:

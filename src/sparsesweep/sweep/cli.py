@@ -121,7 +121,8 @@ def _run(args: argparse.Namespace, argv: list[str], registry: BackendRegistry) -
         find_binary("timeloop-mapper")
     out = _writable(Path(args.out))
     store = Store.open(out / JOURNAL, private=True) if args.no_cache else Store.open(default_cache_dir())
-    options = SearchOptions(objective=args.objective, time_limit_s=args.time_limit, seed=args.seed)
+    options = SearchOptions(objective=args.objective, time_limit_s=args.time_limit, seed=args.seed,
+                            cache=not args.no_cache)
     run = run_grid(grid, backend=args.backend, options=options, registry=registry, store=store, out=out,
                    executor_factory=lambda: make_executor(args.jobs, args.dask), progress=not args.quiet)
     from . import pointdirs
