@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..tl.mapping import Mapping
-from ..tl.problem import DataSpace, Problem
+from ..tl.problem import DataSpace
 
 Mold = tuple[int, ...]  # per-dimension extent of an operation-space tile
 

@@ -61,7 +61,11 @@ class SparseModels:
 
     def scalar_density(self, ds: str, level: int | None) -> float:
         """Expected density of one scalar operand, rounded as Sparseloop rounds it."""
-        return _scalar_density(self.model(ds), len(self.spec.problem.dataspaces[self.spec.problem.ds_index(ds)].ranks))
+        return self.operand_density(self.spec.problem.dataspaces[self.spec.problem.ds_index(ds)])
+
+    def operand_density(self, ds: DataSpace) -> float:
+        """:meth:`scalar_density` of a dataspace."""
+        return _scalar_density(self.formats.dataspaces[ds.name].model, len(ds.ranks))
 
     # -- energy-related -------------------------------------------------------------------
     def read_energy(self, li: int) -> float:

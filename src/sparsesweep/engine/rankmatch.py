@@ -282,22 +282,22 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
                            "has more non-trivial loops than ranks",
                            fix=f"add ranks to the representation format of '{ds.name}' at '{name}', or flatten "
                                "dimensions with flattened_rankIDs")
+    formats = fmt.formats
+    slots: list[RankSlot] = []
     base = unit
-    loops: list[tuple[tuple[int, int], ...]] = [tuple([(c.dim, c.bound) for c in nest_]) for nest_ in subnests]
-    if pre_tiled and child_ranks is not None:
-        loops = [r.loops for r in child_ranks.ranks] + loops
-        tiles = [r.tile for r in child_ranks.ranks] + tiles
+    if pre_tiled and child_ranks is not None:  # the child's ranks, as matched there, are the inner ones
         base = child_ranks.base_tile
-    slots = []
-    for r_id in range(nranks):
-        rank_loops = loops[r_id]
+        for r_id, slot in enumerate(child_ranks.ranks):
+            slots.append(slot if slot.format == formats[r_id] else slot._replace(format=formats[r_id]))
+    for nest_, rank_tile in zip(subnests, tiles):
+        rank_loops = tuple([(c.dim, c.bound) for c in nest_])
         fiber = 1
         if rank_loops:
             sizes = [1] * ndims
             for d, b in rank_loops:
                 sizes[d] *= b
             fiber = _points(ds.extents(sizes))
-        slots.append(RankSlot(fmt.formats[r_id], rank_loops, fiber, tiles[r_id]))
+        slots.append(RankSlot(formats[len(slots)], rank_loops, fiber, rank_tile))
     return LevelRanks(li, ds.name, fmt.has_metadata, fmt.compressed, fmt.has_metadata and fmt.inner_to_outer,
                       pre_tiled, tuple(slots), base, tile)
 

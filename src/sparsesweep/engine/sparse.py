@@ -17,7 +17,7 @@ from .compute_saf import Operand, split_computes
 from .counts import ComputeCounts, OpCounts, TensorCounts
 from .nest import NestResult
 from .oracle import SparseModels
-from .propagate import Combined, Fine, LevelInput, SafPlan, combine
+from .propagate import Combined, Fine, SafPlan, combine
 from .saf import Storage, temporal_saf_probability
 from .spatial import SpatialSaf, apply_saf, initialize, summarize
 
@@ -120,9 +120,8 @@ def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, 
     ops = []
     for ds in operands:
         inner = next((li for li, t in enumerate(nest.tiles[ds.name]) if t.kept), None)
-        ops.append(Operand(name=ds.name, density=models.scalar_density(ds.name, inner),
-                           has_metadata=inner is not None and models.has_metadata(inner, ds.name),
-                           saf_prob=combined.reach_compute.get(ds.name)))
+        has_metadata = inner is not None and models.has_metadata(inner, ds.name)
+        ops.append(Operand(ds.name, models.operand_density(ds), has_metadata, combined.reach_compute.get(ds.name)))
     split = split_computes(total, ops[0], ops[1], "gating" in spec.sparse.compute, "skipping" in spec.sparse.compute)
     return ComputeCounts(algorithmic=nest.macs, random=split.random, gated=split.gated, skipped=split.skipped,
                          avg_instances=avg, max_instances=max_inst)
@@ -131,6 +130,7 @@ def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, 
 def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined: Combined, skipping) -> Levels:
     levels = []
     fine = combined.fine
+    formats = models.formats.dataspaces
     for li in range(len(spec.arch.storage)):
         row = []
         for ds in spec.problem.dataspaces:
@@ -139,13 +139,13 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
             if not tile.kept:
                 continue
             f: Fine = fine[(li, name)]
-            instances, avg = tile.instances, tile.instances * models.instance_scale(li, name)
+            tf = formats[name].tiles[li]
+            instances, avg = tile.instances, tile.instances * (tf.instance_scale if tf is not None else 1.0)
             if skipping is not None:
                 a = li + 1
                 instances = round(skipping.max_x[name][a] * skipping.max_y[name][a])
                 avg = tile.instances * skipping.avg[name][a]
-            bits = models.rank_bits(li, name)
-            md = f.metadata_bits(bits) if bits else _NO_METADATA
+            md = f.metadata_bits(tf.bits) if tf is not None and tf.has_metadata else _NO_METADATA
             row.append(TensorCounts(
                 name, instances, avg, OpCounts(f.reads, f.gated_reads, f.skipped_reads), OpCounts(f.fills),
                 OpCounts(f.updates, f.gated_updates, f.skipped_updates), md[0], md[1], md[2],
