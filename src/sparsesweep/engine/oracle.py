@@ -20,7 +20,7 @@ from .formats import MetadataStorage, TileFormat, level_capacity, vector_access_
 from .formats import check_capacity as check_format_capacity
 from .nest import NestResult, TileStats
 from .propagate import LevelInput
-from .representation import FormatAnalysis, analyse_inputs, format_inputs
+from .representation import FormatAnalysis, FormatInputs, FormatStatic, analyse_inputs, format_inputs
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,13 @@ class SparseModels:
     artifact: bool = False  # 2022 Sparseloop build rules (see context.Context.artifact)
 
     @classmethod
-    def build(cls, spec: Spec, nest: NestResult, *, artifact: bool = False) -> SparseModels:
-        inputs = format_inputs(spec, flatten_once=artifact)
+    def build(cls, spec: Spec, nest: NestResult, *, artifact: bool = False,
+              static: FormatStatic | None = None) -> SparseModels:
+        """``static``: the spec's :attr:`.context.Context.format_static`, if at hand."""
+        if static is not None and spec.mapping is not None:
+            inputs = FormatInputs(static, spec.mapping, 1.0, artifact)
+        else:
+            inputs = format_inputs(spec, flatten_once=artifact)
         return cls(spec, nest, analyse_inputs(inputs), inputs.static.storage, artifact)
 
     # -- structure -----------------------------------------------------------------------

@@ -33,7 +33,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
     problem, arch = spec.problem, spec.arch
     n = len(arch.storage)
     names = ctx.dataspace_names
-    models = SparseModels.build(spec, nest, artifact=artifact)
+    models = SparseModels.build(spec, nest, artifact=artifact, static=ctx.format_static)
     cnest = build_complete_nest(spec.mapping, len(problem.dims), ctx.format_static.spatial_levels)
     tiles = models.formats.dataspaces
     storage = Storage(
