@@ -4,8 +4,9 @@ Times ``evaluate_spec`` (parsing excluded) on the dense design (TC) and on the s
 designs of the same layer and mapping family, median of many runs, and prints
 evaluations per second and the sparse/dense ratio.  Two regimes are shown: ``warm``
 (the same mapping again: the representation analysis is cached) and ``fresh`` (the
-representation cache cleared before every run, as for a new mapping; density-model
-caches stay warm, as they do inside a mapper search).
+representation cache cleared before every run, as for a new mapping; the caches that do
+not depend on the mapping -- the spec context of ``engine.context`` and the density-model
+questions keyed on tile shapes -- stay warm, as they do inside a mapper search).
 
     python bench/engine_bench.py [--reference PATH] [--runs N]
 """
