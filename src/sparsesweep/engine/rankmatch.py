@@ -231,12 +231,9 @@ def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, 
             out.append(None)
             continue
         name = level_names[li] if li < len(level_names) else str(li)
-        if child is None:
-            out.append(_level(len(problem.dims), ds, nest, unit, li, None, None, fmts[li], NO_FORMAT, name,
-                              flatten_once))
-        else:
-            out.append(_level(len(problem.dims), ds, nest, unit, li, child, out[child], fmts[li], fmts[child],
-                              name, flatten_once))
+        child_ranks, child_fmt = (None, NO_FORMAT) if child is None else (out[child], fmts[child])
+        out.append(_level(len(problem.dims), ds, nest, unit, li, child, child_ranks, fmts[li], child_fmt, name,
+                          flatten_once))
         child = li
     return tuple(out)
 
