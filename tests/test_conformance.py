@@ -63,3 +63,14 @@ def test_matches_2022_artifact_build(case: Path):
     ours, ref = _evaluate(case), _reference(case, "artifact.json")
     diffs = [d for d in diff_results(ours, ref, tol) if d.startswith(("cycles", "energy_pj"))]
     assert not diffs, f"{_ident(case)} differs from the 2022 artifact build:\n  " + "\n  ".join(diffs)
+
+
+def test_evaluator_reuse_gives_the_same_results_as_evaluate_spec():
+    """``Evaluator`` (what the mapper uses) re-evaluates other mappings of one spec: every reference
+    mapping evaluated through an Evaluator built on another case of the same spec family matches."""
+    from sparsesweep.engine import Evaluator
+
+    for case in MASTER[::7]:
+        spec = load_spec(load_bundle(case / "input.yaml"))
+        evaluator = Evaluator(spec)
+        assert evaluator.evaluate(spec.mapping).result == evaluate_spec(spec).result, _ident(case)

@@ -39,6 +39,7 @@ class LevelMapping:
     temporal: tuple[tuple[int, int], ...]  # (dim, bound) inner -> outer, trivial loops included
     spatial: tuple[tuple[int, int, bool], ...]  # (dim, bound, is_x) inner -> outer
     keep: frozenset[str]
+    no_link_transfer: frozenset[str] = frozenset()  # dataspaces not forwarded between neighbours
 
     def spatial_product(self, x: bool | None = None) -> int:
         out = 1
@@ -80,6 +81,7 @@ def parse_mapping(reader: Reader, raw: Any, arch: Architecture, problem: Problem
     s_order: list[list[int]] = [[] for _ in range(n)]
     split: list[int] = [len(problem.dims)] * n
     keep = [set(dsnames) for _ in range(n)]
+    no_links: list[set[str]] = [set() for _ in range(n)]
     for i, entry in enumerate(entries):
         epath = path + (i,)
         entry = reader.mapping(entry, epath)
@@ -107,6 +109,11 @@ def parse_mapping(reader: Reader, raw: Any, arch: Architecture, problem: Problem
         order[li] = _permutation(reader, entry.get("permutation"), epath + ("permutation",), problem)
         if kind == "spatial" and "split" in entry:
             split[li] = reader.integer(entry["split"], epath + ("split",), 0)
+        for j, ds in enumerate(reader.str_list(entry.get("no_link_transfer"), epath + ("no_link_transfer",))):
+            if ds not in dsnames:
+                raise reader.error(epath + ("no_link_transfer", j), f"unknown dataspace '{ds}'",
+                                   suggest_name(ds, dsnames))
+            no_links[li].add(ds)
     _infer_zero_factors(reader, temporal, spatial, problem, path)
     levels = []
     for li in range(n):
@@ -115,7 +122,8 @@ def parse_mapping(reader: Reader, raw: Any, arch: Architecture, problem: Problem
         t_loops = tuple((d, t.get(d, 1)) for d in t_order[li])
         s_perm = s_order[li]
         s_loops = tuple((d, s.get(d, 1), pos < split[li]) for pos, d in enumerate(s_perm))
-        levels.append(LevelMapping(temporal=t_loops, spatial=s_loops, keep=frozenset(keep[li])))
+        levels.append(LevelMapping(temporal=t_loops, spatial=s_loops, keep=frozenset(keep[li]),
+                                   no_link_transfer=frozenset(no_links[li])))
     mapping = Mapping(levels=tuple(levels))
     _check_products(reader, mapping, problem, path)
     outer = n - 1
