@@ -408,13 +408,34 @@ def test_real_timeloop_reproduces_the_reference_and_agrees_with_native(case: Pat
     assert got.energy_pj == pytest.approx(want["energy_pj"], rel=1e-6)
     for name, level in want["levels"].items():
         assert got.levels[name].energy_pj == pytest.approx(level["energy_pj"], rel=1e-6, abs=0.01)
-    try:
-        from sparsesweep.backends.native import NativeBackend
-    except ImportError:
-        return  # the native engine is not there yet: the Timeloop half of the check still ran
+    from sparsesweep.backends.native import NativeBackend
+
     native = NativeBackend().evaluate(bundle, tmp_path / "native")
     assert native.cycles == got.cycles
     assert native.energy_pj == pytest.approx(got.energy_pj, rel=1e-3)
+
+
+@pytest.mark.skipif(REAL_MODEL is None, reason="no timeloop-model binary (use the Docker image or set "
+                    f"{BIN_ENV})")
+@pytest.mark.parametrize("scheme, sides", [("dense", "single"), ("structured", "dual"), ("unstructured", "dual")])
+def test_a_rendered_resnet_point_runs_on_real_timeloop_as_on_the_native_engine(scheme, sides, tmp_path: Path):
+    from sparsesweep.backends.native import NativeBackend
+    from sparsesweep.mapper import search
+    from sparsesweep.render import render_point
+    from sparsesweep.specs import load_arch, load_scheme, load_workload
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = load_scheme(repo / "sparse_opt" / f"{scheme}.yaml")
+    arch = load_arch(repo / "arch" / ("dstc.yaml" if spec.topology == "dstc" else "stc.yaml"))
+    layer = load_workload(repo / "workloads" / "resnet50.yaml").layer("conv3_1_b_3x3")
+    point = render_point(arch, layer, spec, sides, 0.0 if scheme == "dense" else 0.5)
+    found = search(point.bundle, SearchOptions(objective="edp"), cache=False)
+    bundle = point.bundle.with_data(mapping=found.mapping)
+    real = _backend().evaluate(bundle, tmp_path / "real")
+    native = NativeBackend().evaluate(bundle, tmp_path / "native")
+    assert real.cycles == native.cycles
+    assert real.computes == native.computes
+    assert real.energy_pj == pytest.approx(native.energy_pj, rel=5e-3)
 
 
 @pytest.mark.skipif(REAL_MAPPER is None or REAL_MODEL is None,
