@@ -157,6 +157,9 @@ def _safs(reader: Reader, raw: Any, path: Path, dsnames: list[str]) -> tuple[Saf
         kind = reader.choice(reader.require(saf, "type", spath), spath + ("type",), SAF_KINDS)
         kind = "skipping_spatial" if kind == "spatial_skipping" else kind
         raw_options = reader.seq(saf["options"], spath + ("options",)) if "options" in saf else [saf]
+        if not raw_options:
+            raise reader.error(spath + ("options",), "empty list of SAF options",
+                               "give at least one {target, condition_on} option, or remove the SAF")
         options = []
         for j, opt in enumerate(raw_options):
             opath = spath + ("options", j) if "options" in saf else spath
