@@ -10,10 +10,12 @@ powers are then merged, the powers taken with ``powl``/``sqrt``, and the Lanczos
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
-from .longdouble import HALF, LD, LD_MIN, ONE, ld_exact, repeat_multiply
+from .fold import fold
+from .longdouble import HALF, LD, LD_MIN, ONE, ld_exact
 
 G = LD(12.2252227365970611572265625)  # a double in the C++ source, exact here
 _NUM = np.array([ld_exact(Fraction(s)) for s in (
@@ -30,7 +32,6 @@ _DEN = np.array([0, 1307674368000, 4339163001600, 6165817614720, 5056995703824, 
                  1009672107080, 272803210680, 54631129553, 8207628000, 928095740, 78558480,
                  4899622, 218400, 6580, 120, 1], dtype=LD)
 _SIGNS = np.array([-1, -1, -1, -1, 1, 1, 1, 1, 1], dtype=np.int64)  # e^-1 for numerators
-_POS = np.arange(9)
 
 
 def lanczos_sum(z: np.ndarray) -> np.ndarray:
@@ -58,81 +59,95 @@ def _rational(z: np.ndarray, z2: np.ndarray, order: range) -> np.ndarray:
     return (t0 + t1 * z) / (t2 + t3 * z)
 
 
+_BLOCK = 2048  # Lanczos sums are cached in blocks of consecutive arguments
+
+
+@lru_cache(maxsize=1024)
+def _sum_block(block: int) -> np.ndarray:
+    """Lanczos sums at ``z = block * _BLOCK ...`` (read-only; z = 0, never asked for, is NaN)."""
+    z = np.arange(max(1, block * _BLOCK), (block + 1) * _BLOCK, dtype=np.int64)
+    out = np.full(_BLOCK, np.nan, dtype=LD)
+    out[_BLOCK - z.size:] = lanczos_sum(z)
+    out.setflags(write=False)
+    return out
+
+
+def lanczos_sums(z: np.ndarray) -> np.ndarray:
+    """``lanczos_sum`` of an integer (9, m) array, row by row from the block cache (rows are
+    constant or runs of nearby values here; a widely spread row is evaluated directly)."""
+    out = np.empty(z.shape, dtype=LD)
+    for i, row in enumerate(z):
+        lo, hi = int(row.min()), int(row.max())
+        first, last = lo // _BLOCK, hi // _BLOCK
+        if lo == hi:
+            out[i] = _sum_block(first)[lo - first * _BLOCK]
+        elif last - first <= 2 + 2 * row.size // _BLOCK:
+            table = np.concatenate([_sum_block(b) for b in range(first, last + 1)])
+            out[i] = table[row - first * _BLOCK]
+        else:
+            out[i] = lanczos_sum(row)
+    return out
+
+
+_EXP_SPAN = 1024
+
+
+@lru_cache(maxsize=1)
+def _exp_table() -> np.ndarray:
+    """``expl`` of the integers -_EXP_SPAN .. _EXP_SPAN (the e-factors of the terms)."""
+    return np.exp(np.arange(-_EXP_SPAN, _EXP_SPAN + 1).astype(LD))
+
+
+def _exp_int(e: np.ndarray) -> np.ndarray:
+    """``expl(e)`` for integers ``e``: table look-ups, the same values ``np.exp`` gives."""
+    inside = np.abs(e) <= _EXP_SPAN
+    if inside.all():
+        return _exp_table()[e + _EXP_SPAN]
+    out = np.exp(e.astype(LD))
+    out[inside] = _exp_table()[e[inside] + _EXP_SPAN]
+    return out
+
+
 def pdf_lanczos(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
     """The pmf in long double for occupancies ``x`` with marked counts ``r`` (same shape).
 
     Per value, nine (base, power, e-factor) terms in slots for the factorials of n, r, N-n,
-    N-r (numerators) and N, x, n-x, r-x, N-n-r+x (denominators).  ``twice`` holds the powers
-    (multiples of 1/2) doubled as integers, sorted largest first, ``slot`` where each sits.
+    N-r (numerators) and N, x, n-x, r-x, N-n-r+x (denominators), held as (9, values) arrays.
     """
-    args = np.stack(np.broadcast_arrays(n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x),
-                    axis=1).astype(np.int64)
+    args = np.stack(np.broadcast_arrays(n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x)
+                    ).astype(np.int64)
     bases = (args.astype(LD) + G) + HALF
-    bases[:, 4:] = ONE / bases[:, 4:]
-    efac = np.repeat(_SIGNS[None, :], x.size, axis=0)
-    twice = 2 * args + 1
-    slot = np.argsort(-twice, axis=1, kind="stable")  # stable, descending
-    twice = np.take_along_axis(twice, slot, 1)
-    zero = np.zeros(x.size, dtype=bool)
-    _fold(twice, slot, bases, efac, zero)
-    _merge_equal_powers(twice, slot, bases, efac, zero)
-    terms = np.take_along_axis(bases, slot, 1) * np.exp(np.take_along_axis(efac, slot, 1).astype(LD))
-    powers = twice.astype(LD) / 2
+    bases[4:] = ONE / bases[4:]
+    efac = np.repeat(_SIGNS[:, None], x.size, axis=1)
+    twice, slot, zero = fold(2 * args + 1, bases, efac)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        result = np.power(terms[:, 0], powers[:, 0])
-        for j in range(1, 9):
-            on = (twice[:, j] > 0) & ~zero  # merged powers left zeros in between
-            zero |= on & (result < LD_MIN)
-            on &= ~zero
-            t, p, w = terms[on, j], powers[on, j], twice[on, j]
-            result[on] *= np.where(w == 2, t, np.where(w == 1, np.sqrt(t), np.power(t, p)))
-        s = lanczos_sum(args + 1)
-        result = result * (s[:, 0] * s[:, 1] * s[:, 2] * s[:, 3] / (s[:, 4] * s[:, 5] * s[:, 6] * s[:, 7] * s[:, 8]))
+        result = _apply_powers(twice, slot, bases.reshape(-1), efac.reshape(-1), zero)
+        s = lanczos_sums(args + 1)
+        result = result * (s[0] * s[1] * s[2] * s[3] / (s[4] * s[5] * s[6] * s[7] * s[8]))
     result[zero] = 0
     return result
 
 
-def _fold(twice: np.ndarray, slot: np.ndarray, bases: np.ndarray, efac: np.ndarray, zero: np.ndarray) -> None:
-    """Subtract the second largest power from the largest until the second largest is <= 1,
-    the base of the second taking the product; then move the first entry to its sorted place.
-
-    A pair that repeats (the largest stays largest) is done as one run of ``m`` steps; the
-    base still takes ``m`` separate roundings.  A base under the smallest normal long double
-    with a nonzero power makes the pmf 0.
-    """
-    rows = np.arange(twice.shape[0])
-    key = twice * 16 + slot  # power and slot in one integer; keys order like the powers
-    flat_bases, flat_efac = bases.reshape(-1), efac.reshape(-1)  # views: rows of 9
-    while rows.size:
-        e0, e1, s0, s1 = key[:, 0] >> 4, key[:, 1] >> 4, key[:, 0] & 15, key[:, 1] & 15
-        times = np.where(e1 > 2, np.maximum(1, -(-e0 // np.maximum(e1, 1)) - 1), 1)
-        e0 = e0 - times * e1
-        at0, at1 = rows * 9 + s0, rows * 9 + s1
-        flat_bases[at1], low = repeat_multiply(flat_bases[at1], flat_bases[at0], times)
-        tiny = low & (e1 != 0)
-        flat_efac[at1] += times * flat_efac[at0]
-        first = e0 * 16 + s0
-        count = (key[:, 1:] >= (e0 * 16)[:, None]).sum(axis=1)  # passes every power >= its own
-        key = np.where(_POS < count[:, None], np.concatenate((key[:, 1:], first[:, None]), axis=1), key)
-        key[np.arange(rows.size), count] = first
-        done = tiny | ((key[:, 1] >> 4) <= 2)
-        twice[rows[done]], slot[rows[done]] = key[done] >> 4, key[done] & 15
-        zero[rows[tiny]] = True
-        rows, key = rows[~done], key[~done]
-
-
-def _merge_equal_powers(twice: np.ndarray, slot: np.ndarray, bases: np.ndarray, efac: np.ndarray,
-                        zero: np.ndarray) -> None:
-    """Multiply together the bases of equal nonzero powers, from the smallest power upwards."""
-    top = 8 - np.argmax(twice[:, ::-1] != 0, axis=1)  # position of the smallest nonzero power
-    for j in range(8, 0, -1):
-        same = (j <= top) & (twice[:, j - 1] == twice[:, j])
-        if not same.any():
+def _apply_powers(twice: np.ndarray, slot: np.ndarray, flat_bases: np.ndarray, flat_efac: np.ndarray,
+                  zero: np.ndarray) -> np.ndarray:
+    """``(base e^efac)^power`` multiplied in sorted order: ``powl`` for the first, then a
+    plain product for power 1, ``sqrt`` for 1/2 and ``powl`` otherwise, over nonzero powers.
+    A running product below the smallest normal long double marks the value as 0."""
+    m = zero.size
+    cols = np.arange(m)
+    at = slot[0] * m + cols
+    result = np.power(flat_bases[at] * _exp_int(flat_efac[at]), twice[0].astype(LD) / 2)
+    for j in range(1, 9):
+        on = (twice[j] > 0) & ~zero
+        zero |= on & (result < LD_MIN)
+        idx = np.flatnonzero(on & ~zero)
+        if not idx.size:
             continue
-        if j == 1 and (same & ~zero).any():
-            raise RuntimeError("hypergeometric pmf: two equal leading powers, a case the reference "
-                               "implementation leaves undefined")
-        rows, hi, lo = np.flatnonzero(same), slot[same, j], slot[same, j - 1]
-        bases[rows, lo] *= bases[rows, hi]
-        twice[same, j] = 0
-        efac[rows, lo] += efac[rows, hi]
+        w = twice[j, idx]
+        at = slot[j, idx] * m + idx
+        term = flat_bases[at] * _exp_int(flat_efac[at])
+        half, other = w == 1, w > 2
+        term[half] = np.sqrt(term[half])
+        term[other] = np.power(term[other], w[other].astype(LD) / 2)
+        result[idx] *= term
+    return result

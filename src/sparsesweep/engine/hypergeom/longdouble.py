@@ -20,7 +20,7 @@ LD_MAX = np.finfo(LD).max
 LD_MIN = np.finfo(LD).smallest_normal
 ONE = LD(1)
 HALF = LD(0.5)
-_CELLS = 1 << 22  # elements per temporary 2-D block
+_CELLS = 1 << 16  # factors per temporary flat block (16 MiB)
 
 
 def ld_exact(value: Fraction | int | str) -> np.longdouble:
@@ -46,38 +46,34 @@ def ld_exact(value: Fraction | int | str) -> np.longdouble:
 
 
 def repeat_multiply(start: np.ndarray, factor: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``start * factor * factor * ...`` (``times`` roundings) per column, and whether any
-    intermediate product fell below the smallest normal long double."""
+    """``start * factor * factor * ...`` (``times >= 1`` roundings) per element, and whether any
+    intermediate product fell below the smallest normal long double.
+
+    Repeated multiplication by one positive factor is monotonic (rounding preserves order), so
+    the smallest product is the first or the last one.  Longer chains run as one flat
+    ``multiply.reduceat`` over ``[first product, factor, factor, ...]`` segments (a reduction
+    that multiplies strictly left to right), in pieces of at most ``_CELLS`` factors.
+    """
     times = np.asarray(times, dtype=np.int64)
-    out = start.copy()
-    low = np.zeros(out.shape, dtype=bool)
     with np.errstate(under="ignore", over="ignore"):
-        once = times == 1
-        out[once] = start[once] * factor[once]
-        low[once] = out[once] < LD_MIN
-        # longer runs in groups of similar length (bit length), so padding stays below half
-        size = np.where(times > 1, np.frexp(times.astype(np.float64))[1], 0)
-        for bits in np.unique(size[size > 0]):
-            _runs(out, low, factor, times, np.flatnonzero(size == bits))
+        out = start * factor
+        many = np.flatnonzero(times > 1)
+        low_first = out[many] < LD_MIN
+        cols, left = many, times[many] - 1  # multiplications still to do
+        while cols.size:
+            take = np.minimum(left, _CELLS)
+            stop = max(1, int(np.searchsorted(np.cumsum(take), _CELLS, side="right")))
+            c, t = cols[:stop], take[:stop]
+            flat = np.repeat(factor[c], t + 1)
+            at = np.cumsum(t + 1) - (t + 1)
+            flat[at] = out[c]
+            out[c] = np.multiply.reduceat(flat, at)
+            left[:stop] -= t
+            done = left == 0
+            cols, left = cols[~done], left[~done]
+        low = out < LD_MIN
+        low[many] |= low_first
     return out, low
-
-
-def _runs(out: np.ndarray, low: np.ndarray, factor: np.ndarray, times: np.ndarray, cols: np.ndarray) -> None:
-    # Repeated multiplication by one positive factor is monotonic (rounding preserves order),
-    # so the smallest product of a run is its first or its last one.
-    left = times[cols].copy()
-    while cols.size:
-        steps = int(min(left.max(), max(1, _CELLS // cols.size)))
-        run = np.empty((steps + 1, cols.size), dtype=LD)
-        run[0] = out[cols]
-        run[1:] = factor[cols]
-        if (left < steps).any():
-            run[1:][np.arange(1, steps + 1)[:, None] > left] = ONE
-        np.multiply.accumulate(run, axis=0, out=run)
-        low[cols] |= (run[1] < LD_MIN) | (run[-1] < LD_MIN)
-        out[cols] = run[-1]
-        left -= np.minimum(left, steps)
-        cols, left = cols[left > 0], left[left > 0]
 
 
 Rule = Callable[[np.ndarray], np.ndarray]

@@ -1,89 +1,106 @@
-"""Long products that keep within the long double range by starting new partial products.
+"""Long products in the prime-factor method, with the reference's partial products.
 
-The prime-factor method multiplies one factor after another; before a step that would push
-the running product above the largest (or below the smallest normal) long double, it closes
-that partial product and starts a new one with the factor.  At the end the partial products
-are multiplied together newest first, taking one >= 1 while the product is <= 1 and one < 1
+The reference multiplies one factor ``p`` after another into a running product; before a
+step that would push it above the largest long double (``p > 1`` and ``LD_MAX / p < product``)
+or below the smallest normal one (``p < 1`` and ``LD_MIN / p > product``), it keeps the product
+as a partial product and starts a new one from ``p``.  At the end the partial products are
+multiplied together newest first, taking one >= 1 while the product is <= 1 and one < 1
 while it is >= 1 (or whatever kind is left).
 
-Where the new partial products start follows from the magnitudes alone, which float64 sums
-of ``log2`` of the factors give to within ~1e-7 (segments of <= 10^4 factors), far inside the 1e-5
-margin below which a product is treated as too close to call and done step by step in
-long double instead.
+Here the factors of many values are applied together: first one factor per value for each
+dense prime, then runs of values that share a factor.  Factors equal to 1 (exponent 0, which
+the reference skips) change nothing and start no partial product.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 import numpy as np
 
-from .longdouble import LD, LD_MAX, LD_MIN, ONE, alternate
-
-_TOP, _BOTTOM = 16384.0, -16382.0  # log2 of the largest and of the smallest normal long double
-_UNSURE = 1e-5
-_NEAR_MAX = np.ldexp(LD(1), 16384 - 64)  # products a factor in [2^-34, 2^34] can push out
-_NEAR_MIN = np.ldexp(LD(1), -16382 + 64)
+from .longdouble import LD, ONE, alternate
 
 
-def split_products(factors: np.ndarray, log2s: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The products of the segments ``factors[starts[i] : starts[i] + counts[i]]`` (nonempty),
-    with partial products as above; ``log2s`` are the factors' base-2 logarithms."""
-    first = np.cumsum(counts) - counts  # segment starts in the compact arrays
-    if first.size and starts[0] == 0 and (starts == first).all() and first[-1] + counts[-1] == factors.size:
-        f, lg = factors, log2s  # every segment: no need to gather
-    else:
-        cells = np.arange(counts.sum()) - np.repeat(first, counts) + np.repeat(starts, counts)
-        f, lg = factors[cells], log2s[cells]
-    last = first + counts
-    total = np.cumsum(lg)
-    before = np.concatenate(([0.0], total))[first]
-    run = total - np.repeat(before, counts)  # log2 of the product from the segment start through each cell
-    cuts, unsure = _cuts(run, lg, first, last)
-    bounds = np.sort(np.concatenate((first, cuts)))
+class Runs(NamedTuple):
+    """Runs in the order the factors are applied: values ``lo:hi`` take ``factor``;
+    ``limit`` is ``LD_MAX / factor`` for a factor > 1, else ``LD_MIN / factor``, and
+    ``log2`` the factor's base-2 logarithm (float64)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    factor: np.ndarray
+    limit: np.ndarray
+    log2: np.ndarray
+
+
+_BLOCK = 512  # runs per block
+_TOP, _BOTTOM = 16384 - 2, -16382 + 2  # log2 range (with a margin) in which no step can split
+
+
+def sequential_products(dense: Iterable[np.ndarray], runs: Runs, width: int) -> np.ndarray:
+    """Products of ``width`` values: the dense factor rows first (their running product stays
+    far inside the range: at most 66 factors within 2^+-34), then the runs, a block at a time.
+
+    Before each block, the exponents of the running products plus the block's positive (resp.
+    negative) log2 terms per value bound every product the block reaches; a block that stays
+    inside ``[_BOTTOM, _TOP]`` cannot start a partial product and runs unchecked.
+    """
+    out = np.ones(width, dtype=LD)
+    cols, partials = [], []
     with np.errstate(over="ignore", under="ignore"):
-        values = np.multiply.reduceat(f, bounds)
-    owner = np.searchsorted(first, bounds, side="right") - 1
-    out = _combine(values, owner, first.size)
-    for i in np.flatnonzero(unsure):
-        out[i] = split_product(f[first[i]:last[i]])
+        for row in dense:
+            out *= row
+        for start in range(0, runs.lo.size, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            lo, hi, factor = runs.lo[block], runs.hi[block], runs.factor[block]
+            w = runs.log2[block]
+            up = w > 0
+            exponent = np.frexp(out)[1]  # out in [2^(exponent-1), 2^exponent)
+            rise = _spread(lo[up], hi[up], width, w[up])
+            fall = _spread(lo[~up], hi[~up], width, w[~up])
+            if (exponent + rise).max() < _TOP and (exponent - 1 + fall).min() > _BOTTOM:
+                for a, b, f in zip(lo.tolist(), hi.tolist(), factor):
+                    out[a:b] *= f
+            else:
+                _checked(out, lo, hi, factor, runs.limit[block], up, cols, partials)
+    if cols:
+        _finish(out, np.concatenate(cols), np.concatenate(partials))
     return out
 
 
-def _cuts(run: np.ndarray, lg: np.ndarray, first: np.ndarray, last: np.ndarray,
-          window: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Cells that start a new partial product, and the segments too close to call.
-
-    Each segment is scanned ``window`` cells at a time from its current partial product on
-    (the product after a cell is ``run[cell] - base``, ``base`` the log2 of the cells of the
-    earlier partial products).
-    """
-    pos = first + 1  # next cell to check (the first cell cannot leave range: 1 * f)
-    base = np.zeros(first.size)
-    unsure = np.zeros(first.size, dtype=bool)
-    cuts = []
-    active = np.flatnonzero(pos < last)
-    step = np.arange(window)
-    while active.size:
-        cell = pos[active][:, None] + step
-        inside = cell < last[active][:, None]
-        cell = np.minimum(cell, run.size - 1)
-        value = run[cell] - base[active][:, None]
-        up, down = (lg[cell] > 0) & inside, (lg[cell] < 0) & inside
-        new = (up & (value > _TOP)) | (down & (value < _BOTTOM))
-        close = (up & (np.abs(value - _TOP) < _UNSURE)) | (down & (np.abs(value - _BOTTOM) < _UNSURE))
-        unsure[active[close.any(axis=1)]] = True
-        hit = new.any(axis=1) & ~unsure[active]
-        at = cell[hit, np.argmax(new[hit], axis=1)]
-        cuts.append(at)
-        moved = active[hit]
-        base[moved] = run[at - 1]
-        pos[moved] = at + 1
-        rest = active[~hit]
-        pos[rest] += window
-        active = active[(pos[active] < last[active]) & ~unsure[active]]
-    return (np.concatenate(cuts) if cuts else np.zeros(0, dtype=np.int64)), unsure
+def _checked(out: np.ndarray, lo: np.ndarray, hi: np.ndarray, factor: np.ndarray, limit: np.ndarray,
+             up: np.ndarray, cols: list[np.ndarray], partials: list[np.ndarray]) -> None:
+    """Apply runs step by step, starting new partial products where the reference does
+    (appending the closed ones and their value indices to ``partials`` and ``cols``)."""
+    for a, b, f, lim, rising in zip(lo.tolist(), hi.tolist(), factor, limit, up.tolist()):
+        part = out[a:b]
+        new = part > lim if rising else part < lim
+        if new.any():
+            at = np.flatnonzero(new)
+            cols.append(at + a)
+            partials.append(part[at])
+            part *= f
+            part[at] = f
+        else:
+            part *= f
 
 
-def _combine(values: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
+def _spread(a: np.ndarray, b: np.ndarray, size: int, weight: np.ndarray) -> np.ndarray:
+    """Per index, the summed weight of the runs [a, b) covering it."""
+    delta = np.bincount(a, weight, minlength=size + 1) - np.bincount(b, weight, minlength=size + 1)
+    return np.cumsum(delta[:size])
+
+
+def _finish(out: np.ndarray, cols: np.ndarray, partials: np.ndarray) -> None:
+    """Combine, for each value in ``cols`` (with repeats, oldest first), its partial products
+    with the running product in ``out``."""
+    split = np.unique(cols)
+    owner = np.searchsorted(split, np.concatenate((cols, split)))
+    out[split] = combine(np.concatenate((partials, out[split])), owner, split.size)
+
+
+def combine(values: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
     """Per owner, its partial products (given oldest first) multiplied newest first, alternating."""
     order = np.lexsort((-np.arange(values.size), owner))  # by owner, newest first
     values, owner = values[order], owner[order]
@@ -98,23 +115,3 @@ def _combine(values: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
     (big, big_len), (small, small_len) = queues
     return alternate(np.ones(count, dtype=LD), big, big_len, False, lambda p: p <= ONE,
                      small, small_len, lambda p: p >= ONE)
-
-
-def split_product(factors: np.ndarray) -> np.longdouble:
-    """One segment, step by step in long double (the reference for the above)."""
-    partials, cur, i = [], ONE, 0
-    with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        while i < factors.size:
-            rest = factors[i:]
-            run = np.multiply.accumulate(np.concatenate(([cur], rest)))
-            before = run[:-1]
-            near = np.flatnonzero((before > _NEAR_MAX) | (before < _NEAR_MIN))
-            f, b = rest[near], before[near]
-            new = near[((f > ONE) & (LD_MAX / f < b)) | ((f < ONE) & (LD_MIN / f > b))]
-            if not new.size:
-                cur = run[-1]
-                break
-            partials.append(before[new[0]])
-            cur, i = rest[new[0]], i + new[0] + 1
-    partials.append(cur)
-    return _combine(np.array(partials, dtype=LD), np.zeros(len(partials), dtype=np.int64), 1)[0]

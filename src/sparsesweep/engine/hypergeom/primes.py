@@ -5,36 +5,31 @@ comes from Legendre's formula (sum of ``a // q`` over ``q = p, p^2, ... <= N``; 
 unsigned product, which never wraps below 104724).  ``p^e`` is formed by fixed multiplication
 chains up to ``e = 8`` and ``powl`` above, and multiplied into the running product in
 increasing order of ``p``, skipping ``e = 0``.  When a step would overflow or underflow the long
-double range a new partial product starts; the partial products are combined at the end,
-newest first, alternating those >= 1 and < 1.
+double range a new partial product starts (:mod:`.partials`).
 
 Evaluating every prime for every occupancy would cost ``#primes`` steps per value, so the
 nonzero exponents are found from their structure instead: one of ``x`` or ``r`` varies (``v``),
 and for a prime above ``sqrt(N)`` each of the four ``v``-dependent terms ``a // p`` only
 steps where ``a`` crosses a multiple of ``p``.  Between those breakpoints the exponent is
 constant, so the (prime, value) cells with a nonzero exponent come out as runs.  Primes up to
-``sqrt(N)`` (at most 65) are evaluated densely.  Each value's factors, in prime order, are then
-multiplied by one sequential reduction; values whose running product could leave the long
-double range (judged from float64 logarithms with a wide margin) take the exact step-by-step
-path.
+``sqrt(N)`` (at most 66) are evaluated densely, from a cached table of ``v_p(a!)``.  The
+factors are then multiplied in prime order for all values at once, run by run; only values
+whose running product could come near the edge of the long double range (a float64 bound on
+its logarithm, per block of primes) are checked for new partial products at every step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
+from math import isqrt
 
 import numpy as np
 
-from .longdouble import LD, ONE
-from .partials import split_products
+from .longdouble import LD, LD_MAX, LD_MIN, ONE
+from .partials import Runs, sequential_products
 
 LIMIT = 104723  # largest N evaluated this way: the 9999th prime
-_U32 = 0xFFFFFFFF
-_CELLS = 1 << 23  # (prime, value) cells per block
-# Each factor p^e lies in [1/N, N^2] (Kummer: e counts carries, at most 2 log_p N, at least
-# -log_p N), so within 2^-34 .. 2^34; running products within 2^+-this cannot leave range:
-_SAFE_LOG2 = 16382 - 96
 
 
 def _sieve(limit: int) -> np.ndarray:
@@ -76,41 +71,68 @@ _LOW_E, _HIGH_E = -16, 33  # exponents lie within [-log_p N, 2 log_p N], N < 2^1
 
 @lru_cache(maxsize=1)
 def _power_table() -> np.ndarray:
-    """``integer_power(p, e)`` for every tabulated prime (columns) and e in [_LOW_E, _HIGH_E]."""
-    table = np.stack([integer_power(PRIMES, e) for e in range(_LOW_E, _HIGH_E + 1)])
+    """``integer_power(p, e)`` for every tabulated prime (columns) and e in [_LOW_E, _HIGH_E].
+
+    Only ``p^|e| <= LIMIT^2`` can occur (the bounds above), so the costly ``powl`` entries
+    beyond that are left NaN."""
+    table = np.full((_HIGH_E - _LOW_E + 1, PRIMES.size), np.nan, dtype=LD)
+    reach = 2 * np.log(LIMIT) / np.log(PRIMES.astype(np.float64)) + 1e-9  # largest |e| per prime
+    for e in range(_LOW_E, _HIGH_E + 1):
+        cols = np.flatnonzero(abs(e) <= reach)
+        table[e - _LOW_E, cols] = integer_power(PRIMES[cols], e)
     table.setflags(write=False)
     return table
 
 
-@lru_cache(maxsize=64)
-def _levels(total: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Per power level: (prime rows, divisors q <= total), q a wrapping 32-bit product."""
-    primes = PRIMES[PRIMES <= total].astype(np.int64)
-    rows = np.arange(primes.size)
-    q = primes.copy()
-    levels = []
-    while rows.size:
-        levels.append((rows, q))
-        q = (q * primes[rows]) & _U32
-        alive = q <= total
-        rows, q = rows[alive], q[alive]
-    return tuple(levels)
+@lru_cache(maxsize=1)
+def _limit_table() -> np.ndarray:
+    """Per power-table entry ``p^e``: ``LD_MAX / p^e`` if it is > 1, else ``LD_MIN / p^e``
+    (the running product must stay at or below / above it)."""
+    power = _power_table()
+    with np.errstate(over="ignore"):
+        table = np.where(power > ONE, LD_MAX / power, LD_MIN / power)
+    table.setflags(write=False)
+    return table
+
+
+_DENSE_MAX = int(np.searchsorted(PRIMES, isqrt(LIMIT), side="right"))  # primes with p^2 <= LIMIT
+
+
+@lru_cache(maxsize=1)
+def _legendre_table() -> np.ndarray:
+    """``v_p(a!)`` for the primes with ``p^2 <= LIMIT`` (rows) and ``a = 0..LIMIT`` (int32).
+
+    For ``a <= N`` the reference's sum over ``q = p, p^2, ... <= N`` of ``a // q`` is exactly
+    Legendre's formula: the terms with ``q > N >= a`` vanish."""
+    a = np.arange(LIMIT + 1, dtype=np.int32)
+    table = np.zeros((_DENSE_MAX, LIMIT + 1), dtype=np.int32)
+    for i, p in enumerate(PRIMES[:_DENSE_MAX].tolist()):
+        q = p
+        while q <= LIMIT:
+            table[i] += a // q
+            q *= p
+    table.setflags(write=False)
+    return table
 
 
 Args = Callable[[np.ndarray], tuple[np.ndarray, ...]]  # v -> the nine factorial arguments
 _SIGN = np.array([1, 1, 1, 1, -1, -1, -1, -1, -1])
 
 
-def _dense_exponents(levels, rows: int, args: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Exponents of primes ``0..rows-1`` (all their levels) for every value: (rows, values)."""
-    out = np.zeros((rows, args[0].size), dtype=np.int64)
-    fixed = [bool(a.size) and bool((a == a[0]).all()) for a in args]
-    for level_rows, q in levels:
-        sel = level_rows < rows
-        d = q[sel]
-        const = sum(s * (int(a[0]) // d) for s, a, f in zip(_SIGN, args, fixed) if f)
-        varying = sum(s * (a[None, :] // d[:, None]) for s, a, f in zip(_SIGN, args, fixed) if not f)
-        out[level_rows[sel]] += np.asarray(const)[..., None] + varying
+def _dense_exponents(dense: int, args: tuple[np.ndarray, ...], consecutive: bool) -> np.ndarray:
+    """Exponents of the first ``dense`` primes for every value: (dense, values).  For
+    ``consecutive`` values each argument is a run of consecutive integers (up or down)."""
+    table = _legendre_table()[:dense]
+    out = np.zeros((dense, args[0].size), dtype=np.int32)
+    for sign, a in zip(_SIGN, args):
+        first, last = int(a[0]), int(a[-1])
+        if first == last:
+            part = table[:, first:first + 1]
+        elif consecutive:
+            part = table[:, first:last + 1] if last > first else table[:, first:(last - 1 if last else None):-1]
+        else:
+            part = table[:, a]
+        (np.add if sign > 0 else np.subtract)(out, part, out=out)
     return out
 
 
@@ -148,94 +170,18 @@ def _runs(rows: np.ndarray, args_of: Args, values: np.ndarray) -> tuple[np.ndarr
 
 def pdf_prime(args_of: Args, values: np.ndarray, total: int) -> np.ndarray:
     """The pmf in long double at sorted unique ``values`` of the varying argument."""
-    levels = _levels(total)
-    prime_count = levels[0][0].size
-    dense = levels[1][0].size if len(levels) > 1 else 0  # primes with p^2 <= total, a prefix
-    small = _dense_exponents(levels, dense, args_of(values))
-    runs = _runs(np.arange(dense, prime_count), args_of, values)
-    row, a, b, e = runs
-    reach = np.abs(small).T @ _LOG2[:dense] + _spread(a, b, values.size, np.abs(e) * _LOG2[row])
-    out = _run_products(small, runs, values.size)
-    unsafe = np.flatnonzero(reach > _SAFE_LOG2)  # the product might leave range: step by step
-    if unsafe.size:
-        keep_a, keep_b = np.searchsorted(unsafe, a), np.searchsorted(unsafe, b)
-        out[unsafe] = _exact(small[:, unsafe], (row, keep_a, keep_b, e))
-    return out
+    count = int(np.searchsorted(PRIMES, total, side="right"))
+    dense = int(np.searchsorted(PRIMES, isqrt(total), side="right"))  # primes with p^2 <= total
+    consecutive = int(values[-1]) - int(values[0]) == values.size - 1
+    small = _dense_exponents(dense, args_of(values), consecutive)
+    row, a, b, e = _runs(np.arange(dense, count), args_of, values)
+    at = e - _LOW_E
+    runs = Runs(a, b, _power_table()[at, row], _limit_table()[at, row], e * _LOG2[row])
+    return sequential_products(_dense_factors(small), runs, values.size)
 
 
-def _run_products(small: np.ndarray, runs: tuple[np.ndarray, ...], width: int) -> np.ndarray:
-    """Sequential products, the dense primes row by row, then each run of a larger prime."""
-    out = np.ones(width, dtype=LD)
-    with np.errstate(over="ignore", under="ignore"):
-        for i, expo in enumerate(small):
-            if expo.any():
-                out *= _factors(expo, np.full(width, i))
-        row, a, b, e = runs
-        for lo, hi, f in zip(a.tolist(), b.tolist(), _factors(e, row)):
-            out[lo:hi] *= f
-    return out
-
-
-def _factors(expo: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``integer_power(prime[row], e)`` per entry."""
-    return _power_table()[expo - _LOW_E, rows]
-
-
-def _exact(small: np.ndarray, runs: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Products for columns whose running product may need new partial products."""
-    width = small.shape[1]
-    run_row, run_a, run_b, run_e = runs
-    counts = _spread(run_a, run_b, width) + np.count_nonzero(small, axis=0)
-    out = np.empty(width, dtype=LD)
-    start = 0
-    while start < width:  # blocks of columns within the cell budget
-        stop = int(np.searchsorted(np.cumsum(counts[start:]), _CELLS, side="right")) + start
-        stop = min(max(stop, start + 1), start + 0xFFFF, width)
-        cells = _block_cells(small[:, start:stop], runs, start, stop)
-        out[start:stop] = _products(*cells, stop - start)
-        start = stop
-    return out
-
-
-def _spread(a: np.ndarray, b: np.ndarray, size: int, weight: np.ndarray | int = 1) -> np.ndarray:
-    """Per index, the summed weight of the runs [a, b) covering it."""
-    delta = np.zeros(size + 1, dtype=np.result_type(weight, np.int64))
-    np.add.at(delta, a, weight)
-    np.add.at(delta, b, -np.asarray(weight))
-    return np.cumsum(delta[:-1])
-
-
-def _block_cells(small: np.ndarray, runs: tuple[np.ndarray, ...], start: int, stop: int):
-    """Nonzero cells (row, column in block, exponent) of the block, grouped by column in prime order."""
-    small_row, small_col = np.nonzero(small)
-    small_e = small[small_row, small_col]
-    row, a, b, e = runs
-    a, b = np.maximum(a, start), np.minimum(b, stop)
-    keep = b > a
-    row, a, b, e = row[keep], a[keep] - start, b[keep] - start, e[keep]
-    length = b - a
-    col = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length) + np.repeat(a, length)
-    rows = np.concatenate((small_row.astype(np.int16), np.repeat(row.astype(np.int16), length)))
-    cols = np.concatenate((small_col.astype(np.uint16), col.astype(np.uint16)))
-    expo = np.concatenate((small_e.astype(np.int8), np.repeat(e.astype(np.int8), length)))
-    order = np.argsort(cols, kind="stable")  # radix sort; keeps prime order within a column
-    return rows[order], cols[order], expo[order]
-
-
-def _products(rows: np.ndarray, cols: np.ndarray, expo: np.ndarray, width: int) -> np.ndarray:
-    out = np.ones(width, dtype=LD)
-    if not rows.size:
-        return out
-    factors = _factors(expo, rows)
-    count = np.bincount(cols, minlength=width)
-    filled = np.flatnonzero(count)
-    starts = (np.cumsum(count) - count)[filled]
-    log2s = expo * _LOG2[rows]
-    running = np.cumsum(log2s)
-    running -= np.repeat(np.concatenate(([0.0], running))[starts], count[filled])
-    risky = (np.maximum.reduceat(running, starts) > _SAFE_LOG2) | (np.minimum.reduceat(running, starts) < -_SAFE_LOG2)
-    with np.errstate(over="ignore", under="ignore"):
-        out[filled] = np.multiply.reduceat(factors, starts)
-    if risky.any():
-        out[filled[risky]] = split_products(factors, log2s, starts[risky], count[filled][risky])
-    return out
+def _dense_factors(small: np.ndarray) -> Iterator[np.ndarray]:
+    """Per dense prime, its factor ``p^e`` for every value (1 where ``e = 0``)."""
+    table = _power_table()
+    for i, expo in enumerate(small):
+        yield table[expo - _LOW_E, i]
