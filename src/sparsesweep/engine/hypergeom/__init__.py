@@ -22,7 +22,9 @@ produces the reference values the tests compare with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from math import lgamma
 
 import numpy as np
 from scipy.special import gammaln
@@ -70,7 +72,7 @@ def pmf(r: int | np.ndarray, n: int, total: int, k: int | np.ndarray) -> np.ndar
     rs, ks = rs.ravel(), ks.ravel()
     out = np.zeros(rs.size, dtype=np.float64)
     inside = (ks >= np.maximum(0, n + rs - total)) & (ks <= np.minimum(n, rs))
-    inside[inside] = _log_pmf(ks[inside], rs[inside], n, total) > _NEGLIGIBLE
+    inside[inside] = _significant(ks[inside], rs[inside], n, total)
     if inside.any():
         x, marked = ks[inside], rs[inside]
         if total <= FACTORIAL_LIMIT:
@@ -88,6 +90,50 @@ def _log_pmf(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
     plus = gammaln(n + 1) + gammaln(r + 1) + gammaln(total - n + 1) + gammaln(total - r + 1)
     minus = gammaln(total + 1) + gammaln(x + 1) + gammaln(n - x + 1) + gammaln(r - x + 1)
     return plus - minus - gammaln(total - n - r + x + 1)
+
+
+def _significant(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
+    """Which pairs (inside the support) have ``log P > _NEGLIGIBLE``.
+
+    The pmf is log-concave in ``x`` (fixed ``r``, mode ``floor((r+1)(n+1)/(N+2))``) and in
+    ``r`` (fixed ``x``: ``P(r+1) >= P(r)`` iff ``n (r+1) <= x (N+1)``), so over increasing
+    values of one of them the significant ones form a window around the mode, found by
+    bisection from both sides; other mixes are judged pair by pair.
+    """
+    if x.size > 2 and n > 0:
+        if (r == r[0]).all() and (x[1:] > x[:-1]).all():
+            r0 = int(r[0])
+            return _window(x, (r0 + 1) * (n + 1) // (total + 2), lambda v: _log_point(v, r0, n, total))
+        if (x == x[0]).all() and (r[1:] > r[:-1]).all():
+            x0 = int(x[0])
+            return _window(r, x0 * (total + 1) // n, lambda v: _log_point(x0, v, n, total))
+    return _log_pmf(x, r, n, total) > _NEGLIGIBLE
+
+
+def _log_point(x: int, r: int, n: int, total: int) -> float:
+    """``_log_pmf`` of one pair."""
+    args = (n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x)
+    return sum(sign * lgamma(a + 1) for sign, a in zip((1, 1, 1, 1, -1, -1, -1, -1, -1), args))
+
+
+def _window(values: np.ndarray, mode: int, log_p: Callable[[int], float]) -> np.ndarray:
+    """Mask of the increasing ``values`` where the unimodal ``log_p`` (peak at ``mode``)
+    exceeds ``_NEGLIGIBLE``: nondecreasing below the mode, nonincreasing above."""
+    above = int(np.searchsorted(values, mode))  # first value >= mode
+    peak = max((i for i in (above - 1, above) if 0 <= i < values.size), key=lambda i: log_p(int(values[i])))
+    mask = np.zeros(values.size, dtype=bool)
+    if log_p(int(values[peak])) <= _NEGLIGIBLE:
+        return mask
+    lo, hi = 0, peak  # first significant index in [0, peak]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if log_p(int(values[mid])) > _NEGLIGIBLE else (mid + 1, hi)
+    first, lo, hi = lo, peak, values.size - 1  # last significant index in [peak, end)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if log_p(int(values[mid])) > _NEGLIGIBLE else (lo, mid - 1)
+    mask[first:lo + 1] = True
+    return mask
 
 
 def _by_prime_factors(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:

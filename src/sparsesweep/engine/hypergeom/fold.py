@@ -38,31 +38,44 @@ def fold(twice: np.ndarray, bases: np.ndarray, efac: np.ndarray) -> tuple[np.nda
     m = twice.shape[1]
     slots = np.arange(9, dtype=np.int64)[:, None]
     key = -np.sort(-((twice << _SHIFT) | (_FRESH << 4) | (15 - slots)), axis=0)
+    if (key[1] < _DONE).any():  # the powers of N and of max(n, N - n) exceed 1
+        raise RuntimeError("hypergeometric pmf: a second largest power <= 1 before folding")
+    spare = [np.empty_like(key), np.empty_like(key)]  # (9, m) buffers the key alternates between
     final = np.empty_like(key)
     zero = np.zeros(m, dtype=bool)
     rows = np.arange(m)
-    flat_bases, flat_efac = bases.reshape(-1), efac.reshape(-1)  # index slot * m + value
+    at_base = rows + 15 * m  # flat index of (slot, value) is at_base - (15 - slot) * m
+    flat_bases, flat_efac = bases.reshape(-1), efac.reshape(-1)
     for age in range(_FRESH - 1, 0, -1):
         if not rows.size:
             break
         k0, k1 = key[0], key[1]
         e0, e1 = k0 >> _SHIFT, k1 >> _SHIFT
-        times = np.maximum((e0 - 1) // np.maximum(e1, 1), 1)  # longest run keeping the first larger
-        times[e1 <= 2] = 1  # the loop ends after this step
-        at0, at1 = (15 - (k0 & 15)) * m + rows, (15 - (k1 & 15)) * m + rows
+        times = (e0 - 1) // e1  # the longest run that keeps the first entry first, at least 1
+        np.maximum(times, 1, out=times)
+        at0, at1 = at_base - (k0 & 15) * m, at_base - (k1 & 15) * m
         flat_bases[at1], low = repeat_multiply(flat_bases[at1], flat_bases[at0], times)
         flat_efac[at1] += times * flat_efac[at0]
-        moved = ((e0 - times * e1) << _SHIFT) | (age << 4) | (k0 & 15)
+        e0 -= times * e1
+        moved = (e0 << _SHIFT) | (k0 & 15) | (age << 4)
         # insert the first entry at its sorted place among the others (keys are unique):
         # position j takes max(key[j + 1], min(moved, key[j])).
-        new = np.minimum(key, moved)
+        new = spare.pop()[:, :rows.size]
+        np.minimum(key, moved, out=new)
         np.maximum(new[:8], key[1:], out=new[:8])
+        spare.append(key.base if key.base is not None else key)
         key = new
-        done = low | (key[1] < _DONE)
+        done = key[1] < _DONE
+        done |= low
         if done.any():
             final[:, rows[done]] = key[:, done]
             zero[rows[low]] = True
-            rows, key = rows[~done], key[:, ~done]
+            keep = ~done
+            rows, at_base = rows[keep], at_base[keep]
+            new = spare.pop()[:, :rows.size]
+            np.compress(keep, key, axis=1, out=new)
+            spare.append(key.base if key.base is not None else key)
+            key = new
     else:
         raise RuntimeError("hypergeometric pmf: the Lanczos folding did not end")
     twice, slot = final >> _SHIFT, 15 - (final & 15)

@@ -45,6 +45,13 @@ def ld_exact(value: Fraction | int | str) -> np.longdouble:
     return LD(sign) * np.ldexp(LD(high) * LD(2**32) + LD(low), shift)
 
 
+def tiny(values: np.ndarray) -> np.ndarray:
+    """``values < LD_MIN`` for nonnegative long doubles, read from the exponent field (a zero
+    biased exponent: 0 or subnormal), which is much cheaper than x87 comparisons."""
+    values = np.ascontiguousarray(values)
+    return values.reshape(-1).view(np.uint16)[4::8].reshape(values.shape) == 0
+
+
 def repeat_multiply(start: np.ndarray, factor: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``start * factor * factor * ...`` (``times >= 1`` roundings) per element, and whether any
     intermediate product fell below the smallest normal long double.
@@ -58,7 +65,7 @@ def repeat_multiply(start: np.ndarray, factor: np.ndarray, times: np.ndarray) ->
     with np.errstate(under="ignore", over="ignore"):
         out = start * factor
         many = np.flatnonzero(times > 1)
-        low_first = out[many] < LD_MIN
+        low = tiny(out)
         cols, left = many, times[many] - 1  # multiplications still to do
         while cols.size:
             take = np.minimum(left, _CELLS)
@@ -71,8 +78,7 @@ def repeat_multiply(start: np.ndarray, factor: np.ndarray, times: np.ndarray) ->
             left[:stop] -= t
             done = left == 0
             cols, left = cols[~done], left[~done]
-        low = out < LD_MIN
-        low[many] |= low_first
+        low[many] |= tiny(out[many])
     return out, low
 
 
