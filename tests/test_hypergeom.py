@@ -139,3 +139,199 @@ def test_read_only_cached_support():
 def test_too_large_tensor_is_a_clear_error():
     with pytest.raises(SpecError, match="32-bit"):
         hg.pmf(1, 1, 1 << 33, 0)
+
+
+# -- the fast paths against step-by-step references -----------------------------------------
+
+LDT = np.longdouble
+LD_MIN = np.finfo(LDT).smallest_normal
+
+
+def lanczos_reference(x: int, r: int, n: int, total: int) -> np.longdouble:
+    """Boost 1.74's Lanczos-method pdf written out one scalar long double step at a time."""
+    from sparsesweep.engine.hypergeom.lanczos import G
+
+    args = [n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x]
+    bases = [(LDT(a) + G) + LDT(0.5) for a in args]
+    bases = bases[:4] + [1 / b for b in bases[4:]]
+    expo = [LDT(a) + LDT(0.5) for a in args]
+    efac = [-1] * 4 + [1] * 5
+    order = sorted(range(9), key=lambda i: -expo[i])  # stable, like the reference's sort of 9
+
+    def bubble_down(start: int) -> None:
+        i = start
+        while i + 1 < 9 and not expo[order[i]] > expo[order[i + 1]]:
+            order[i], order[i + 1] = order[i + 1], order[i]
+            i += 1
+
+    with np.errstate(all="ignore"):
+        while True:
+            a, b = order[0], order[1]
+            expo[a] -= expo[b]
+            bases[b] *= bases[a]
+            if bases[b] < LD_MIN and expo[b] != 0:
+                return LDT(0)
+            efac[b] += efac[a]
+            bubble_down(0)
+            if not expo[order[1]] > 1:
+                break
+        j = 8
+        while expo[order[j]] == 0:
+            j -= 1
+        while j:
+            while j and expo[order[j - 1]] == expo[order[j]]:
+                bases[order[j - 1]] *= bases[order[j]]
+                expo[order[j]] = LDT(0)
+                efac[order[j - 1]] += efac[order[j]]
+                bubble_down(j)
+                j -= 1
+            j -= 1
+
+        def term(i: int) -> np.longdouble:
+            return bases[i] * np.exp(LDT(efac[i]))
+
+        result = np.power(term(order[0]), expo[order[0]])
+        for i in order[1:]:
+            if not expo[i] > 0:
+                break
+            if result < LD_MIN:
+                return LDT(0)
+            result *= term(i) if expo[i] == 1 else np.sqrt(term(i)) if expo[i] == 0.5 else np.power(term(i), expo[i])
+        s = [lanczos_sum(np.array([a + 1]))[0] for a in args]
+        return result * (s[0] * s[1] * s[2] * s[3] / (s[4] * s[5] * s[6] * s[7] * s[8]))
+
+
+def prime_reference(x: int, r: int, n: int, total: int) -> tuple[np.longdouble, int]:
+    """Boost's prime-factor pdf one prime at a time, with its partial products; also returns
+    how many partial products it used."""
+    from sparsesweep.engine.hypergeom.primes import PRIMES, integer_power
+
+    ld_max = np.finfo(LDT).max
+    args = (n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x)
+    signs = (1, 1, 1, 1, -1, -1, -1, -1, -1)
+    partials, value = [], LDT(1)
+    with np.errstate(all="ignore"):
+        for p in PRIMES[PRIMES <= total].tolist():
+            e, q = 0, p
+            while q <= total:
+                e += sum(s * (a // q) for s, a in zip(signs, args))
+                q *= p
+            if e:
+                f = integer_power(np.array([p]), e)[0]
+                if (f > 1 and ld_max / f < value) or (f < 1 and LD_MIN / f > value):
+                    partials.append(value)
+                    value = f
+                else:
+                    value *= f
+        partials.append(value)
+        newest = partials[::-1]
+        big, small = [v for v in newest if v >= 1], [v for v in newest if v < 1]
+        prod = LDT(1)
+        while big or small:
+            while big and (prod <= 1 or not small):
+                prod *= big.pop(0)
+            while small and (prod >= 1 or not big):
+                prod *= small.pop(0)
+    return prod, len(partials)
+
+
+def ld_bits(values) -> np.ndarray:
+    """The 10 significant bytes of each long double (the rest is padding)."""
+    return np.ascontiguousarray(values, dtype=LDT).reshape(-1).view(np.uint8).reshape(-1, 16)[:, :10]
+
+
+def same_ld(a, b) -> bool:
+    return bool((ld_bits(a) == ld_bits(b)).all())
+
+
+def test_vectorised_lanczos_fold_matches_step_by_step_reference():
+    """P(empty | r) runs and support windows, as the density model asks for them."""
+    from sparsesweep.engine.hypergeom.lanczos import pdf_lanczos
+
+    rng = np.random.default_rng(7)
+    for n, total in ((16, 196608), (64, 294912), (3, 150000)):
+        r = np.sort(rng.choice(total // 2, 12, replace=False)) + total // 4
+        got = pdf_lanczos(np.zeros(r.size, dtype=np.int64), r, n, total)
+        assert all(same_ld(g, lanczos_reference(0, int(v), n, total)) for g, v in zip(got, r)), (n, total)
+    for r, n, total in ((294912, 196608, 589824), (50000, 70000, 1000000), (700000, 131072, 2097152)):
+        mean = n * r // total
+        x = np.arange(mean - 6, mean + 7)
+        got = pdf_lanczos(x, np.full(x.size, r), n, total)
+        assert all(same_ld(g, lanczos_reference(int(k), r, n, total)) for g, k in zip(got, x)), (r, n, total)
+
+
+def test_prime_products_with_partial_products_match_reference():
+    """Values whose running product leaves the long double range (new partial products) and
+    values that stay inside it, against Boost's loop written out prime by prime."""
+    from sparsesweep.engine.hypergeom.primes import pdf_prime
+
+    cases = [(16384, 32768, 65536, np.array([8180, 8192, 8200])), (900, 64, 73728, np.array([0, 1, 2])),
+             (50000, 50000, 104723, np.array([23870, 23880]))]
+    split_seen = False
+    for r, n, total, xs in cases:
+        got = pdf_prime(lambda v: tuple(np.broadcast_arrays(n, r, total - n, total - r, total, v, n - v, r - v,
+                                                             total - n - r + v)), xs, total)
+        for g, x in zip(got, xs):
+            want, parts = prime_reference(int(x), r, n, total)
+            split_seen |= parts > 1
+            assert same_ld(g, want), (r, n, total, int(x))
+    assert split_seen  # the checked path was exercised
+
+
+def test_underflow_test_reads_the_exponent_field():
+    from sparsesweep.engine.hypergeom.longdouble import tiny
+
+    values = np.array([0, LD_MIN, LD_MIN / 2, np.nextafter(LD_MIN, LDT(0)), 1e-4000, 1, 1e4000], dtype=LDT)
+    assert (tiny(values) == (values < LD_MIN)).all()
+    assert tiny(values.reshape(7, 1)).shape == (7, 1)
+
+
+def test_repeat_multiply_rounds_every_step():
+    from sparsesweep.engine.hypergeom.longdouble import _CELLS, repeat_multiply
+
+    rng = np.random.default_rng(3)
+    start = (rng.random(6) + 0.5).astype(LDT)
+    factor = (1 + (rng.random(6) - 0.5) * 1e-6).astype(LDT)
+    factor[5] = LDT(1) / 3  # falls below the smallest normal long double on the way
+    times = np.array([1, 2, 7, 300, _CELLS + 5, 20000])
+    got, low = repeat_multiply(start, factor, times)
+    for i in range(6):
+        want, went_low = start[i], False
+        with np.errstate(all="ignore"):
+            for _ in range(int(times[i])):
+                want = want * factor[i]
+                went_low |= bool(want < LD_MIN)
+        assert same_ld(got[i], want) and bool(low[i]) == went_low, i
+    assert low[5] and not low[:5].any()
+
+
+def test_lanczos_sum_blocks_match_direct_sums():
+    from sparsesweep.engine.hypergeom.lanczos import lanczos_sums
+
+    z = np.stack([np.full(5, 7), np.arange(2040, 2045), np.array([1, 2, 3, 4, 5]), np.array([9, 3_000_000, 17, 5, 2])])
+    assert same_ld(lanczos_sums(z), lanczos_sum(z))
+
+
+def test_negligible_windows_equal_pairwise_filter():
+    """A sorted run of occupancies (or of marked counts) skips the negligible values found by
+    bisection; the same pairs in shuffled order are judged pair by pair.  Same doubles."""
+    rng = np.random.default_rng(11)
+    for r, n, total in ((294912, 196608, 589824), (30000, 5000, 90000), (16384, 32768, 65536), (150, 100, 170)):
+        ks, probs = hg.support(r, n, total)
+        assert (probs == 0).any() == (total > hg.FACTORIAL_LIMIT) and (probs > 0).any()
+        perm = rng.permutation(ks.size)
+        shuffled = hg.pmf(r, n, total, ks[perm])
+        assert (shuffled == probs[perm]).all(), (r, n, total)
+    rs = np.arange(0, 60000)
+    run = hg.p_empty(4096, 131072, rs)
+    assert (run == 0).any() and (run > 0).any()
+    assert (hg.pmf(rs[::-1], 4096, 131072, 0)[::-1] == run).all()
+
+
+def test_p_empty_runs_are_cached_read_only():
+    rs = np.arange(1000, 1200)
+    first = hg.p_empty(16, 131072, rs)
+    assert hg.p_empty(16, 131072, rs.copy()) is first
+    assert (hg.p_empty(16, 131072, rs[::-1]) == first[::-1]).all()
+    with pytest.raises(ValueError):
+        first[0] = 0.5

@@ -30,12 +30,13 @@ import numpy as np
 from scipy.special import gammaln
 
 from ...errors import SpecError
+from . import lanczos
 from .lanczos import pdf_lanczos
 from .longdouble import LD, ONE, alternate, ld_exact
 from .primes import LIMIT as PRIME_LIMIT
 from .primes import pdf_prime
 
-__all__ = ["FACTORIAL_LIMIT", "PRIME_LIMIT", "pmf", "support", "p_empty"]
+__all__ = ["FACTORIAL_LIMIT", "PRIME_LIMIT", "pmf", "support", "p_empty", "clear_caches"]
 
 FACTORIAL_LIMIT = 170  # largest N evaluated from the factorial table
 # Below e^-750 (< 2^-1082) every method's result, accurate to ~1e-12 relative, rounds to a
@@ -64,25 +65,38 @@ def pmf(r: int | np.ndarray, n: int, total: int, k: int | np.ndarray) -> np.ndar
     ``n`` points are drawn from ``total``, ``r`` of which are marked; ``P(k)`` is the
     probability that ``k`` marked points are drawn.  Returns float64 of the broadcast shape.
     """
-    if total > _MAX_POINTS:
-        raise SpecError(f"hypergeometric density: a tensor of {total} points exceeds the 32-bit "
-                        "counts of Timeloop's pmf", fix="use a smaller tensor or another distribution")
+    _check_size(total)
     rs, ks = np.broadcast_arrays(np.asarray(r, dtype=np.int64), np.asarray(k, dtype=np.int64))
     shape = rs.shape
     rs, ks = rs.ravel(), ks.ravel()
-    out = np.zeros(rs.size, dtype=np.float64)
     inside = (ks >= np.maximum(0, n + rs - total)) & (ks <= np.minimum(n, rs))
-    inside[inside] = _significant(ks[inside], rs[inside], n, total)
-    if inside.any():
-        x, marked = ks[inside], rs[inside]
-        if total <= FACTORIAL_LIMIT:
-            value = _pdf_factorial(x, marked, n, total)
-        elif total <= PRIME_LIMIT:
-            value = _by_prime_factors(x, marked, n, total)
-        else:
-            value = pdf_lanczos(x, marked, n, total)
-        out[inside] = np.clip(value, 0, 1).astype(np.float64)
+    if inside.all():
+        return _inside(ks, rs, n, total).reshape(shape)
+    out = np.zeros(rs.size, dtype=np.float64)
+    out[inside] = _inside(ks[inside], rs[inside], n, total)
     return out.reshape(shape)
+
+
+def _check_size(total: int) -> None:
+    if total > _MAX_POINTS:
+        raise SpecError(f"hypergeometric density: a tensor of {total} points exceeds the 32-bit "
+                        "counts of Timeloop's pmf", fix="use a smaller tensor or another distribution")
+
+
+def _inside(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
+    """The pmf at pairs inside the support, by the reference's method for ``total``."""
+    out = np.zeros(x.size, dtype=np.float64)
+    keep = _significant(x, r, n, total)
+    if keep.any():
+        x, r = x[keep], r[keep]
+        if total <= FACTORIAL_LIMIT:
+            value = _pdf_factorial(x, r, n, total)
+        elif total <= PRIME_LIMIT:
+            value = _by_prime_factors(x, r, n, total)
+        else:
+            value = pdf_lanczos(x, r, n, total)
+        out[keep] = np.clip(value, 0, 1).astype(np.float64)
+    return out
 
 
 def _log_pmf(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
@@ -162,13 +176,34 @@ def _nine(x, r, n: int, total: int) -> tuple[np.ndarray, ...]:
 @lru_cache(maxsize=1024)
 def support(r: int, n: int, total: int) -> tuple[np.ndarray, np.ndarray]:
     """Occupancies ``max(0, n+r-N) .. min(n, r)`` and their probabilities (read-only arrays)."""
+    _check_size(total)
     ks = np.arange(max(0, n + r - total), min(n, r) + 1, dtype=np.int64)
-    probs = pmf(r, n, total, ks)
+    probs = _inside(ks, np.full(ks.size, r, dtype=np.int64), n, total)
     ks.setflags(write=False)
     probs.setflags(write=False)
     return ks, probs
 
 
 def p_empty(n: int, total: int, r: np.ndarray) -> np.ndarray:
-    """P(drawing ``n`` of ``total`` points misses all ``r`` marked ones), elementwise over ``r``."""
-    return pmf(np.asarray(r, dtype=np.int64), n, total, 0)
+    """P(drawing ``n`` of ``total`` points misses all ``r`` marked ones), elementwise over ``r``
+    (a read-only array; runs of consecutive ``r``, as the density model asks, are cached)."""
+    r = np.asarray(r, dtype=np.int64)
+    if r.ndim == 1 and r.size > 1 and int(r[-1]) - int(r[0]) == r.size - 1 and (np.diff(r) == 1).all():
+        return _p_empty_run(n, total, int(r[0]), int(r[-1]))
+    out = pmf(r, n, total, 0)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=128)
+def _p_empty_run(n: int, total: int, first: int, last: int) -> np.ndarray:
+    out = pmf(np.arange(first, last + 1, dtype=np.int64), n, total, 0)
+    out.setflags(write=False)
+    return out
+
+
+def clear_caches() -> None:
+    """Forget cached results (supports, P(empty) runs, Lanczos sums); the tables built once
+    per process (factorials, prime powers, Legendre exponents, expl) stay."""
+    for cached in (support, _p_empty_run, lanczos._sum_block, lanczos._sum_at):
+        cached.cache_clear()

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .fold import fold
-from .longdouble import HALF, LD, LD_MIN, ONE, ld_exact
+from .longdouble import HALF, LD, ONE, ld_exact, tiny
 
 G = LD(12.2252227365970611572265625)  # a double in the C++ source, exact here
 _NUM = np.array([ld_exact(Fraction(s)) for s in (
@@ -72,15 +72,21 @@ def _sum_block(block: int) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=4096)
+def _sum_at(z: int) -> np.longdouble:
+    """One Lanczos sum (arguments shared by a whole call: n, N, N - n, ...)."""
+    return lanczos_sum(np.array([z]))[0]
+
+
 def lanczos_sums(z: np.ndarray) -> np.ndarray:
-    """``lanczos_sum`` of an integer (9, m) array, row by row from the block cache (rows are
-    constant or runs of nearby values here; a widely spread row is evaluated directly)."""
+    """``lanczos_sum`` of an integer (9, m) array, row by row: a constant row once, rows of
+    nearby values from the block cache, a widely spread row directly."""
     out = np.empty(z.shape, dtype=LD)
     for i, row in enumerate(z):
         lo, hi = int(row.min()), int(row.max())
         first, last = lo // _BLOCK, hi // _BLOCK
         if lo == hi:
-            out[i] = _sum_block(first)[lo - first * _BLOCK]
+            out[i] = _sum_at(lo)
         elif last - first <= 2 + 2 * row.size // _BLOCK:
             table = np.concatenate([_sum_block(b) for b in range(first, last + 1)])
             out[i] = table[row - first * _BLOCK]
@@ -116,8 +122,11 @@ def pdf_lanczos(x: np.ndarray, r: np.ndarray, n: int, total: int) -> np.ndarray:
     """
     args = np.stack(np.broadcast_arrays(n, r, total - n, total - r, total, x, n - x, r - x, total - n - r + x)
                     ).astype(np.int64)
-    bases = (args.astype(LD) + G) + HALF
-    bases[4:] = ONE / bases[4:]
+    bases = np.empty(args.shape, dtype=LD)
+    for i, row in enumerate(args):  # (a + g) + 1/2, inverted for the denominators
+        constant = bool((row == row[0]).all())
+        value = (LD(int(row[0])) if constant else row.astype(LD)) + G + HALF
+        bases[i] = ONE / value if i >= 4 else value
     efac = np.repeat(_SIGNS[:, None], x.size, axis=1)
     twice, slot, zero = fold(2 * args + 1, bases, efac)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
@@ -139,7 +148,7 @@ def _apply_powers(twice: np.ndarray, slot: np.ndarray, flat_bases: np.ndarray, f
     result = np.power(flat_bases[at] * _exp_int(flat_efac[at]), twice[0].astype(LD) / 2)
     for j in range(1, 9):
         on = (twice[j] > 0) & ~zero
-        zero |= on & (result < LD_MIN)
+        zero |= on & tiny(result)
         idx = np.flatnonzero(on & ~zero)
         if not idx.size:
             continue
