@@ -40,7 +40,7 @@ def fold(twice: np.ndarray, bases: np.ndarray, efac: np.ndarray) -> tuple[np.nda
     key = -np.sort(-((twice << _SHIFT) | (_FRESH << 4) | (15 - slots)), axis=0)
     if (key[1] < _DONE).any():  # the powers of N and of max(n, N - n) exceed 1
         raise RuntimeError("hypergeometric pmf: a second largest power <= 1 before folding")
-    spare = [np.empty_like(key), np.empty_like(key)]  # (9, m) buffers the key alternates between
+    buffers = (np.empty_like(key), np.empty_like(key))  # the insertion writes to the one key is not in
     final = np.empty_like(key)
     zero = np.zeros(m, dtype=bool)
     rows = np.arange(m)
@@ -60,22 +60,18 @@ def fold(twice: np.ndarray, bases: np.ndarray, efac: np.ndarray) -> tuple[np.nda
         moved = (e0 << _SHIFT) | (k0 & 15) | (age << 4)
         # insert the first entry at its sorted place among the others (keys are unique):
         # position j takes max(key[j + 1], min(moved, key[j])).
-        new = spare.pop()[:, :rows.size]
+        new = buffers[1 if key.base is buffers[0] else 0][:, :rows.size]
         np.minimum(key, moved, out=new)
         np.maximum(new[:8], key[1:], out=new[:8])
-        spare.append(key.base if key.base is not None else key)
         key = new
         done = key[1] < _DONE
         done |= low
         if done.any():
-            final[:, rows[done]] = key[:, done]
+            ended = np.flatnonzero(done)
+            final[:, rows[ended]] = key[:, ended]
             zero[rows[low]] = True
             keep = ~done
-            rows, at_base = rows[keep], at_base[keep]
-            new = spare.pop()[:, :rows.size]
-            np.compress(keep, key, axis=1, out=new)
-            spare.append(key.base if key.base is not None else key)
-            key = new
+            rows, at_base, key = rows[keep], at_base[keep], key[:, keep]
     else:
         raise RuntimeError("hypergeometric pmf: the Lanczos folding did not end")
     twice, slot = final >> _SHIFT, 15 - (final & 15)
