@@ -40,43 +40,8 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
         kept={d: tuple(t.kept for t in nest.tiles[d]) for d in names},
         metadata={d: tuple(tf is not None and tf.has_metadata for tf in tiles[d].tiles) for d in names},
         block_size=ctx.block_sizes)
-    kind: dict[tuple[int, str], str] = {}
-    prob: dict[tuple[int, str], float] = {}
-    spatial_safs: list[SpatialSaf] = []
-    position: list[tuple[int, str]] = []
-    for li, level, safs in ctx.level_safs:
-        for saf in safs:
-            if saf.kind == "position_skipping":
-                position.extend((li, t) for t, _ in saf.options)
-                continue
-            if saf.kind == "skipping_spatial":
-                if len(saf.options) != 1:
-                    raise SpecError("skipping-spatial with several options is not supported",
-                                    key=f"sparse_optimizations ({level.name})", fix="give one target per SAF")
-                target, leaders = saf.options[0]
-                spatial_safs.append(SpatialSaf(li, target, leaders))
-                continue
-            best: tuple[float, int, float] | None = None
-            for target, leaders in saf.options:
-                found = temporal_saf_probability(problem, cnest, storage, models, li, target, leaders)
-                if found is None:
-                    raise SpecError(f"{saf.kind} of '{target}' at '{level.name}': no level at or above it keeps "
-                                    f"'{target}'", key=f"sparse_optimizations ({level.name})",
-                                    fix=f"keep '{target}' at '{level.name}' or above, or drop the SAF")
-                lvl, p = found
-                savings = models.read_energy(lvl) / arch.storage[lvl].block_size * models.saf_occupancy(lvl, target) * p
-                if best is None or savings >= best[0]:
-                    best = (savings, lvl, p)
-                    chosen = target
-            assert best is not None
-            _, lvl, p = best
-            key = (lvl, chosen)
-            label = "gated" if saf.kind == "gating" else "skipped"
-            if key in kind and kind[key] != "spatial":
-                if prob[key] < p:
-                    kind[key], prob[key] = label, p
-            else:
-                kind[key], prob[key] = label, p
+    plan, spatial_safs, position = _plan_safs(spec, ctx, cnest, storage, models)
+    kind, prob = plan.kind, plan.prob
     skipping = None
     if spatial_safs:
         skipping = initialize(problem, cnest, storage, models)
@@ -93,7 +58,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
     for li in range(n):
         for ds in problem.dataspaces:
             inputs[(li, ds.name)] = models.level_input(li, ds, nest.tiles[ds.name][li])
-    combined = combine(n, inputs, SafPlan(kind=kind, prob=prob), float(nest.macs), names)
+    combined = combine(n, inputs, plan, float(nest.macs), names)
     compute = _computes(spec, ctx, nest, models, combined, skipping)
     levels = _tensor_counts(spec, nest, models, combined, skipping)
     if position:
@@ -101,6 +66,53 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
 
         levels, compute = apply_position_skipping(spec, nest, models, levels, compute, position)
     return levels, compute, models
+
+
+def _plan_safs(spec: Spec, ctx: Context, cnest, storage: Storage, models: SparseModels
+               ) -> tuple[SafPlan, list[SpatialSaf], list[tuple[int, str]]]:
+    """Gating/skipping probabilities per (level, dataspace), the spatial-skipping SAFs and the
+    position-skipping targets.  A SAF with several options keeps the one that saves the most
+    read energy; two SAFs on one tensor at one level keep the larger probability."""
+    plan = SafPlan(kind={}, prob={})
+    spatial_safs: list[SpatialSaf] = []
+    position: list[tuple[int, str]] = []
+    for li, level, safs in ctx.level_safs:
+        for saf in safs:
+            if saf.kind == "position_skipping":
+                position.extend((li, t) for t, _ in saf.options)
+            elif saf.kind == "skipping_spatial":
+                if len(saf.options) != 1:
+                    raise SpecError("skipping-spatial with several options is not supported",
+                                    key=f"sparse_optimizations ({level.name})", fix="give one target per SAF")
+                target, leaders = saf.options[0]
+                spatial_safs.append(SpatialSaf(li, target, leaders))
+            else:
+                lvl, target, p = _best_option(spec, cnest, storage, models, li, level.name, saf)
+                key = (lvl, target)
+                if key not in plan.kind or plan.prob[key] < p:
+                    plan.kind[key], plan.prob[key] = ("gated" if saf.kind == "gating" else "skipped"), p
+    return plan, spatial_safs, position
+
+
+def _best_option(spec: Spec, cnest, storage: Storage, models: SparseModels, li: int, level: str,
+                 saf) -> tuple[int, str, float]:
+    """(optimized level, target, probability) of the option of ``saf`` that saves the most."""
+    best: tuple[float, int, str, float] | None = None
+    for target, leaders in saf.options:
+        found = temporal_saf_probability(spec.problem, cnest, storage, models, li, target, leaders)
+        if found is None:
+            raise SpecError(f"{saf.kind} of '{target}' at '{level}': no level at or above it keeps '{target}'",
+                            key=f"sparse_optimizations ({level})",
+                            fix=f"keep '{target}' at '{level}' or above, or drop the SAF")
+        lvl, p = found
+        block = spec.arch.storage[lvl].block_size
+        savings = models.read_energy(lvl) / block * models.saf_occupancy(lvl, target) * p
+        if best is None or savings >= best[0]:
+            best = (savings, lvl, target, p)
+    if best is None:  # the parser refuses SAFs without options
+        raise SpecError(f"{saf.kind} at '{level}' has no options", key=f"sparse_optimizations ({level})",
+                        fix="give at least one {target, condition_on} option")
+    return best[1], best[2], best[3]
 
 
 def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, combined: Combined,

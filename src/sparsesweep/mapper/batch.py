@@ -243,7 +243,7 @@ def _sliding_windows(tab: Tables, ti: int, b: Batch, T: np.ndarray, P: np.ndarra
     coupled = [rank for rank in tab.ranks[ti] if len(rank) > 1]
     if not coupled:
         return
-    n, dims = tab.n, tab.dims
+    n = tab.n
     C = len(b)
     rows = np.arange(C)
     big = np.iinfo(np.int16).max
