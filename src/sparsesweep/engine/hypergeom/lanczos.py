@@ -5,6 +5,10 @@ exp(g)-scaled Lanczos sum (17 terms for a 64-bit mantissa, g = 12.2252...).  The
 ``base^power`` terms are first folded into each other -- the largest power repeatedly gives
 up the second largest, whose base takes the product -- until one power above 1 is left; equal
 powers are then merged, the powers taken with ``powl``/``sqrt``, and the Lanczos sums applied.
+
+Values are processed together as (9, values) arrays (the folding in :mod:`.fold`).  Lanczos
+sums are cached in blocks of consecutive arguments (the density model asks about runs of
+marked counts and occupancies, and the same runs for several tile sizes).
 """
 
 from __future__ import annotations

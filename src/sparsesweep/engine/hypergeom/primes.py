@@ -13,9 +13,9 @@ and for a prime above ``sqrt(N)`` each of the four ``v``-dependent terms ``a // 
 steps where ``a`` crosses a multiple of ``p``.  Between those breakpoints the exponent is
 constant, so the (prime, value) cells with a nonzero exponent come out as runs.  Primes up to
 ``sqrt(N)`` (at most 66) are evaluated densely, from a cached table of ``v_p(a!)``.  The
-factors are then multiplied in prime order for all values at once, run by run; only values
-whose running product could come near the edge of the long double range (a float64 bound on
-its logarithm, per block of primes) are checked for new partial products at every step.
+factors are then multiplied in prime order for all values at once, run by run; only blocks of
+runs in which some running product could come near the edge of the long double range (a
+float64 bound on its logarithm) are checked for new partial products at every step.
 """
 
 from __future__ import annotations
