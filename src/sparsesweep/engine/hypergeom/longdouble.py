@@ -20,7 +20,7 @@ LD_MAX = np.finfo(LD).max
 LD_MIN = np.finfo(LD).smallest_normal
 ONE = LD(1)
 HALF = LD(0.5)
-_CELLS = 1 << 16  # factors per temporary flat block (16 MiB)
+_CELLS = 1 << 16  # factors per temporary flat block (1 MiB)
 
 
 def ld_exact(value: Fraction | int | str) -> np.longdouble:
