@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import SparsesweepError, SpecError
+from ..inputs import YAML_SUFFIXES
 from ..specs.arch import arch_from_doc
 from ..specs.ert import ert_for_arch, ert_from_doc, load_ert_cached
 from ..specs.scheme import scheme_from_doc
@@ -100,7 +101,7 @@ def _expand(items: list[str]) -> list[Path]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
             if not found:
                 raise SpecError("no YAML files in folder", file=path, fix="point at arch/, workloads/ or sparse_opt/")
             out.extend(found)
