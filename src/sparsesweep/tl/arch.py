@@ -302,6 +302,9 @@ def _storage(reader: Reader, lvl: _RawLevel) -> StorageLevel:
             block, cluster = width // word_bits, 1
     block = max(block or 1, 1)
     cluster = max(cluster or 1, 1)
+    if cluster > 1:
+        raise reader.error(p, f"'{lvl.name}' has {cluster} instances per cluster (cluster_size), which the engine "
+                           "does not model", "make block_size x datawidth equal the width (cluster_size 1)")
     entries = opt_int("entries")
     depth = opt_int("depth", "memory_depth", "data_storage_depth")
     size_kb = opt_num("sizeKB")

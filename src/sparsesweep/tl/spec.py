@@ -63,6 +63,9 @@ def load_spec(bundle: SpecBundle, *, need_mapping: bool = True, need_energy: boo
     if "ERT" in data:
         tables = parse_ert(reader, data["ERT"])
         energies = energy_table(tables, {s.name: s.cluster_size for s in arch.storage})
+        if energies.wire_energy > 0:
+            raise bundle.error("the ERT gives wire (network) energy, which the engine does not model", ("ERT",),
+                               "remove the wire table or set its energy to 0 (the engine charges no network energy)")
     elif need_energy:
         raise bundle.error("no energy reference table (ERT) in the inputs", ("ERT",),
                            "pass --ert FILE or put an ERT.yaml (top-level 'ERT:') beside the input")
