@@ -31,7 +31,10 @@ from scipy import stats as _stats
 
 from ..errors import SpecError
 from ..tl.problem import Density
-from . import hypergeom
+try:
+    from . import hypergeom
+except RuntimeError:  # no x87 long double here: Boost's exact rounding cannot be repeated
+    from . import hypergeom_portable as hypergeom  # type: ignore[no-redef]
 
 Extents = tuple[int, ...]
 _CACHE = 4096
