@@ -78,13 +78,19 @@ class SparseModels:
         return energies.level(self.spec.arch.storage[li].name).op("random_read") if energies else 0.0
 
     def saf_occupancy(self, li: int, ds: str) -> float:
-        """Expected target tile occupancy used to rank SAF options (data + metadata words)."""
+        """Expected target tile occupancy used to rank SAF options: the tile's expected data
+        words plus the metadata a read sends out (the child level's ranks, or all ranks at the
+        innermost level), in data words (Sparseloop's integer ratio of metadata to data bits)."""
         tf = self.tile(li, ds)
         if tf is None:
             return 0.0
         level = self.spec.arch.storage[li]
         ratio = level.md_word_bits // level.word_bits
-        metadata = sum(md + pl for md, pl in tf.expected_units)
+        if not ratio:
+            return tf.expected_data
+        tiles = self.formats.dataspaces[ds].tiles
+        child = next((tiles[c] for c in range(li - 1, -1, -1) if tiles[c] is not None), tf)
+        metadata = sum(md + pl for md, pl in child.expected_units) if child.has_metadata else 0.0
         return tf.expected_data + metadata * ratio
 
     def rank_bits(self, li: int, ds: str) -> tuple[tuple[int, int], ...]:
