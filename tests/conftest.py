@@ -25,3 +25,13 @@ def reference_root() -> Path:
 @pytest.fixture(scope="session")
 def reference() -> Path:
     return reference_root()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--regen", action="store_true", default=False,
+                     help="rewrite the golden files in tests/golden/ from the code's current output")
+
+
+@pytest.fixture(scope="session")
+def regen(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--regen"))
