@@ -115,12 +115,9 @@ def _points(extents: Extents) -> int:
     return out
 
 
-class _Cand(NamedTuple):
-    """A candidate loop for rank matching (bound possibly folded)."""
-
-    dim: int
-    bound: int
-    factors: Factors  # the unfolded nest's factors at this loop (its tile: their projection)
+# A candidate loop for rank matching: (dimension, bound possibly folded, the unfolded nest's
+# factors at this loop -- its tile is their projection).
+_Cand = tuple[int, int, Factors]
 
 
 class RankFormat(NamedTuple):
@@ -147,52 +144,50 @@ def rank_format(rep: Representation | None, dims: tuple[str, ...]) -> RankFormat
                       tuple(r.format for r in ranks), rules, len(ranks))
 
 
-def _apply_ranks(ds: DataSpace, cands: list[_Cand], fmt: RankFormat, inner: int, unit: Extents,
-                 once: bool) -> tuple[list, list, bool]:
+def _apply_ranks(ds: DataSpace, cands: list[_Cand], first_tile: Extents, fmt: RankFormat, inner: int,
+                 unit: Extents, once: bool) -> tuple[list[tuple[tuple[int, int], ...]], list[Extents], bool]:
     """Give loops to ranks ``inner .. nranks-1``; returns (loops per rank, tile per rank, more needed).
 
-    ``outer_to_inner`` walks the candidates from the outermost loop and the ranks from the
-    top; ``inner_to_outer`` walks both from the inside.  A rank takes the next non-trivial
-    loop and, if its flattening rule (or the lack of metadata) allows, the following loops
-    of the listed dimensions; its tile is the one at the first loop it took.
+    ``cands`` are the non-trivial candidate loops, innermost first (trivial loops are never
+    taken and never stop a flattening rank); ``first_tile`` is the tile at the innermost
+    candidate, trivial or not.  ``outer_to_inner`` walks the candidates from the outermost
+    loop and the ranks from the top; ``inner_to_outer`` walks both from the inside.  A rank
+    takes the next loop and, if its flattening rule allows, the following loops of the
+    listed dimensions; its tile is the one at the first loop it took.
     """
     nranks = fmt.nranks
-    plain = not fmt.has_metadata
-    inward = plain or not fmt.inner_to_outer
+    inward = not fmt.inner_to_outer
     walk = cands[::-1] if inward else cands
     ranks = range(nranks - 1, inner - 1, -1) if inward else range(inner, nranks)
-    first_tile = ds.extents(cands[0].factors) if cands else unit
     dummy_tile = first_tile if inward else unit
-    taken: list[tuple[bool, list[_Cand], Extents]] = []  # (normal rank?, loops, tile), in visiting order
+    rules = fmt.rules
+    taken: list[tuple[bool, tuple[tuple[int, int], ...], Extents]] = []  # (normal rank?, loops, tile)
     pos = 0
     end = len(walk)
     for r_id in ranks:
-        while pos < end and walk[pos].bound <= 1:
-            pos += 1
         if pos >= end:
             break
-        loop = walk[pos]
-        rule = None if plain else fmt.rules[r_id]
-        if rule is not None and loop.dim not in rule:  # the rank cannot take this loop: a dummy
-            taken.append((False, [], dummy_tile))
+        dim, bound, factors = walk[pos]
+        rule = rules[r_id]
+        if rule is not None and dim not in rule:  # the rank cannot take this loop: a dummy
+            taken.append((False, (), dummy_tile))
             continue
-        nest, pos = [loop], pos + 1
-        if plain or rule is not None:
-            left = _take(rule, loop.dim, once)
-            while pos < end and (plain or walk[pos].dim in left or walk[pos].bound <= 1):
-                if walk[pos].bound > 1:
-                    nest.append(walk[pos])
-                    left = _take(left, walk[pos].dim, once)
+        loops = [(dim, bound)]
+        pos += 1
+        if rule is not None:
+            left = _take(rule, dim, once)
+            while pos < end and walk[pos][0] in left:
+                loops.append(walk[pos][:2])
+                left = _take(left, walk[pos][0], once)
                 pos += 1
-        taken.append((True, nest, ds.extents(loop.factors)))
-    spare = [([], first_tile)] * (nranks - inner - len(taken))
+        taken.append((True, tuple(loops), ds.extents(factors)))
+    spare = [((), first_tile)] * (nranks - inner - len(taken))
     if inward:  # Timeloop inserts ranks at the inner end but appends the rule misses
         normal = [(n, t) for ok, n, t in taken if ok][::-1]
         order = spare + normal + [(n, t) for ok, n, t in taken if not ok]
     else:
         order = [(n, t) for _, n, t in taken] + spare
-    more = any(c.bound > 1 for c in walk[pos:])
-    return [n for n, _ in order], [t for _, t in order], more
+    return [n for n, _ in order], [t for _, t in order], pos < end
 
 
 def _take(rule: tuple[int, ...] | None, dim: int, once: bool) -> tuple[int, ...]:
@@ -263,17 +258,22 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
     if not fmt.has_metadata:
         return _plain_level(ndims, ds, nest, unit, li, inner_most, tile)
     relevant = ds.dims
-    fold = [] if pre_tiled else list(nest.below(inner_most))
-    cands = []
+    fold = None if pre_tiled else list(nest.below(inner_most))
+    cands: list[_Cand] = []  # the non-trivial ones, innermost first
+    first: Factors | None = None  # factors at the innermost candidate
     for lv in range(inner_most, li + 1):
         for (d, b), factors in zip(nest.loops[lv], nest.factors[lv]):
             if d in relevant:
-                if fold and fold[d] != 1:
+                if fold is not None and fold[d] != 1:
                     b *= fold[d]
                     fold[d] = 1
-                cands.append(_Cand(d, b, factors))
+                if first is None:
+                    first = factors
+                if b > 1:
+                    cands.append((d, b, factors))
     inner = child_nranks if pre_tiled else 0
-    subnests, tiles, more = _apply_ranks(ds, cands, fmt, inner, unit, once)
+    first_tile = unit if first is None else ds.extents(first)
+    subnests, tiles, more = _apply_ranks(ds, cands, first_tile, fmt, inner, unit, once)
     if more:
         raise MappingError(f"'{ds.name}' at '{name}' needs more format ranks than the {nranks} given: the tile "
                            "has more non-trivial loops than ranks",
@@ -286,8 +286,7 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
         base = child_ranks.base_tile
         for r_id, slot in enumerate(child_ranks.ranks):
             slots.append(slot if slot.format == formats[r_id] else slot._replace(format=formats[r_id]))
-    for nest_, rank_tile in zip(subnests, tiles):
-        rank_loops = tuple([(c.dim, c.bound) for c in nest_])
+    for rank_loops, rank_tile in zip(subnests, tiles):
         fiber = 1
         if rank_loops:
             sizes = [1] * ndims
