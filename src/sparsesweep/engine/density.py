@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy import stats as _stats
@@ -63,6 +63,16 @@ class DensityModel:
     @property
     def dense(self) -> bool:
         return self.density >= 1.0
+
+    def __hash__(self) -> int:  # a key of many caches, asked many times per evaluation: hash once
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.kind, self.density, self.tensor_size, self.nnz, self.band_width, self.side))
+
+    def __getstate__(self) -> dict:  # string hashes differ between processes: never pickle the cached one
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
 
 @dataclass(frozen=True)
