@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import SpecError
-from .counts import OpCounts
+from .counts import OpCounts, new_counts
 
 Rank = list[float]  # [metadata units, payload units]
 Ranks = Sequence[Sequence[float]]  # per rank (rank 0 innermost); tuples until first changed
@@ -68,18 +68,22 @@ class Fine:
 
     def metadata_bits(self, bits: tuple[tuple[int, int], ...]) -> tuple[OpCounts, OpCounts, OpCounts]:
         """Metadata reads, fills and updates in bits, given each rank's (metadata, payload) word bits."""
+        reads = _bits(self.md_reads, bits)
+        fills = new_counts(OpCounts, (_bits(self.md_fills, bits), 0.0, 0.0))
+        updates = _bits(self.md_updates, bits)
         if not self.optimized:  # the gated/skipped lists are all zeros
-            return (OpCounts(_bits(self.md_reads, bits)), OpCounts(_bits(self.md_fills, bits)),
-                    OpCounts(_bits(self.md_updates, bits)))
-        return (OpCounts(_bits(self.md_reads, bits), _bits(self.gated_md_reads, bits),
-                         _bits(self.skipped_md_reads, bits)),
-                OpCounts(_bits(self.md_fills, bits)),
-                OpCounts(_bits(self.md_updates, bits), _bits(self.gated_md_updates, bits),
-                         _bits(self.skipped_md_updates, bits)))
+            return new_counts(OpCounts, (reads, 0.0, 0.0)), fills, new_counts(OpCounts, (updates, 0.0, 0.0))
+        return (new_counts(OpCounts, (reads, _bits(self.gated_md_reads, bits), _bits(self.skipped_md_reads, bits))),
+                fills,
+                new_counts(OpCounts, (updates, _bits(self.gated_md_updates, bits),
+                                      _bits(self.skipped_md_updates, bits))))
 
 
 def _bits(ranks: Ranks, bits: tuple[tuple[int, int], ...]) -> float:
-    return float(sum(r[0] * b[0] + r[1] * b[1] for r, b in zip(ranks, bits)))
+    total = 0
+    for (md, pl), (md_bits, pl_bits) in zip(ranks, bits):
+        total += md * md_bits + pl * pl_bits
+    return float(total)
 
 
 class LevelInput(NamedTuple):

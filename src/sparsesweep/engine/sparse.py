@@ -14,7 +14,7 @@ from ..tl.spec import Spec
 from .complete import build_complete_nest
 from .context import Context, context_for
 from .compute_saf import Operand, split_computes
-from .counts import ComputeCounts, OpCounts, TensorCounts
+from .counts import ComputeCounts, OpCounts, TensorCounts, new_counts
 from .nest import NestResult
 from .oracle import SparseModels
 from .propagate import Combined, Fine, SafPlan, combine
@@ -158,11 +158,12 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
                 instances = round(skipping.max_x[name][a] * skipping.max_y[name][a])
                 avg = tile.instances * skipping.avg[name][a]
             md = f.metadata_bits(tf.bits) if tf is not None and tf.has_metadata else _NO_METADATA
-            row.append(TensorCounts(
-                name, instances, avg, OpCounts(f.reads, f.gated_reads, f.skipped_reads), OpCounts(f.fills),
-                OpCounts(f.updates, f.gated_updates, f.skipped_updates), md[0], md[1], md[2],
+            row.append(new_counts(TensorCounts, (
+                name, instances, avg, new_counts(OpCounts, (f.reads, f.gated_reads, f.skipped_reads)),
+                new_counts(OpCounts, (f.fills, 0.0, 0.0)),
+                new_counts(OpCounts, (f.updates, f.gated_updates, f.skipped_updates)), md[0], md[1], md[2],
                 models.vector_ratio(li, name), (tile.reads, tile.fills, tile.updates), f.temporal_reductions,
-                f.decompressions, f.compressions))
+                f.decompressions, f.compressions)))
         levels.append(tuple(row))
     return tuple(levels)
 
