@@ -32,9 +32,19 @@ class FormatStatic:
     storage: tuple[MetadataStorage, ...]  # per storage level
     formats: tuple[tuple[Representation | None, ...], ...]  # per dataspace, per storage level
     rank_formats: tuple[tuple[RankFormat, ...], ...] = field(compare=False)  # the formats, summarised
+    # word bits per (dataspace, level), worked out on first use (an error surfaces where it did)
+    _word_bits: dict[tuple[int, int], tuple[RankBits, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __hash__(self) -> int:  # every mapping of a spec hashes this part again: compute it once
         return self._hash
+
+    def word_bits(self, di: int, li: int) -> tuple[RankBits, ...]:
+        """Word bits of every rank of dataspace ``di``'s format at storage level ``li``."""
+        found = self._word_bits.get((di, li))
+        if found is None:
+            found = self._word_bits[(di, li)] = _bits(self.formats[di][li], self.storage[li],
+                                                      self.dataspaces[di].name)
+        return found
 
     @cached_property
     def _hash(self) -> int:
@@ -107,7 +117,6 @@ def analyse_inputs(inp: FormatInputs) -> FormatAnalysis:
     nest = rank_nest(inp.mapping, len(st.dims), st.spatial_levels)
     out: dict[str, DataspaceFormats] = {}
     for di, ds in enumerate(st.dataspaces):
-        reps = st.formats[di]
         ranks = match_ranks(problem, inp.mapping, st.spatial_levels, st.rank_formats[di], ds.name, names,
                             inp.flatten_once, nest)
         parent_md = [False] * len(ranks)  # the next outer level keeping the tensor has metadata
@@ -115,14 +124,13 @@ def analyse_inputs(inp: FormatInputs) -> FormatAnalysis:
             outer = ranks[li + 1]
             parent_md[li] = outer.has_metadata if outer is not None else parent_md[li + 1]
         tiles = tuple(None if lr is None else
-                      tile_format(st.models[di], lr, _bits(reps[li], st.storage[li], ds.name),
-                                  parent_has_metadata=parent_md[li], confidence=inp.confidence)
+                      tile_format(st.models[di], lr, st.word_bits(di, li), parent_has_metadata=parent_md[li],
+                                  confidence=inp.confidence)
                       for li, lr in enumerate(ranks))
         out[ds.name] = DataspaceFormats(st.models[di], ranks, tiles)
     return FormatAnalysis(out)
 
 
-@lru_cache(maxsize=1024)
 def _bits(rep: Representation | None, storage: MetadataStorage, ds: str) -> tuple[RankBits, ...]:
     if rep is None or not rep.ranks:
         return (RankBits(0, 0),)
