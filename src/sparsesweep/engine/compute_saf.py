@@ -11,21 +11,19 @@ skipped are floored, random takes the rest.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import SpecError
 
 
-@dataclass(frozen=True)
-class Operand:
+class Operand(NamedTuple):
     name: str
     density: float  # expected density of a scalar (rounded to 6 decimals)
     has_metadata: bool  # at the innermost level that keeps it
     saf_prob: float | None  # storage SAF probability that reached compute, if any
 
 
-@dataclass(frozen=True)
-class ComputeSplit:
+class ComputeSplit(NamedTuple):
     random: int
     gated: int
     skipped: int

@@ -247,8 +247,7 @@ def _seq_bits(units: np.ndarray, bits: tuple[RankBits, ...]) -> float:
 # -- capacity ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CapacityUse:
+class CapacityUse(NamedTuple):
     """What the dataspaces kept at one level occupy (per instance)."""
 
     data_words: int  # sum of the tiles' data capacities (words)
@@ -294,8 +293,8 @@ def check_capacity(use: CapacityUse) -> None:
 
 def format_accesses(expected_units: Sequence[Units], count: float, tile_points: int) -> tuple[Counts, ...]:
     """Per-rank (metadata, payload) accesses: ``ceil(units * count / tile_points)``."""
-    if not tile_points:
-        return tuple((0, 0) for _ in expected_units)
+    if not tile_points or not count:
+        return tuple([(0, 0)] * len(expected_units))
     ratio = count / tile_points
     ceil = math.ceil
     return tuple([(ceil(md * ratio), ceil(pl * ratio)) for md, pl in expected_units])

@@ -16,7 +16,7 @@ import numpy as np
 from ..tl.problem import DataSpace
 from ..tl.spec import Spec
 from .density import DensityModel, conditional_prob_empty, expected_occupancy, occupancy_by_confidence, prob_empty
-from .formats import MetadataStorage, TileFormat, level_capacity, vector_access_ratio
+from .formats import MetadataStorage, TileFormat, format_accesses, level_capacity, vector_access_ratio
 from .formats import check_capacity as check_format_capacity
 from .nest import NestResult, TileStats
 from .propagate import LevelInput
@@ -117,14 +117,15 @@ class SparseModels:
         tf = self.formats.dataspaces[ds.name].tiles[li]
         reductions = tile.reads if rw else 0.0
         if tf is None or not tile.kept:
-            return LevelInput(tile.kept, rw, tile.reads, tile.fills, tile.updates, False, False, 1.0,
-                              temporal_reductions=reductions)
+            return LevelInput(tile.kept, rw, tile.reads, tile.fills, tile.updates, False, False, 1.0, (), (), (),
+                              reductions)
         if not tf.has_metadata:
             return LevelInput(True, rw, tile.reads, tile.fills, tile.updates, False, tf.compressed,
-                              tf.expected_density, temporal_reductions=reductions)
+                              tf.expected_density, (), (), (), reductions)
+        units, points = tf.expected_units, tf.tile_points
         return LevelInput(True, rw, tile.reads, tile.fills, tile.updates, True, tf.compressed, tf.expected_density,
-                          tf.format_accesses(tile.reads), tf.format_accesses(tile.fills),
-                          tf.format_accesses(tile.updates), reductions)
+                          format_accesses(units, tile.reads, points), format_accesses(units, tile.fills, points),
+                          format_accesses(units, tile.updates, points), reductions)
 
     def check_capacity(self) -> None:
         """Data words and metadata bits of every level against its storage (at confidence 1)."""

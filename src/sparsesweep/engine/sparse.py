@@ -131,8 +131,11 @@ def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, 
         return ComputeCounts(algorithmic=nest.macs, random=int(total), avg_instances=avg, max_instances=max_inst)
     ops = []
     for ds in operands:
-        inner = next((li for li, t in enumerate(nest.tiles[ds.name]) if t.kept), None)
-        has_metadata = inner is not None and models.has_metadata(inner, ds.name)
+        has_metadata = False
+        for li, t in enumerate(nest.tiles[ds.name]):
+            if t.kept:  # the innermost level keeping the operand
+                has_metadata = models.has_metadata(li, ds.name)
+                break
         ops.append(Operand(ds.name, models.operand_density(ds), has_metadata, combined.reach_compute.get(ds.name)))
     split = split_computes(total, ops[0], ops[1], "gating" in spec.sparse.compute, "skipping" in spec.sparse.compute)
     return ComputeCounts(algorithmic=nest.macs, random=split.random, gated=split.gated, skipped=split.skipped,
