@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..errors import MappingError
 from ..tl.arch import Architecture
 from ..tl.problem import DataSpace, Problem
-from .complete import CompleteNest, dims_of, project
+from .complete import CompleteNest, dims_of
 from .saf import Densities, SpatialSkipping, Storage
 
 
@@ -123,9 +123,17 @@ def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Dens
             break
     ratios: dict[str, float] = {}
     n = len(nest.levels)
+    # A leader loop of a dimension the target shares (with a child level keeping the target)
+    # takes the temporal loops above it up to the target's first relevant one into its tile.
+    widen: list[tuple[int, int]] = []
+    if child != -1:
+        t_level = storage.level_at_or_above(saf.target, u)
+        widen = _until_relevant(nest, u, n - 1 if t_level is None else t_level, tdims)
+    max_x, max_y = state.max_x[saf.target], state.max_y[saf.target]
     for leader in saf.leaders:
         cds = problem.dataspaces[problem.ds_index(leader)]
         cdims = dims_of(cds)
+        shared = tdims & cdims
         level_c = storage.level_at_or_above(leader, u)
         if level_c is None or not storage.metadata[leader][level_c]:
             ratios[leader] = 1.0
@@ -135,36 +143,38 @@ def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Dens
             if not lp.spatial or lp.trivial or lp.dim not in cdims:
                 continue
             mold = list(nest.mold_before(u, lid))
-            if child != -1 and lp.dim in (tdims & cdims):
-                t_level = storage.level_at_or_above(saf.target, u)
-                t_level = n - 1 if t_level is None else t_level
-                done = False
-                for li in range(u, t_level + 1):
-                    for up in nest.levels[li]:
-                        if up.spatial or up.trivial:
-                            continue
-                        if up.dim in tdims:
-                            done = True
-                            break
-                        mold[up.dim] *= up.bound
-                    if done:
-                        break
-            tile = project(cds, tuple(mold))
+            if widen and lp.dim in shared:
+                for dim, bound in widen:
+                    mold[dim] *= bound
+            tile = cds.extents(mold)
             if not captured:
                 ratios[leader] = 1.0 - dens.p_empty(cds, tile, level_c)
                 captured = True
-            fiber = list(mold)
-            fiber[lp.dim] *= lp.bound
-            count = dens.max_elements(cds, project(cds, tuple(fiber)), tile, level_c)
+            mold[lp.dim] *= lp.bound
+            count = dens.max_elements(cds, cds.extents(mold), tile, level_c)
             if lp.axis_x:
-                state.max_x[saf.target][u] *= count / lp.bound
+                max_x[u] *= count / lp.bound
             else:
-                state.max_y[saf.target][u] *= count / lp.bound
+                max_y[u] *= count / lp.bound
     ratio = 1.0
     for value in ratios.values():
         ratio *= value
     state.avg[saf.target][u] = ratio
     state.skip_at.setdefault(saf.target, set()).add(u)
+
+
+def _until_relevant(nest: CompleteNest, first: int, last: int, dims: frozenset[int]) -> list[tuple[int, int]]:
+    """The non-trivial temporal loops of levels ``first .. last``, innermost first, up to the first
+    one of ``dims``: (dimension, bound)."""
+    out = []
+    for li in range(first, last + 1):
+        for lp in nest.levels[li]:
+            if lp.spatial or lp.trivial:
+                continue
+            if lp.dim in dims:
+                return out
+            out.append((lp.dim, lp.bound))
+    return out
 
 
 def summarize(problem: Problem, nest: CompleteNest, state: SpatialSkipping, fanouts: Sequence[tuple[int, int]],
