@@ -159,9 +159,10 @@ def _apply_ranks(ds: DataSpace, cands: list[_Cand], first_tile: Extents, fmt: Ra
     inward = not fmt.inner_to_outer
     walk = cands[::-1] if inward else cands
     ranks = range(nranks - 1, inner - 1, -1) if inward else range(inner, nranks)
-    dummy_tile = first_tile if inward else unit
     rules = fmt.rules
-    taken: list[tuple[bool, tuple[tuple[int, int], ...], Extents]] = []  # (normal rank?, loops, tile)
+    loops_of: list[tuple[tuple[int, int], ...]] = []  # per visited rank (rule misses left out inward)
+    tiles: list[Extents] = []
+    misses = 0  # ranks whose rule did not admit the next loop (dummies)
     pos = 0
     end = len(walk)
     for r_id in ranks:
@@ -170,7 +171,11 @@ def _apply_ranks(ds: DataSpace, cands: list[_Cand], first_tile: Extents, fmt: Ra
         dim, bound, factors = walk[pos]
         rule = rules[r_id]
         if rule is not None and dim not in rule:  # the rank cannot take this loop: a dummy
-            taken.append((False, (), dummy_tile))
+            if inward:
+                misses += 1
+            else:
+                loops_of.append(())
+                tiles.append(unit)
             continue
         loops = [(dim, bound)]
         pos += 1
@@ -180,14 +185,15 @@ def _apply_ranks(ds: DataSpace, cands: list[_Cand], first_tile: Extents, fmt: Ra
                 loops.append(walk[pos][:2])
                 left = _take(left, walk[pos][0], once)
                 pos += 1
-        taken.append((True, tuple(loops), ds.extents(factors)))
-    spare = [((), first_tile)] * (nranks - inner - len(taken))
+        loops_of.append(tuple(loops))
+        tiles.append(ds.extents(factors))
+    spare = nranks - inner - len(loops_of) - misses
     if inward:  # Timeloop inserts ranks at the inner end but appends the rule misses
-        normal = [(n, t) for ok, n, t in taken if ok][::-1]
-        order = spare + normal + [(n, t) for ok, n, t in taken if not ok]
-    else:
-        order = [(n, t) for _, n, t in taken] + spare
-    return [n for n, _ in order], [t for _, t in order], pos < end
+        loops_of.reverse()
+        tiles.reverse()
+        return ([()] * spare + loops_of + [()] * misses, [first_tile] * spare + tiles + [first_tile] * misses,
+                pos < end)
+    return loops_of + [()] * spare, tiles + [first_tile] * spare, pos < end
 
 
 def _take(rule: tuple[int, ...] | None, dim: int, once: bool) -> tuple[int, ...]:
@@ -286,14 +292,17 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
         base = child_ranks.base_tile
         for r_id, slot in enumerate(child_ranks.ranks):
             slots.append(slot if slot.format == formats[r_id] else slot._replace(format=formats[r_id]))
+    r_id = len(slots)
     for rank_loops, rank_tile in zip(subnests, tiles):
         fiber = 1
         if rank_loops:
             sizes = [1] * ndims
             for d, b in rank_loops:
                 sizes[d] *= b
-            fiber = _points(ds.extents(sizes))
-        slots.append(RankSlot(formats[len(slots)], rank_loops, fiber, rank_tile))
+            for e in ds.extents(sizes):
+                fiber *= e
+        slots.append(RankSlot(formats[r_id], rank_loops, fiber, rank_tile))
+        r_id += 1
     return LevelRanks(li, ds.name, fmt.has_metadata, fmt.compressed, fmt.has_metadata and fmt.inner_to_outer,
                       pre_tiled, tuple(slots), base, tile)
 
