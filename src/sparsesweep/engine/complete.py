@@ -78,5 +78,3 @@ def project(ds: DataSpace, mold: Sequence[int]) -> tuple[int, ...]:
     return ds.extents(mold)
 
 
-def dims_of(ds: DataSpace) -> frozenset[int]:
-    return ds.dims

@@ -263,20 +263,7 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
     # pre-tiling, the factors below them fold into the innermost candidate of each dimension.
     if not fmt.has_metadata:
         return _plain_level(ndims, ds, nest, unit, li, inner_most, tile)
-    relevant = ds.dims
-    fold = None if pre_tiled else list(nest.below(inner_most))
-    cands: list[_Cand] = []  # the non-trivial ones, innermost first
-    first: Factors | None = None  # factors at the innermost candidate
-    for lv in range(inner_most, li + 1):
-        for (d, b), factors in zip(nest.loops[lv], nest.factors[lv]):
-            if d in relevant:
-                if fold is not None and fold[d] != 1:
-                    b *= fold[d]
-                    fold[d] = 1
-                if first is None:
-                    first = factors
-                if b > 1:
-                    cands.append((d, b, factors))
+    cands, first = _candidates(ds, nest, inner_most, li, fold=not pre_tiled)
     inner = child_nranks if pre_tiled else 0
     first_tile = unit if first is None else ds.extents(first)
     subnests, tiles, more = _apply_ranks(ds, cands, first_tile, fmt, inner, unit, once)
@@ -294,14 +281,7 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
             slots.append(slot if slot.format == formats[r_id] else slot._replace(format=formats[r_id]))
     r_id = len(slots)
     for rank_loops, rank_tile in zip(subnests, tiles):
-        fiber = 1
-        if rank_loops:
-            sizes = [1] * ndims
-            for d, b in rank_loops:
-                sizes[d] *= b
-            for e in ds.extents(sizes):
-                fiber *= e
-        slots.append(RankSlot(formats[r_id], rank_loops, fiber, rank_tile))
+        slots.append(RankSlot(formats[r_id], rank_loops, _fiber(ndims, ds, rank_loops), rank_tile))
         r_id += 1
     return LevelRanks(li, ds.name, fmt.has_metadata, fmt.compressed, fmt.has_metadata and fmt.inner_to_outer,
                       pre_tiled, tuple(slots), base, tile)
@@ -311,29 +291,46 @@ def _plain_level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: i
                  tile: Extents) -> LevelRanks:
     """A level without a format: one implicit rank takes every non-trivial candidate loop.
 
-    (What :func:`_apply_ranks` does for it, without building candidates: a plain level never
-    pre-tiles, so the factors below fold into the innermost loop of each dimension.)
+    (What :func:`_apply_ranks` would do for it, directly: a plain level never pre-tiles, so the
+    factors below fold into the innermost loop of each dimension.)
+    """
+    taken, first = _candidates(ds, nest, inner_most, li, fold=True)
+    loops = tuple([(d, b) for d, b, _ in reversed(taken)])  # outermost first
+    rank_tile = ds.extents(taken[-1][2] if taken else first) if first is not None else unit
+    slot = RankSlot("none", loops, _fiber(ndims, ds, loops), rank_tile)
+    return LevelRanks(li, ds.name, False, False, False, False, (slot,), unit, tile)
+
+
+def _candidates(ds: DataSpace, nest: RankNest, inner_most: int, li: int,
+                fold: bool) -> tuple[list[_Cand], Factors | None]:
+    """The non-trivial candidate loops of levels ``inner_most..li`` (innermost first) and the
+    factors at the innermost candidate, trivial or not (None without one).
+
+    Candidates are the loops of the tensor's dimensions; with ``fold``, the factors below
+    ``inner_most`` fold into the innermost candidate of each dimension.
     """
     relevant = ds.dims
-    fold = list(nest.below(inner_most))
-    first: Factors | None = None  # factors at the innermost candidate
-    taken: list[tuple[int, int, Factors]] = []  # non-trivial candidates, innermost first
+    below = list(nest.below(inner_most)) if fold else None
+    cands: list[_Cand] = []
+    first: Factors | None = None
     for lv in range(inner_most, li + 1):
         for (d, b), factors in zip(nest.loops[lv], nest.factors[lv]):
             if d in relevant:
-                if fold[d] != 1:
-                    b *= fold[d]
-                    fold[d] = 1
+                if below is not None and below[d] != 1:
+                    b *= below[d]
+                    below[d] = 1
                 if first is None:
                     first = factors
                 if b > 1:
-                    taken.append((d, b, factors))
-    fiber = 1
-    if taken:
-        sizes = [1] * ndims
-        for d, b, _ in taken:
-            sizes[d] *= b
-        fiber = _points(ds.extents(sizes))
-    rank_tile = ds.extents(taken[-1][2] if taken else first) if first is not None else unit
-    slot = RankSlot("none", tuple([(d, b) for d, b, _ in reversed(taken)]), fiber, rank_tile)
-    return LevelRanks(li, ds.name, False, False, False, False, (slot,), unit, tile)
+                    cands.append((d, b, factors))
+    return cands, first
+
+
+def _fiber(ndims: int, ds: DataSpace, loops: Sequence[tuple[int, int]]) -> int:
+    """Points of the fiber that ``loops`` (dimension, bound) span in the tensor (1 without loops)."""
+    if not loops:
+        return 1
+    sizes = [1] * ndims
+    for d, b in loops:
+        sizes[d] *= b
+    return _points(ds.extents(sizes))

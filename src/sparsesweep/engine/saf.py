@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..tl.problem import DataSpace, Problem
-from .complete import CompleteNest, Mold, dims_of, project
+from .complete import CompleteNest, Mold, project
 
 
 class Densities(Protocol):
@@ -62,7 +62,7 @@ def temporal_saf_probability(problem: Problem, nest: CompleteNest, storage: Stor
     None when no level at or above the SAF level keeps the target.
     """
     tds = problem.dataspaces[problem.ds_index(target)]
-    tdims = dims_of(tds)
+    tdims = tds.dims
     level = storage.level_at_or_above(target, saf_level)
     if level is None:
         return None
@@ -109,7 +109,7 @@ def temporal_saf_probability(problem: Problem, nest: CompleteNest, storage: Stor
     effectual = 1.0
     for leader in leaders:
         cds = problem.dataspaces[problem.ds_index(leader)]
-        cdims = dims_of(cds)
+        cdims = cds.dims
         co_dims = tdims & cdims
         factors: dict[int, float] = {}
         aggregated = 1.0

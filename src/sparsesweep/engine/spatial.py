@@ -9,13 +9,14 @@ SummarizeAndPropagateSpatialCapacityReduction.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import MappingError
 from ..tl.arch import Architecture
 from ..tl.problem import DataSpace, Problem
-from .complete import CompleteNest, dims_of
+from .complete import CompleteNest
 from .saf import Densities, SpatialSkipping, Storage
 
 
@@ -70,28 +71,32 @@ def initialize(problem: Problem, nest: CompleteNest, storage: Storage, dens: Den
 
 
 def _reduce(ds: DataSpace, nest: CompleteNest, dens: Densities, u: int, level_in: int, mx: list[float],
-            my: list[float]) -> float:
+            my: list[float], widen: Sequence[tuple[int, int]] = (), shared: frozenset[int] = frozenset()) -> float:
     """Shrink level ``u``'s spatial expansion by the fibers of ``ds`` that can be empty; returns the
-    average ratio of utilized instances."""
-    innermost = True
-    effective = 1.0
+    average ratio of utilized instances (that of the innermost such fiber; 1.0 without one).
+
+    ``widen`` lists temporal loops (dimension, bound) that a loop of a ``shared`` dimension takes
+    into its tile (a spatial-skipping leader, see :func:`apply_saf`).
+    """
+    effective = None
     dims = ds.dims
     for lid, lp in enumerate(nest.levels[u]):
-        if not lp.spatial or lp.bound == 1 or lp.dim not in dims:
+        if not lp.spatial or lp.trivial or lp.dim not in dims:
             continue
-        mold = nest.mold_before(u, lid)
+        mold = list(nest.mold_before(u, lid))
+        if widen and lp.dim in shared:
+            for dim, bound in widen:
+                mold[dim] *= bound
         tile = ds.extents(mold)
-        if innermost:
+        if effective is None:
             effective = 1.0 - dens.p_empty(ds, tile, level_in)
-            innermost = False
-        fiber_mold = list(mold)
-        fiber_mold[lp.dim] *= lp.bound
-        count = dens.max_elements(ds, ds.extents(fiber_mold), tile, level_in)
+        mold[lp.dim] *= lp.bound
+        count = dens.max_elements(ds, ds.extents(mold), tile, level_in)
         if lp.axis_x:
             mx[u] *= count / lp.bound
         else:
             my[u] *= count / lp.bound
-    return effective
+    return 1.0 if effective is None else effective
 
 
 def _propagate(n: int, bx: list[float], by: list[float], mx: list[float], my: list[float], avg: list[float],
@@ -114,14 +119,13 @@ def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Dens
               saf: SpatialSaf) -> None:
     """Record one spatial-skipping SAF in ``state`` (CalculateSpatialOptimizationImpact)."""
     tds = problem.dataspaces[problem.ds_index(saf.target)]
-    tdims = dims_of(tds)
+    tdims = tds.dims
     u = saf.level
     child = -1
     for li in range(u - 1, -1, -1):
         if storage.kept[saf.target][li]:
             child = li
             break
-    ratios: dict[str, float] = {}
     n = len(nest.levels)
     # A leader loop of a dimension the target shares (with a child level keeping the target)
     # takes the temporal loops above it up to the target's first relevant one into its tile.
@@ -130,36 +134,13 @@ def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Dens
         t_level = storage.level_at_or_above(saf.target, u)
         widen = _until_relevant(nest, u, n - 1 if t_level is None else t_level, tdims)
     max_x, max_y = state.max_x[saf.target], state.max_y[saf.target]
+    ratios: dict[str, float] = {}  # per leader: its utilized-instance ratio
     for leader in saf.leaders:
         cds = problem.dataspaces[problem.ds_index(leader)]
-        cdims = dims_of(cds)
-        shared = tdims & cdims
         level_c = storage.level_at_or_above(leader, u)
-        if level_c is None or not storage.metadata[leader][level_c]:
-            ratios[leader] = 1.0
-            continue
-        captured = False
-        for lid, lp in enumerate(nest.levels[u]):
-            if not lp.spatial or lp.trivial or lp.dim not in cdims:
-                continue
-            mold = list(nest.mold_before(u, lid))
-            if widen and lp.dim in shared:
-                for dim, bound in widen:
-                    mold[dim] *= bound
-            tile = cds.extents(mold)
-            if not captured:
-                ratios[leader] = 1.0 - dens.p_empty(cds, tile, level_c)
-                captured = True
-            mold[lp.dim] *= lp.bound
-            count = dens.max_elements(cds, cds.extents(mold), tile, level_c)
-            if lp.axis_x:
-                max_x[u] *= count / lp.bound
-            else:
-                max_y[u] *= count / lp.bound
-    ratio = 1.0
-    for value in ratios.values():
-        ratio *= value
-    state.avg[saf.target][u] = ratio
+        if level_c is not None and storage.metadata[leader][level_c]:
+            ratios[leader] = _reduce(cds, nest, dens, u, level_c, max_x, max_y, widen, tdims & cds.dims)
+    state.avg[saf.target][u] = math.prod(ratios.values())
     state.skip_at.setdefault(saf.target, set()).add(u)
 
 
