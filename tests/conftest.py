@@ -9,6 +9,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The problem shape of a GEMM Z[M,N] = A[M,K] . B[N,K] as Timeloop YAML, for tests that write their
+# own inputs (the ``problem:`` key and its ``shape``; the test adds the ``instance``).
+GEMM_SHAPE = """problem:
+  shape:
+    name: gemm
+    dimensions: [M, N, K]
+    data_spaces:
+    - {name: A, projection: [[[M]], [[K]]]}
+    - {name: B, projection: [[[N]], [[K]]]}
+    - {name: Z, projection: [[[M]], [[N]]], read_write: true}"""
+
 
 def reference_root() -> Path:
     """``$SPARSESWEEP_REFERENCE``, else ``<repo>/../shared/reference``, else ``/work/shared/reference``."""

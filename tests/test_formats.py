@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import GEMM_SHAPE
 from sparsesweep.engine.density import DensityModel, model_for
 from sparsesweep.engine.formats import (
     CapacityUse,
@@ -48,14 +49,7 @@ architecture:
       - name: MAC
         class: compute
         attributes: {{datawidth: 8}}
-problem:
-  shape:
-    name: gemm
-    dimensions: [M, N, K]
-    data_spaces:
-    - {{name: A, projection: [[[M]], [[K]]]}}
-    - {{name: B, projection: [[[N]], [[K]]]}}
-    - {{name: Z, projection: [[[M]], [[N]]], read_write: true}}
+{GEMM_SHAPE}
   instance:
     M: {M}
     N: {N}
@@ -72,7 +66,7 @@ sparse_optimizations:
 
 def spec_of(mapping: str, targets: str, *, M: int = 4, N: int = 1, K: int = 8, pes: str = "",
             dist: str = "fixed_structured", density: float = 0.5):
-    text = ARCH.format(mapping=mapping, targets=targets, M=M, N=N, K=K, pes=pes, dist=dist, density=density)
+    text = ARCH.format(GEMM_SHAPE=GEMM_SHAPE, mapping=mapping, targets=targets, M=M, N=N, K=K, pes=pes, dist=dist, density=density)
     return load_spec(bundle_from_text(text), need_energy=False)
 
 

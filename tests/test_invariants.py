@@ -7,6 +7,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import GEMM_SHAPE
 from sparsesweep.engine import evaluate_spec
 from sparsesweep.inputs import bundle_from_text
 from sparsesweep.tl import load_spec
@@ -32,14 +33,7 @@ architecture:
         class: compute
         subclass: intmac
         attributes: {{datawidth: 8, meshX: {pes}}}
-problem:
-  shape:
-    name: gemm
-    dimensions: [M, N, K]
-    data_spaces:
-    - {{name: A, projection: [[[M]], [[K]]]}}
-    - {{name: B, projection: [[[N]], [[K]]]}}
-    - {{name: Z, projection: [[[M]], [[N]]], read_write: true}}
+{GEMM_SHAPE}
   instance:
     M: {M}
     N: {N}
@@ -110,7 +104,7 @@ def points(draw):
 def _evaluate(point: dict, sparse: bool = True):
     params = {**point, "p0": "".join(point["p0"]), "p1": "".join(point["p1"])}
     params["sparse"] = SPARSE.format(**params) if sparse else ""
-    return evaluate_spec(load_spec(bundle_from_text(TEMPLATE.format(**params)))).result
+    return evaluate_spec(load_spec(bundle_from_text(TEMPLATE.format(GEMM_SHAPE=GEMM_SHAPE, **params)))).result
 
 
 @settings(max_examples=60, deadline=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import GEMM_SHAPE
 from sparsesweep.engine import evaluate_spec
 from sparsesweep.engine.nest import analyse
 from sparsesweep.errors import MappingError
@@ -30,14 +31,7 @@ architecture:
         class: compute
         subclass: intmac
         attributes: {{datawidth: 8, meshX: {pes}}}
-problem:
-  shape:
-    name: gemm
-    dimensions: [M, N, K]
-    data_spaces:
-    - {{name: A, projection: [[[M]], [[K]]]}}
-    - {{name: B, projection: [[[N]], [[K]]]}}
-    - {{name: Z, projection: [[[M]], [[N]]], read_write: true}}
+{GEMM_SHAPE}
   instance: {{M: {M}, N: {N}, K: {K}}}
 ERT:
   version: 0.3
@@ -54,7 +48,7 @@ mapping:
 
 
 def spec_for(mapping: str, M: int = 4, N: int = 4, K: int = 4, pes: int = 1):
-    text = ARCH.format(mapping=mapping, M=M, N=N, K=K, pes=pes, pes_minus_1=pes - 1)
+    text = ARCH.format(GEMM_SHAPE=GEMM_SHAPE, mapping=mapping, M=M, N=N, K=K, pes=pes, pes_minus_1=pes - 1)
     return load_spec(bundle_from_text(text))
 
 
