@@ -31,14 +31,18 @@ def _pct(ours: float, ref: float) -> str:
     return f"{(ours - ref) / ref * 100:+.3f}%" if ref else "n/a"
 
 
+def _energy(label: str, ours: float, ref: float, tol: Tolerance, out: list[str]) -> None:
+    """Add a line to ``out`` if the two energies (pJ) disagree beyond ``tol``."""
+    if _energy_differs(ours, ref, tol):
+        out.append(f"{label}: ours {ours:.2f} vs reference {ref:.2f} ({_pct(ours, ref)})")
+
+
 def diff_results(ours: Result, ref: Result, tol: Tolerance = Tolerance()) -> list[str]:
     """Lines describing every field where ``ours`` and ``ref`` disagree beyond ``tol``."""
     out: list[str] = []
     if abs(ours.cycles - ref.cycles) > tol.cycles_rel * ref.cycles:
         out.append(f"cycles: ours {ours.cycles} vs reference {ref.cycles} ({_pct(ours.cycles, ref.cycles)})")
-    if _energy_differs(ours.energy_pj, ref.energy_pj, tol):
-        out.append(f"energy_pj: ours {ours.energy_pj:.2f} vs reference {ref.energy_pj:.2f} "
-                   f"({_pct(ours.energy_pj, ref.energy_pj)})")
+    _energy("energy_pj", ours.energy_pj, ref.energy_pj, tol, out)
     if tol.counts_exact:
         for name in ("algorithmic", "actual", "gated", "skipped"):
             a, b = getattr(ours.computes, name), getattr(ref.computes, name)
@@ -49,9 +53,7 @@ def diff_results(ours: Result, ref: Result, tol: Tolerance = Tolerance()) -> lis
         if our_level is None:
             out.append(f"{level}: level missing in ours")
             continue
-        if _energy_differs(our_level.energy_pj, ref_level.energy_pj, tol):
-            out.append(f"{level}.energy_pj: ours {our_level.energy_pj:.2f} vs reference {ref_level.energy_pj:.2f} "
-                       f"({_pct(our_level.energy_pj, ref_level.energy_pj)})")
+        _energy(f"{level}.energy_pj", our_level.energy_pj, ref_level.energy_pj, tol, out)
         if ref_level.cycles is not None and our_level.cycles is not None and \
                 abs(our_level.cycles - ref_level.cycles) > tol.cycles_rel * ref_level.cycles:
             out.append(f"{level}.cycles: ours {our_level.cycles} vs reference {ref_level.cycles}")
@@ -60,9 +62,7 @@ def diff_results(ours: Result, ref: Result, tol: Tolerance = Tolerance()) -> lis
             if our_ds is None:
                 out.append(f"{level}.{ds}: dataspace missing in ours")
                 continue
-            if _energy_differs(our_ds.energy_pj, ref_ds.energy_pj, tol):
-                out.append(f"{level}.{ds}.energy_pj: ours {our_ds.energy_pj:.2f} vs reference "
-                           f"{ref_ds.energy_pj:.2f} ({_pct(our_ds.energy_pj, ref_ds.energy_pj)})")
+            _energy(f"{level}.{ds}.energy_pj", our_ds.energy_pj, ref_ds.energy_pj, tol, out)
             if tol.counts_exact:
                 for name in COUNT_FIELDS:
                     a, b = getattr(our_ds, name), getattr(ref_ds, name)
