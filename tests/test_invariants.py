@@ -101,9 +101,10 @@ def points(draw):
     }
 
 
-def _evaluate(point: dict, sparse: bool = True):
+def _evaluate(point: dict, sparse: bool | str = True):
+    """``sparse``: the point's SAFs and formats (True), none (False), or this sparse_optimizations text."""
     params = {**point, "p0": "".join(point["p0"]), "p1": "".join(point["p1"])}
-    params["sparse"] = SPARSE.format(**params) if sparse else ""
+    params["sparse"] = sparse if isinstance(sparse, str) else SPARSE.format(**params) if sparse else ""
     return evaluate_spec(load_spec(bundle_from_text(TEMPLATE.format(GEMM_SHAPE=GEMM_SHAPE, **params)))).result
 
 

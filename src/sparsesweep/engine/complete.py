@@ -49,15 +49,20 @@ class CompleteNest:
         return self.molds[level][-1] if self.molds[level] else self.top_mold(level - 1)
 
 
-def build_complete_nest(mapping: Mapping, ndims: int, spatial_levels: Sequence[bool]) -> CompleteNest:
-    """The complete nest of ``mapping``; ``spatial_levels[i]``: the hardware fans out below storage level ``i``."""
+def build_complete_nest(mapping: Mapping, ndims: int, spatial_levels: Sequence[bool],
+                        spatial_factors: bool = False) -> CompleteNest:
+    """The complete nest of ``mapping``; ``spatial_levels[i]``: the hardware fans out below storage level ``i``.
+
+    ``spatial_factors``: a level that does not fan out but has spatial factors above 1 lists
+    its spatial tiling level too.
+    """
     levels = []
     molds = []
     cum = [1] * ndims
     every = range(ndims)
     for li, lm in enumerate(mapping.levels):
         loops: list[CLoop] = []
-        if spatial_levels[li]:
+        if spatial_levels[li] or (spatial_factors and any(b > 1 for _, b, _ in lm.spatial)):
             if lm.spatial:
                 loops.extend([CLoop(d, b, True, x) for d, b, x in lm.spatial])
             else:
@@ -78,3 +83,8 @@ def project(ds: DataSpace, mold: Sequence[int]) -> tuple[int, ...]:
     return ds.extents(mold)
 
 
+
+
+def spatial_beyond_fanout(mapping: Mapping, spatial_levels: Sequence[bool]) -> bool:
+    """Some level that does not fan out has spatial factors above 1."""
+    return any(not fans and any(b > 1 for _, b, _ in lm.spatial) for lm, fans in zip(mapping.levels, spatial_levels))

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -89,6 +89,25 @@ class TileFormat:
     def metadata_bits(self, accesses: Sequence[Counts]) -> int:
         """Bits moved by per-rank (metadata, payload) accesses."""
         return sum(b.metadata * md + b.payload * pl for b, (md, pl) in zip(self.bits, accesses))
+
+    def access_bits(self, count: float) -> float:
+        """Metadata bits moved by ``count`` data accesses of the tile: the :meth:`metadata_bits` of
+        its :meth:`format_accesses` (ranks without word bits move none)."""
+        points = self.tile_points
+        if not points or not count:
+            return 0.0
+        ratio = count / points
+        ceil = math.ceil
+        total = 0
+        for md, pl, md_bits, pl_bits in self.moving_units:
+            total += ceil(md * ratio) * md_bits + ceil(pl * ratio) * pl_bits
+        return float(total)
+
+    @cached_property
+    def moving_units(self) -> tuple[tuple[float, float, int, int], ...]:
+        """(metadata units, payload units, metadata bits, payload bits) of the ranks whose words have bits."""
+        return tuple((md, pl, b.metadata, b.payload) for (md, pl), b in zip(self.expected_units, self.bits)
+                     if b.metadata or b.payload)
 
 
 # -- per-rank units -------------------------------------------------------------------

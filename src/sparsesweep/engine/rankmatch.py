@@ -20,13 +20,13 @@ non-trivial loops mean the hardware needs more ranks (a :class:`MappingError`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import MappingError
 from ..tl.mapping import Mapping
 from ..tl.problem import DataSpace, Problem
 from ..tl.sparse import Representation
+from .complete import CompleteNest, build_complete_nest
 
 Extents = tuple[int, ...]
 Factors = tuple[int, ...]  # per-dimension product of the loops up to some point of the nest
@@ -70,42 +70,13 @@ class LevelRanks(NamedTuple):
         return self.base_tile if rank == 0 else self.ranks[rank - 1].tile
 
 
-@dataclass(frozen=True)
-class RankNest:
-    """Timeloop's complete loop nest, every dimension at every tiling level, per storage level.
+def rank_nest(mapping: Mapping, ndims: int, spatial_levels: tuple[bool, ...]) -> CompleteNest:
+    """The complete nest rank matching walks; ``spatial_levels[i]``: storage level ``i`` fans out.
 
-    ``loops[i]`` lists level ``i``'s loops as (dimension, bound), innermost first: its spatial
-    tiling level (when the level fans out or has spatial factors), then its temporal one;
-    unmapped tiling levels list the dimensions in index order with bound 1.
-    ``factors[i][j]`` = per-dimension product of every loop up to and including loop ``j``.
+    A level that does not fan out still lists its spatial loops when it has spatial factors
+    (the SAF analyses' nest leaves them out; such a mapping exceeds the fanout anyway).
     """
-
-    loops: tuple[tuple[tuple[int, int], ...], ...]
-    factors: tuple[tuple[Factors, ...], ...]
-    ones: Factors
-
-    def below(self, level: int) -> Factors:
-        """Per-dimension product of the loops of every level below ``level``."""
-        return self.factors[level - 1][-1] if level > 0 else self.ones
-
-
-def rank_nest(mapping: Mapping, ndims: int, spatial_levels: tuple[bool, ...]) -> RankNest:
-    """The complete nest of ``mapping``; ``spatial_levels[i]``: storage level ``i`` fans out."""
-    loops, factors = [], []
-    cum = [1] * ndims
-    every = tuple((d, 1) for d in range(ndims))
-    for li, lvl in enumerate(mapping.levels):
-        level: list[tuple[int, int]] = []
-        if spatial_levels[li] or any(b > 1 for _, b, _ in lvl.spatial):
-            level.extend([(d, b) for d, b, _ in lvl.spatial] or every)
-        level.extend(lvl.temporal or every)
-        snaps = []
-        for d, b in level:
-            cum[d] *= b
-            snaps.append(tuple(cum))
-        loops.append(tuple(level))
-        factors.append(tuple(snaps))
-    return RankNest(tuple(loops), tuple(factors), (1,) * ndims)
+    return build_complete_nest(mapping, ndims, spatial_levels, spatial_factors=True)
 
 
 def _points(extents: Extents) -> int:
@@ -209,7 +180,7 @@ def _take(rule: tuple[int, ...] | None, dim: int, once: bool) -> tuple[int, ...]
 def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, ...],
                 formats: Sequence[Representation | RankFormat | None], ds_name: str,
                 level_names: tuple[str, ...] = (), flatten_once: bool = False,
-                nest: RankNest | None = None) -> tuple[LevelRanks | None, ...]:
+                nest: CompleteNest | None = None) -> tuple[LevelRanks | None, ...]:
     """Rank structure of ``ds_name`` at every storage level (None where it is bypassed).
 
     ``formats[i]`` is the representation of the tensor at level ``i`` (None: no metadata),
@@ -239,12 +210,12 @@ def match_ranks(problem: Problem, mapping: Mapping, spatial_levels: tuple[bool, 
     return tuple(out)
 
 
-def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, child: int | None,
+def _level(ndims: int, ds: DataSpace, nest: CompleteNest, unit: Extents, li: int, child: int | None,
            child_ranks: LevelRanks | None, fmt: RankFormat, child_fmt: RankFormat, name: str,
            once: bool) -> LevelRanks:
     inner_most = 0 if child is None else child + 1
     nranks = fmt.nranks
-    tile = ds.extents(nest.factors[li][-1])
+    tile = ds.extents(nest.molds[li][-1])
     pre_tiled = fmt.compressed and child_ranks is not None and _points(child_ranks.tile) > 1
     child_nranks = child_fmt.nranks
     if pre_tiled:
@@ -287,7 +258,7 @@ def _level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, ch
                       pre_tiled, tuple(slots), base, tile)
 
 
-def _plain_level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: int, inner_most: int,
+def _plain_level(ndims: int, ds: DataSpace, nest: CompleteNest, unit: Extents, li: int, inner_most: int,
                  tile: Extents) -> LevelRanks:
     """A level without a format: one implicit rank takes every non-trivial candidate loop.
 
@@ -301,7 +272,7 @@ def _plain_level(ndims: int, ds: DataSpace, nest: RankNest, unit: Extents, li: i
     return LevelRanks(li, ds.name, False, False, False, False, (slot,), unit, tile)
 
 
-def _candidates(ds: DataSpace, nest: RankNest, inner_most: int, li: int,
+def _candidates(ds: DataSpace, nest: CompleteNest, inner_most: int, li: int,
                 fold: bool) -> tuple[list[_Cand], Factors | None]:
     """The non-trivial candidate loops of levels ``inner_most..li`` (innermost first) and the
     factors at the innermost candidate, trivial or not (None without one).
@@ -310,12 +281,14 @@ def _candidates(ds: DataSpace, nest: RankNest, inner_most: int, li: int,
     ``inner_most`` fold into the innermost candidate of each dimension.
     """
     relevant = ds.dims
-    below = list(nest.below(inner_most)) if fold else None
+    below = list(nest.top_mold(inner_most - 1)) if fold else None
     cands: list[_Cand] = []
     first: Factors | None = None
     for lv in range(inner_most, li + 1):
-        for (d, b), factors in zip(nest.loops[lv], nest.factors[lv]):
+        for loop, factors in zip(nest.levels[lv], nest.molds[lv]):
+            d = loop[0]
             if d in relevant:
+                b = loop[1]
                 if below is not None and below[d] != 1:
                     b *= below[d]
                     below[d] = 1

@@ -15,6 +15,7 @@ from ..tl.mapping import Mapping
 from ..tl.problem import DataSpace, Problem
 from ..tl.sparse import Representation
 from ..tl.spec import Spec
+from .complete import CompleteNest, build_complete_nest, spatial_beyond_fanout
 from .density import DensityModel, model_for
 from .formats import MetadataStorage, RankBits, TileFormat, rank_bits, tile_format
 from .rankmatch import LevelRanks, RankFormat, match_ranks, rank_format, rank_nest
@@ -47,6 +48,15 @@ class FormatStatic:
         return found
 
     @cached_property
+    def level_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.storage)
+
+    @cached_property
+    def problem(self) -> Problem:
+        """The problem shape (no densities) the rank matching works on."""
+        return Problem(name="", dims=self.dims, bounds=self.bounds, dataspaces=self.dataspaces)
+
+    @cached_property
     def _hash(self) -> int:
         return hash((self.dims, self.bounds, self.dataspaces, self.models, self.spatial_levels, self.storage,
                      self.formats))
@@ -74,6 +84,7 @@ class DataspaceFormats:
 @dataclass(frozen=True)
 class FormatAnalysis:
     dataspaces: dict[str, DataspaceFormats]
+    nest: CompleteNest  # the mapping's complete nest, as the SAF analyses walk it
 
     def at(self, ds: str, level: int) -> TileFormat | None:
         return self.dataspaces[ds].tiles[level]
@@ -112,13 +123,15 @@ def analyse_formats(spec: Spec, confidence: float = 1.0, flatten_once: bool = Fa
 def analyse_inputs(inp: FormatInputs) -> FormatAnalysis:
     """:func:`analyse_formats` on collected inputs (cached)."""
     st = inp.static
-    problem = Problem(name="", dims=st.dims, bounds=st.bounds, dataspaces=st.dataspaces)
-    names = tuple(s.name for s in st.storage)
-    nest = rank_nest(inp.mapping, len(st.dims), st.spatial_levels)
+    problem = st.problem
+    names = st.level_names
+    nest = build_complete_nest(inp.mapping, len(st.dims), st.spatial_levels)
+    ranked = rank_nest(inp.mapping, len(st.dims), st.spatial_levels) if spatial_beyond_fanout(
+        inp.mapping, st.spatial_levels) else nest
     out: dict[str, DataspaceFormats] = {}
     for di, ds in enumerate(st.dataspaces):
         ranks = match_ranks(problem, inp.mapping, st.spatial_levels, st.rank_formats[di], ds.name, names,
-                            inp.flatten_once, nest)
+                            inp.flatten_once, ranked)
         parent_md = [False] * len(ranks)  # the next outer level keeping the tensor has metadata
         for li in range(len(ranks) - 2, -1, -1):
             outer = ranks[li + 1]
@@ -128,7 +141,7 @@ def analyse_inputs(inp: FormatInputs) -> FormatAnalysis:
                                   confidence=inp.confidence)
                       for li, lr in enumerate(ranks))
         out[ds.name] = DataspaceFormats(st.models[di], ranks, tiles)
-    return FormatAnalysis(out)
+    return FormatAnalysis(out, nest)
 
 
 def _bits(rep: Representation | None, storage: MetadataStorage, ds: str) -> tuple[RankBits, ...]:

@@ -11,13 +11,13 @@ import math
 
 from ..errors import SpecError
 from ..tl.spec import Spec
-from .complete import build_complete_nest
 from .context import Context, context_for
 from .compute_saf import Operand, split_computes
 from .counts import ComputeCounts, OpCounts, TensorCounts, new_counts
-from .nest import NestResult
 from .oracle import SparseModels
-from .propagate import Combined, Fine, SafPlan, combine
+from .formats import TileFormat
+from .nest import NestResult, TileStats
+from .propagate import Combined, Fine, SafPlan, check_compression, combine
 from .saf import Storage, temporal_saf_probability
 from .spatial import SpatialSaf, apply_saf, initialize, summarize
 
@@ -34,7 +34,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
     n = len(arch.storage)
     names = ctx.dataspace_names
     models = SparseModels.build(spec, nest, artifact=artifact, static=ctx.format_static)
-    cnest = build_complete_nest(spec.mapping, len(problem.dims), ctx.format_static.spatial_levels)
+    cnest = models.formats.nest
     tiles = models.formats.dataspaces
     storage = Storage(
         kept={d: tuple(t.kept for t in nest.tiles[d]) for d in names},
@@ -54,11 +54,15 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
                 raise SpecError(f"spatial and temporal skipping of '{ssaf.target}' at the same level",
                                 key="sparse_optimizations", fix="keep one of the two SAFs")
             kind[key], prob[key] = "spatial", probs[ssaf.target][ssaf.level]
+    check_compression(names, storage.kept, tiles)
+    # Only the dataspaces some SAF acts on need the combiner's fine-grained propagation.
+    acted = {ds for _, ds in kind}
     inputs = {}
-    for li in range(n):
-        for ds in problem.dataspaces:
-            inputs[(li, ds.name)] = models.level_input(li, ds, nest.tiles[ds.name][li])
-    combined = combine(n, inputs, plan, float(nest.macs), names)
+    for ds in problem.dataspaces:
+        if ds.name in acted:
+            for li in range(n):
+                inputs[(li, ds.name)] = models.level_input(li, ds, nest.tiles[ds.name][li])
+    combined = combine(n, inputs, plan, float(nest.macs), [d for d in names if d in acted])
     compute = _computes(spec, ctx, nest, models, combined, skipping)
     levels = _tensor_counts(spec, nest, models, combined, skipping)
     if position:
@@ -143,32 +147,81 @@ def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, 
 
 
 def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined: Combined, skipping) -> Levels:
-    levels = []
+    n = len(spec.arch.storage)
     fine = combined.fine
     formats = models.formats.dataspaces
-    for li in range(len(spec.arch.storage)):
-        row = []
-        for ds in spec.problem.dataspaces:
-            name = ds.name
-            tile = nest.tiles[name][li]
+    rows: list[list[TensorCounts]] = [[] for _ in range(n)]
+    for ds in spec.problem.dataspaces:
+        name = ds.name
+        tiles, tfs = nest.tiles[name], formats[name].tiles
+        direct = None if (0, name) in fine else direct_counts(ds.read_write, tiles, tfs)
+        for li in range(n):
+            tile = tiles[li]
             if not tile.kept:
                 continue
-            f: Fine = fine[(li, name)]
-            tf = formats[name].tiles[li]
+            tf = tfs[li]
             instances, avg = tile.instances, tile.instances * (tf.instance_scale if tf is not None else 1.0)
             if skipping is not None:
                 a = li + 1
                 instances = round(skipping.max_x[name][a] * skipping.max_y[name][a])
                 avg = tile.instances * skipping.avg[name][a]
-            md = f.metadata_bits(tf.bits) if tf is not None and tf.has_metadata else _NO_METADATA
-            row.append(new_counts(TensorCounts, (
-                name, instances, avg, new_counts(OpCounts, (f.reads, f.gated_reads, f.skipped_reads)),
-                new_counts(OpCounts, (f.fills, 0.0, 0.0)),
-                new_counts(OpCounts, (f.updates, f.gated_updates, f.skipped_updates)), md[0], md[1], md[2],
-                models.vector_ratio(li, name), (tile.reads, tile.fills, tile.updates), f.temporal_reductions,
-                f.decompressions, f.compressions)))
-        levels.append(tuple(row))
-    return tuple(levels)
+            counts = direct[li] if direct is not None else fine_counts(fine[(li, name)], tf)
+            reads, fills, updates, md_reads, md_fills, md_updates, reductions, decompressions, compressions = counts
+            rows[li].append(new_counts(TensorCounts, (
+                name, instances, avg, reads, fills, updates, md_reads, md_fills, md_updates,
+                models.vector_ratio(li, name), (tile.reads, tile.fills, tile.updates), reductions,
+                decompressions, compressions)))
+    return tuple(tuple(row) for row in rows)
+
+
+def fine_counts(f: Fine, tf: TileFormat | None) -> tuple:
+    """The combiner's counts of one kept tensor, in the order of :func:`direct_counts`."""
+    md = f.metadata_bits(tf.bits) if tf is not None and tf.has_metadata else _NO_METADATA
+    return (new_counts(OpCounts, (f.reads, f.gated_reads, f.skipped_reads)), new_counts(OpCounts, (f.fills, 0.0, 0.0)),
+            new_counts(OpCounts, (f.updates, f.gated_updates, f.skipped_updates)), *md, f.temporal_reductions,
+            f.decompressions, f.compressions)
+
+
+def direct_counts(read_write: bool, tiles: tuple[TileStats, ...], formats: tuple[TileFormat | None, ...]
+                   ) -> list[tuple | None]:
+    """What the combiner gives a dataspace that no SAF acts on, per level (None: bypassed).
+
+    Per level: reads, fills and updates (:class:`OpCounts`), metadata bits read, filled and
+    updated, temporal reductions, decompressions and compressions.  A tensor with metadata only
+    touches its nonzeros; a level below a compressed one decompresses its fills (and
+    compresses its parent's updates).
+    """
+    floor, ceil = math.floor, math.ceil
+    out: list[tuple | None] = [None] * len(tiles)
+    parent_compressed, parent_updates = False, 0.0  # the next outer level keeping the tensor
+    for li in range(len(tiles) - 1, -1, -1):
+        tile = tiles[li]
+        if not tile.kept:
+            continue
+        tf = formats[li]
+        reads, fills, updates = tile.reads, tile.fills, tile.updates
+        md = _NO_METADATA
+        if tf is not None and tf.has_metadata:
+            sparsity = 1.0 - tf.expected_density
+            reads -= floor(reads * sparsity)
+            fills -= floor(fills * sparsity)
+            if read_write:
+                updates -= floor(updates * sparsity)
+            md = (new_counts(OpCounts, (tf.access_bits(tile.reads), 0.0, 0.0)),
+                  new_counts(OpCounts, (tf.access_bits(tile.fills), 0.0, 0.0)),
+                  new_counts(OpCounts, (tf.access_bits(tile.updates), 0.0, 0.0)))
+        reductions = 0.0 if not tile.updates else ceil((tile.reads if read_write else 0.0) * updates / tile.updates
+                                                       - 1e-9)
+        decompressions = compressions = 0.0
+        compressed = tf is not None and tf.compressed
+        if parent_compressed and not compressed:
+            if read_write:
+                compressions += parent_updates
+            decompressions += fills
+        out[li] = (new_counts(OpCounts, (reads, 0.0, 0.0)), new_counts(OpCounts, (fills, 0.0, 0.0)),
+                   new_counts(OpCounts, (updates, 0.0, 0.0)), *md, reductions, decompressions, compressions)
+        parent_compressed, parent_updates = compressed, updates
+    return out
 
 
 _NO_METADATA = (OpCounts(), OpCounts(), OpCounts())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from .common import Path, Reader, norm_word
@@ -49,8 +50,20 @@ class DataSpace:
         """Some rank's projection combines two or more dimensions (e.g. a convolution's input)."""
         return self._single_terms is None
 
+    @cached_property
+    def _pick(self) -> Callable[[Sequence[int]], tuple[int, ...]] | None:
+        """The projection as an item getter, when there are two or more ranks and each is one
+        dimension with coefficient 1 (the common case, e.g. every GEMM operand)."""
+        single = self._single_terms
+        if single is None or len(single) < 2 or any(c != 1 for _, c in single):
+            return None
+        return itemgetter(*(d for d, _ in single))
+
     def extents(self, factors: Sequence[int]) -> tuple[int, ...]:
         """Per-rank extents of the tile that per-dimension ``factors`` (operation-space extents) touch."""
+        pick = self._pick
+        if pick is not None:
+            return pick(factors)
         single = self._single_terms
         if single is not None:
             return tuple([1 + c * (factors[d] - 1) for d, c in single])
