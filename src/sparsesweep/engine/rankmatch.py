@@ -35,6 +35,10 @@ Factors = tuple[int, ...]  # per-dimension product of the loops up to some point
 COMPRESSED_FORMATS = ("cp", "b", "rle", "ub")
 
 
+# Builds a NamedTuple from all its fields in order, without its Python-level ``__new__``.
+_new = tuple.__new__
+
+
 class RankSlot(NamedTuple):
     """One rank of a level's representation; rank 0 is the innermost.
 
@@ -252,7 +256,8 @@ def _level(ndims: int, ds: DataSpace, nest: CompleteNest, unit: Extents, li: int
             slots.append(slot if slot.format == formats[r_id] else slot._replace(format=formats[r_id]))
     r_id = len(slots)
     for rank_loops, rank_tile in zip(subnests, tiles):
-        slots.append(RankSlot(formats[r_id], rank_loops, _fiber(ndims, ds, rank_loops), rank_tile))
+        fiber = _fiber(ndims, ds, rank_loops) if rank_loops else 1
+        slots.append(_new(RankSlot, (formats[r_id], rank_loops, fiber, rank_tile)))
         r_id += 1
     return LevelRanks(li, ds.name, fmt.has_metadata, fmt.compressed, fmt.has_metadata and fmt.inner_to_outer,
                       pre_tiled, tuple(slots), base, tile)

@@ -109,6 +109,8 @@ def _best_option(spec: Spec, cnest, storage: Storage, models: SparseModels, li: 
                             key=f"sparse_optimizations ({level})",
                             fix=f"keep '{target}' at '{level}' or above, or drop the SAF")
         lvl, p = found
+        if len(saf.options) == 1:  # nothing to rank
+            return lvl, target, p
         block = spec.arch.storage[lvl].block_size
         savings = models.read_energy(lvl) / block * models.saf_occupancy(lvl, target) * p
         if best is None or savings >= best[0]:
@@ -151,6 +153,7 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
     fine = combined.fine
     formats = models.formats.dataspaces
     rows: list[list[TensorCounts]] = [[] for _ in range(n)]
+    plain_blocks = models.artifact  # no partial-block correction (see SparseModels.vector_ratio)
     for ds in spec.problem.dataspaces:
         name = ds.name
         tiles, tfs = nest.tiles[name], formats[name].tiles
@@ -169,7 +172,8 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
             reads, fills, updates, md_reads, md_fills, md_updates, reductions, decompressions, compressions = counts
             rows[li].append(new_counts(TensorCounts, (
                 name, instances, avg, reads, fills, updates, md_reads, md_fills, md_updates,
-                models.vector_ratio(li, name), (tile.reads, tile.fills, tile.updates), reductions,
+                1.0 if plain_blocks or tf is None or not tf.compressed else models.vector_ratio(li, name),
+                (tile.reads, tile.fills, tile.updates), reductions,
                 decompressions, compressions)))
     return tuple(tuple(row) for row in rows)
 
