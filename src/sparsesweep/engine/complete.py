@@ -83,8 +83,6 @@ def project(ds: DataSpace, mold: Sequence[int]) -> tuple[int, ...]:
     return ds.extents(mold)
 
 
-
-
 def spatial_beyond_fanout(mapping: Mapping, spatial_levels: Sequence[bool]) -> bool:
     """Some level that does not fan out has spatial factors above 1."""
     return any(not fans and any(b > 1 for _, b, _ in lm.spatial) for lm, fans in zip(mapping.levels, spatial_levels))

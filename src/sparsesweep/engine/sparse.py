@@ -22,6 +22,9 @@ from .saf import Storage, temporal_saf_probability
 from .spatial import SpatialSaf, apply_saf, initialize, summarize
 
 Levels = tuple[tuple[TensorCounts, ...], ...]
+# One kept tensor's combined counts: reads, fills, updates, metadata bits read, filled and updated,
+# temporal reductions, decompressions, compressions.
+Combination = tuple[OpCounts, OpCounts, OpCounts, OpCounts, OpCounts, OpCounts, float, float, float]
 
 
 def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx: Context | None = None
@@ -173,13 +176,12 @@ def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined:
             rows[li].append(new_counts(TensorCounts, (
                 name, instances, avg, reads, fills, updates, md_reads, md_fills, md_updates,
                 1.0 if plain_blocks or tf is None or not tf.compressed else models.vector_ratio(li, name),
-                (tile.reads, tile.fills, tile.updates), reductions,
-                decompressions, compressions)))
+                (tile.reads, tile.fills, tile.updates), reductions, decompressions, compressions)))
     return tuple(tuple(row) for row in rows)
 
 
-def fine_counts(f: Fine, tf: TileFormat | None) -> tuple:
-    """The combiner's counts of one kept tensor, in the order of :func:`direct_counts`."""
+def fine_counts(f: Fine, tf: TileFormat | None) -> Combination:
+    """The combiner's counts of one kept tensor (a :data:`Combination`)."""
     md = f.metadata_bits(tf.bits) if tf is not None and tf.has_metadata else _NO_METADATA
     return (new_counts(OpCounts, (f.reads, f.gated_reads, f.skipped_reads)), new_counts(OpCounts, (f.fills, 0.0, 0.0)),
             new_counts(OpCounts, (f.updates, f.gated_updates, f.skipped_updates)), *md, f.temporal_reductions,
@@ -187,16 +189,14 @@ def fine_counts(f: Fine, tf: TileFormat | None) -> tuple:
 
 
 def direct_counts(read_write: bool, tiles: tuple[TileStats, ...], formats: tuple[TileFormat | None, ...]
-                   ) -> list[tuple | None]:
+                  ) -> list[Combination | None]:
     """What the combiner gives a dataspace that no SAF acts on, per level (None: bypassed).
 
-    Per level: reads, fills and updates (:class:`OpCounts`), metadata bits read, filled and
-    updated, temporal reductions, decompressions and compressions.  A tensor with metadata only
-    touches its nonzeros; a level below a compressed one decompresses its fills (and
-    compresses its parent's updates).
+    Per level a :data:`Combination`.  A tensor with metadata only touches its nonzeros; a level
+    below a compressed one decompresses its fills (and compresses its parent's updates).
     """
     floor, ceil = math.floor, math.ceil
-    out: list[tuple | None] = [None] * len(tiles)
+    out: list[Combination | None] = [None] * len(tiles)
     parent_compressed, parent_updates = False, 0.0  # the next outer level keeping the tensor
     for li in range(len(tiles) - 1, -1, -1):
         tile = tiles[li]
