@@ -26,11 +26,12 @@ class FakeBackend:
     name = "fake"
 
     def __init__(self, fail_layers: tuple[str, ...] = (), delay_s: float = 0.0, crash_layers: tuple[str, ...] = (),
-                 fail_matching: tuple[str, ...] = ()):
+                 fail_matching: tuple[str, ...] = (), stall_after: int = 0):
         self.fail_layers = fail_layers
         self.fail_matching = fail_matching
         self.crash_layers = crash_layers
         self.delay_s = delay_s
+        self.stall_after = stall_after  # searches after this many (counted in the calls file) hang
 
     def evaluate(self, bundle: SpecBundle, workdir: Path | None = None) -> Result:
         return self.search(bundle, SearchOptions(), workdir).result
@@ -40,6 +41,8 @@ class FakeBackend:
         if calls:
             with open(calls, "a", encoding="utf-8") as fh:
                 fh.write(bundle.name + "\n")
+            if self.stall_after and len(Path(calls).read_text().splitlines()) > self.stall_after:
+                time.sleep(600)  # until the test interrupts the sweep, however slow the machine is
         if self.delay_s:
             time.sleep(self.delay_s)
         layer = bundle.name.split("-", 1)[0]
@@ -81,7 +84,8 @@ def fake_registry(**kwargs) -> BackendRegistry:
 
 
 def main(argv: list[str]) -> int:
-    """``python tests/sweep_fakes.py [--fake-delay S] [--fake-fail L,..] SWEEP-ARGS``: the CLI on the fake."""
+    """``python tests/sweep_fakes.py [--fake-delay S] [--fake-stall-after N] [--fake-fail L,..] SWEEP-ARGS``:
+    the CLI on the fake."""
     from sparsesweep.sweep.cli import main as sweep_main
 
     kwargs: dict = {}
@@ -90,6 +94,8 @@ def main(argv: list[str]) -> int:
         argv = argv[2:]
         if opt == "--fake-delay":
             kwargs["delay_s"] = float(value)
+        elif opt == "--fake-stall-after":
+            kwargs["stall_after"] = int(value)
         else:
             kwargs["fail_layers"] = tuple(value.split(","))
     return sweep_main(["--backend", "fake", *argv], registry=fake_registry(**kwargs))

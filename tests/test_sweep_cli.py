@@ -173,7 +173,8 @@ def _tables(out: Path) -> tuple[str, str]:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path, sig):
     env = {**os.environ, CACHE_ENV: str(tmp_path / "cache"), CALLS_ENV: str(tmp_path / "calls.txt")}
-    killed = _start(tmp_path / "out", env, "--fake-delay", "0.15")
+    # Searches after the 8th hang, so the sweep is still running when the signal comes.
+    killed = _start(tmp_path / "out", env, "--fake-delay", "0.05", "--fake-stall-after", "8")
     kept = _wait_for_records(tmp_path / "cache", 6, killed)
     os.killpg(killed.pid, sig)
     _, err = killed.communicate(timeout=60)
