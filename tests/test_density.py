@@ -91,6 +91,18 @@ def test_hypergeometric_matches_exact_pmf(n: int) -> None:
     assert dm.occupancy_by_confidence(model, n) == min(n, r)
 
 
+@pytest.mark.parametrize("confidence", [0.1, 0.5, 0.9, 0.999])
+def test_hypergeometric_occupancy_by_confidence_is_the_quantile(confidence: float) -> None:
+    model = hyper(0.37, 200)
+    n = 40
+    cdf = 0
+    for k, p in sorted(exact_hypergeom(model.nnz, n, 200).items()):
+        cdf += p
+        if cdf >= Fraction(confidence):
+            break
+    assert dm.occupancy_by_confidence(model, n, confidence) == k
+
+
 def test_hypergeometric_support_starts_above_zero_when_the_tile_is_large() -> None:
     model = hyper(0.9, 100)  # 90 nonzeros: a 50-point tile holds at least 40
     dist = dm.occupancy_distribution(model, 50)

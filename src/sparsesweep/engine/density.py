@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
-from scipy import stats as _stats
 
 from ..errors import SpecError
 from ..tl.problem import Density
@@ -270,7 +269,9 @@ def _by_confidence(model: DensityModel, tile: Extents, confidence: float) -> int
     if model.kind == "hypergeometric":
         if confidence == 1.0:
             return min(n, model.nnz)
-        return int(_stats.hypergeom.ppf(confidence, model.tensor_size, model.nnz, n))
+        from scipy import stats  # only here: importing it takes about half a second
+
+        return int(stats.hypergeom.ppf(confidence, model.tensor_size, model.nnz, n))
     if n == 0:
         return 0
     dist = _distribution(model, tile)
