@@ -9,11 +9,13 @@ from __future__ import annotations
 import pytest
 
 from conftest import reference_root
+from test_invariants import _evaluate  # a small GEMM design (DRAM, Buffer, MAC)
 from sparsesweep.engine.context import context_for
 from sparsesweep.engine.nest import analyse
 from sparsesweep.engine.oracle import SparseModels
 from sparsesweep.engine.propagate import SafPlan, combine
 from sparsesweep.engine.sparse import direct_counts, fine_counts
+from sparsesweep.errors import SpecError
 from sparsesweep.inputs import load_bundle
 from sparsesweep.tl import load_spec
 
@@ -50,10 +52,6 @@ def test_direct_counts_match_the_combiner_without_safs(reference, case):
 
 @pytest.mark.parametrize("target", ["B", "A"])
 def test_compressed_below_an_uncompressed_level_is_refused(target):
-    from test_invariants import _evaluate  # a small GEMM design (DRAM, Buffer, MAC)
-
-    from sparsesweep.errors import SpecError
-
     point = {"M": 4, "N": 4, "K": 4, "pes": 1, "pes1": 0, "ms": 1, "m0": 2, "m1": 2, "n0": 2, "n1": 2, "k0": 2,
              "k1": 2, "p0": "MNK", "p1": "MNK", "dist": "hypergeometric", "dA": 0.5, "dB": 1.0, "fmt": "CP",
              "saf": "skipping", "copt": "gating"}
