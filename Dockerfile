@@ -27,11 +27,20 @@ RUN uv venv --python 3.12 /opt/venv
 
 # The project is installed in editable mode so that its data folders (arch/, workloads/,
 # sparse_opt/, templates/) stay beside the code, as in a checkout.
+# The test extras come along, so the image can run the test suite too (README).
 COPY . /opt/sparsesweep
-RUN uv pip install --python /opt/venv/bin/python -e /opt/sparsesweep
+RUN uv pip install --python /opt/venv/bin/python -e '/opt/sparsesweep[test]'
 
+# Run as any user (`docker run -u "$(id -u):$(id -g)"`, as the README shows), HOME is "/" and not
+# writable, so nothing may depend on it: the caches and Timeloop's working folders live in the
+# mounted project folder (/work, which that user owns), and HOME and the matplotlib/XDG cache
+# folders point at /tmp, which every user can write.
 ENV PATH=/opt/venv/bin:$PATH \
+    SPARSESWEEP_CACHE_DIR=/work/.sparsesweep-cache \
     SPARSESWEEP_TIMELOOP_RUNS=/work/timeloop-runs \
+    HOME=/tmp \
+    XDG_CACHE_HOME=/tmp/.cache \
+    MPLCONFIGDIR=/tmp/.matplotlib \
     LD_LIBRARY_PATH=/usr/local/lib
 
 # Fail the build early if a tool is missing.

@@ -100,12 +100,12 @@ def test_bad_options_are_one_line_errors_with_exit_code_2(tmp_path, cache, capsy
 
 
 def test_an_interrupt_outside_the_points_exits_130(tmp_path, cache, capsys, monkeypatch):
-    import sparsesweep.sweep.cli as cli
+    import sparsesweep.sweep.session as session
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "build_grid", interrupted)
+    monkeypatch.setattr(session, "build_grid", interrupted)
     assert _sweep(tmp_path / "out") == 130 and "run the same command again" in capsys.readouterr().err
 
 

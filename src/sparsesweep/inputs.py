@@ -11,7 +11,7 @@ from, so later errors can point at the right file and line.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,28 +86,98 @@ def bundle_from_text(text: str, name: str = "<string>") -> SpecBundle:
     return bundle_from_docs(name, [parse_yaml(text, name)])
 
 
-def load_bundle(path: Path | str, extra: Sequence[Path | str] = ()) -> SpecBundle:
-    """Load one point from a file or folder (plus ``extra`` files, e.g. ``--ert``)."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
-        if not files:
-            raise SpecError("no YAML files in folder", file=path, fix="point at a folder with input YAML")
-    elif path.is_file():
-        files = [path]
-    else:
-        raise SpecError("no such file or folder", file=path, fix="check the path")
+def load_bundle(path: Path | str | Sequence[Path | str], extra: Sequence[Path | str] = ()) -> SpecBundle:
+    """Load one point from a file, a folder, or several files merged (Timeloop's
+    ``input.yaml ERT.yaml mapping.yaml``), plus ``extra`` files (``--ert``, ``--mapping``) whose
+    top-level keys replace those of the inputs."""
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    files: list[Path] = []
+    for one in paths:
+        if one.is_dir():
+            found = sorted(p for p in one.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
+            if not found:
+                raise SpecError("no YAML files in folder", file=one, fix="point at a folder with input YAML")
+            files += found
+        elif one.is_file():
+            files.append(one)
+        else:
+            raise SpecError("no such file or folder", file=one, fix="check the path")
     docs = [load_yaml(p) for p in files]
-    if path.is_file() and not any(isinstance(d.data, dict) and "ERT" in d.data for d in docs):
-        ert = path.parent / "ERT.yaml"
-        if ert.is_file() and ert.resolve() != path.resolve():
+    first = paths[0]
+    if first.is_file() and not any(isinstance(d.data, dict) and "ERT" in d.data for d in docs):
+        ert = first.parent / "ERT.yaml"
+        if ert.is_file() and ert.resolve() not in {f.resolve() for f in files}:
             docs.append(load_yaml(ert))
     extra_docs = [load_yaml(p) for p in extra]
-    if extra_docs:
-        # An explicit --ert replaces an ERT found beside the input.
-        explicit = {k for d in extra_docs if isinstance(d.data, dict) for k in d.data}
-        docs = [d for d in docs if not (isinstance(d.data, dict) and set(d.data) <= explicit)]
-    return bundle_from_docs(path.name if path.is_dir() else path.stem, docs + extra_docs)
+    explicit = {k for d in extra_docs if isinstance(d.data, dict) for k in d.data}
+    if explicit:  # an explicit --ert / --mapping replaces what the inputs (or a file beside them) define
+        docs = [_without(d, explicit) for d in docs]
+    return bundle_from_docs(_bundle_name(paths), [d for d in docs if d.data != {}] + extra_docs)
+
+
+def _without(doc: YamlDoc, keys: set[str]) -> YamlDoc:
+    if not isinstance(doc.data, dict) or not keys & set(doc.data):
+        return doc
+    return replace(doc, data={k: v for k, v in doc.data.items() if k not in keys})
+
+
+def _bundle_name(paths: Sequence[Path]) -> str:
+    if len(paths) == 1:
+        return paths[0].name if paths[0].is_dir() else paths[0].stem
+    parents = {p.resolve().parent for p in paths}
+    return parents.pop().name if len(parents) == 1 else paths[0].stem
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one evaluation reads: a folder, a file, or several files merged into one spec."""
+
+    paths: tuple[Path, ...]
+
+    @property
+    def label(self) -> str:
+        return " ".join(str(p) for p in self.paths)
+
+    @property
+    def anchor(self) -> Path:
+        """The folder or file; for merged files their folder when they share one (names output folders)."""
+        parents = {p.parent for p in self.paths}
+        return parents.pop() if len(self.paths) > 1 and len(parents) == 1 else self.paths[0]
+
+    def load(self, extra: Sequence[Path | str] = ()) -> SpecBundle:
+        return load_bundle(self.paths, extra)
+
+
+def expand_targets(paths: Sequence[Path | str]) -> list[Target]:
+    """The evaluation targets of a command line.
+
+    Several files whose top-level keys do not overlap are one spec, merged as ``timeloop-model
+    input.yaml ERT.yaml mapping.yaml`` merges them (in any order).  Files that each define a whole
+    spec (an ``architecture`` apiece), and folders, are separate targets (see :func:`expand_paths`).
+    """
+    given = [Path(p) for p in paths]
+    if len(given) > 1 and all(p.is_file() for p in given):
+        keys = [(p, _top_keys(p)) for p in given]
+        owner: dict[str, Path] = {}
+        clash: tuple[str, Path, Path] | None = None
+        for path, names in keys:
+            for name in names:
+                if name in owner and clash is None:
+                    clash = (name, owner[name], path)
+                owner.setdefault(name, path)
+        if clash is None:
+            return [Target(tuple(given))]
+        if not all("architecture" in names for _, names in keys):
+            name, first, second = clash
+            raise SpecError(f"top-level key '{name}' is defined in {first} and in {second}", file=second, key=name,
+                            fix="give one spec's files (merged as timeloop-model merges them) or several whole specs, "
+                                "each with its own architecture")
+    return [Target((p,)) for p in expand_paths(given)]
+
+
+def _top_keys(path: Path) -> list[str]:
+    data = load_yaml(path).data
+    return [str(k) for k in data] if isinstance(data, dict) else []
 
 
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:

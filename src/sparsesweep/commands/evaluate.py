@@ -8,19 +8,28 @@ import sys
 from pathlib import Path
 
 from ..backends.base import default_registry
+from ..clitools import with_examples
 from ..errors import EXIT_USER_ERROR, SparsesweepError
-from ..inputs import expand_paths, load_bundle
+from ..inputs import expand_targets
 from ..result import Result
 
 HELP = "Evaluate Timeloop-format inputs (files or case folders) and print energy, cycles and computes."
+EPILOG = with_examples(
+    "Several files that together make one spec are merged, as timeloop-model merges them (any order).",
+    ("sparsesweep evaluate input.yaml ERT.yaml mapping.yaml",
+     "sparsesweep evaluate results/points/conv1-structured-dual-s0.5 --json",
+     "sparsesweep evaluate input.yaml --mapping my_mapping.yaml --ert ERT.yaml",
+     "sparsesweep evaluate ../shared/reference/fig15          # a folder of case folders: each case"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="input YAML files or folders (a folder means every YAML in it; a folder of case "
-                             "folders is searched recursively)")
+                        help="input YAML files or folders (files that together make one spec are merged; a folder "
+                             "means every YAML in it; a folder of case folders is searched recursively)")
     parser.add_argument("--ert", metavar="FILE", help="pinned energy reference table (top-level 'ERT:'); "
                         "default: an ERT in the inputs or ERT.yaml beside an input file")
+    parser.add_argument("--mapping", metavar="FILE",
+                        help="the mapping to evaluate (top-level 'mapping:'), replacing one in the inputs")
     parser.add_argument("--json", action="store_true",
                         help="print the expected.json schema (one object; several targets: keyed by path)")
     parser.add_argument("--backend", default="native", metavar="NAME",
@@ -30,16 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     backend = default_registry().create(args.backend)
-    targets = expand_paths(args.paths)
-    extra = [Path(args.ert)] if args.ert else []
+    targets = expand_targets(args.paths)
+    extra = extra_files(args)
     results: dict[str, Result] = {}
     failures: list[SparsesweepError] = []
     for target in targets:
         try:
-            bundle = load_bundle(target, extra)
-            workdir = Path(args.workdir) / target.name if args.workdir and len(targets) > 1 else (
+            bundle = target.load(extra)
+            workdir = Path(args.workdir) / target.anchor.name if args.workdir and len(targets) > 1 else (
                 Path(args.workdir) if args.workdir else None)
-            results[str(target)] = backend.evaluate(bundle, workdir)
+            results[target.label] = backend.evaluate(bundle, workdir)
         except SparsesweepError as exc:
             if getattr(args, "debug", False):
                 raise
@@ -48,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"error: {exc.one_line()}", file=sys.stderr)
             continue
         if not args.json:
-            print(summary(str(target), results[str(target)]))
+            print(summary(target.label, results[target.label]))
     if args.json:
         if len(targets) == 1 and results:
             payload = next(iter(results.values())).to_json_dict()
@@ -58,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         for exc in failures:
             print(f"error: {exc.one_line()}", file=sys.stderr)
     return EXIT_USER_ERROR if failures else 0
+
+
+def extra_files(args: argparse.Namespace) -> list[Path]:
+    """``--ert`` and ``--mapping`` files, which replace what the inputs define."""
+    return [Path(f) for f in (args.ert, args.mapping) if f]
 
 
 def summary(name: str, result: Result) -> str:

@@ -12,10 +12,11 @@ from typing import Any
 
 from ..backends.base import OBJECTIVES, SearchOptions, SearchResult, default_registry
 from ..errors import EXIT_USER_ERROR, SparsesweepError, SpecError, suggest
-from ..inputs import SpecBundle, expand_paths, load_bundle
+from ..clitools import with_examples
+from ..inputs import SpecBundle, expand_targets
 from ..mapper.cache import cached_search
 from ..yamlio import dump_yaml
-from .evaluate import summary
+from .evaluate import extra_files, summary
 
 HELP = "Search the mapspace (the inputs' architecture_constraints) for the best mapping and evaluate it."
 DEFAULT_OUT = "out/map"
@@ -25,11 +26,17 @@ METRICS = {"energy": "energy", "edp": "edp", "delay": "cycles", "cycles": "cycle
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("A 'mapping:' in the inputs is a starting point, not a constraint. Writes the best mapping "
-                     f"as <out>/{MAPPING_FILE} (Timeloop 'mapping:' entries, permutations innermost first) and "
-                     "prints its evaluation. Results are cached; see --no-cache.")
+    parser.epilog = with_examples(
+        "A 'mapping:' in the inputs (or --mapping) is a starting point, not a constraint. Writes the best mapping "
+        f"as <out>/{MAPPING_FILE} (Timeloop 'mapping:' entries, permutations innermost first) and prints its "
+        "evaluation. Results are cached; see --no-cache. Several files that together make one spec are merged, "
+        "as timeloop-mapper merges them.",
+        ("sparsesweep map input.yaml ERT.yaml",
+         "sparsesweep map results/points/conv1-structured-dual-s0.5 --objective edp --json",
+         "sparsesweep map input.yaml --ert ERT.yaml --time-limit 10 --out out/map/mine"))
     parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="input YAML files or case folders (a folder of case folders is searched recursively)")
+                        help="input YAML files or case folders (files that together make one spec are merged; a "
+                             "folder of case folders is searched recursively)")
     parser.add_argument("--objective", choices=OBJECTIVES, default=None,
                         help="what to minimise (default: the inputs' mapper.optimization_metrics[0], else energy)")
     parser.add_argument("--time-limit", type=float, default=30.0, metavar="S",
@@ -41,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR",
                         help=f"output folder (default: {DEFAULT_OUT}/<input name>; several targets get sub-folders)")
     parser.add_argument("--ert", metavar="FILE", help="pinned energy reference table (top-level 'ERT:')")
+    parser.add_argument("--mapping", metavar="FILE",
+                        help="a starting mapping (top-level 'mapping:'), replacing one in the inputs")
     parser.add_argument("--backend", default="native", metavar="NAME",
                         help="native (embedded engine and fast mapper, default) or timeloop (timeloop-mapper)")
     parser.add_argument("--workdir", metavar="DIR", help="keep backend working files here (timeloop backend)")
@@ -54,14 +63,14 @@ def run(args: argparse.Namespace) -> int:
     registry = default_registry()
     if args.backend not in registry.names():
         raise SpecError(f"unknown backend '{args.backend}'", key="--backend", fix=suggest(args.backend, registry.names()))
-    targets = expand_paths(args.paths)
-    extra = [Path(args.ert)] if args.ert else []
-    outs = _out_dirs(targets, args.out)
+    targets = expand_targets(args.paths)
+    extra = extra_files(args)
+    outs = _out_dirs([t.anchor for t in targets], args.out)
     results: dict[str, dict[str, Any]] = {}
     failures = 0
     for target, out in zip(targets, outs):
         try:
-            bundle = load_bundle(target, extra)
+            bundle = target.load(extra)
             options = SearchOptions(objective=_objective(args.objective, bundle), time_limit_s=args.time_limit,
                                     seed=args.seed, cache=not args.no_cache)
             found = _search(args, bundle, options, out)
@@ -72,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
             failures += 1
             print(f"error: {exc.one_line()}", file=sys.stderr)
             continue
-        results[str(target)] = payload(found)
+        results[target.label] = payload(found)
         for note in found.extra.get("notes", []):
-            print(f"note: {target}: {note}", file=sys.stderr)
+            print(f"note: {target.label}: {note}", file=sys.stderr)
         if not args.json:
-            print(summary(str(target), found.result))
+            print(summary(target.label, found.result))
             print(f"  mapping {written}  ({_how(found)})")
     if args.json:
         one = len(targets) == 1 and results

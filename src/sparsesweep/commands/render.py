@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..clitools import with_examples
 from ..errors import SpecError
 from ..render import check_mapping, render_point, write_point
 from ..specs.arch import apply_overrides, load_arch, parse_assignment
@@ -21,9 +22,12 @@ DEFAULT_OUT = "out/render"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("Writes input.yaml (architecture, problem, sparse_optimizations, architecture_constraints, "
-                     "mapper, and mapping if given) and ERT.yaml, then prints their paths. Run them with "
-                     "'timeloop-mapper input.yaml ERT.yaml'.")
+    parser.epilog = with_examples(
+        "Writes input.yaml (architecture, problem, sparse_optimizations, architecture_constraints, mapper, and "
+        "mapping if given) and ERT.yaml, then prints their paths. Run them with 'timeloop-mapper input.yaml "
+        "ERT.yaml'.",
+        ("sparsesweep render --layer conv3_1_b_3x3 --scheme structured --sides dual --sparsity 0.75",
+         "sparsesweep render --layer fc --scheme unstructured --sparsity 0.5 --set smem_kib=128 --out out/fc"))
     parser.add_argument("--arch", metavar="FILE",
                         help="architecture file (default: arch/stc.yaml, or arch/dstc.yaml for unstructured "
                              "schemes; a bare name is looked up in arch/)")

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..clitools import with_examples
 from ..errors import SparsesweepError, SpecError
 from ..inputs import YAML_SUFFIXES
 from ..specs.arch import arch_from_doc
@@ -21,9 +22,10 @@ _FOLDER_KIND = {"arch": "arch", "workloads": "workload", "sparse_opt": "scheme",
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("The kind of each file is read from its keys (topology -> arch, layers -> workload, "
-                     "kind -> scheme, ERT -> energy table), else from its folder. Exit code 0 when all are "
-                     "valid, 2 otherwise.")
+    parser.epilog = with_examples(
+        "The kind of each file is read from its keys (topology -> arch, layers -> workload, kind -> scheme, "
+        "ERT -> energy table), else from its folder. Exit code 0 when all are valid, 2 otherwise.",
+        ("sparsesweep validate arch workloads sparse_opt", "sparsesweep validate my_arch.yaml --kind arch"))
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="files or folders to check (folders: every *.yaml in them, recursively)")
     parser.add_argument("--kind", choices=KINDS, default=None,

@@ -10,6 +10,9 @@ activations ``B[N,K]``, outputs ``Z[M,N]`` with ``M`` = output channels, ``K = C
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -121,16 +124,48 @@ class Workload(BaseModel):
     def names(self) -> list[str]:
         return [layer.name for layer in self.layers]
 
-    def layer(self, name: str, *, source: str | Path | None = None) -> Layer:
-        """The layer called ``name``; an unknown name suggests the closest one."""
+    def layer(self, name: str, *, source: str | Path | None = None, key: str = "--layer") -> Layer:
+        """The layer called ``name``; an unknown name suggests sensible matches."""
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise SpecError(f"unknown layer '{name}'", file=source, key="--layer", fix=suggest(name, self.names()))
+        raise SpecError(f"unknown layer '{name}'", file=source, key=key, fix=layer_hint(name, self.names()))
+
+    def select(self, patterns: Sequence[str], *, source: str | Path | None = None,
+               key: str = "--layers") -> list[Layer]:
+        """The layers named by ``patterns`` (names or shell-style patterns such as ``conv3_*``), in
+        network order, each once; a name or pattern that matches nothing is an error with suggestions."""
+        wanted: set[str] = set()
+        for pattern in patterns:
+            if any(ch in pattern for ch in "*?["):
+                matched = [n for n in self.names() if fnmatch.fnmatchcase(n, pattern)]
+                if not matched:
+                    raise SpecError(f"no layer matches '{pattern}'", file=source, key=key,
+                                    fix=layer_hint(pattern.strip("*?[]"), self.names()))
+                wanted.update(matched)
+            else:
+                wanted.add(self.layer(pattern, source=source, key=key).name)
+        return [layer for layer in self.layers if layer.name in wanted]
 
     @property
     def total_macs(self) -> int:
         return sum(layer.total_macs for layer in self.layers)
+
+
+def layer_hint(name: str, names: Sequence[str]) -> str:
+    """Suggestions for a layer name that does not exist: a pattern for the layers it starts (or is
+    part of), else the closest names; always how to list them."""
+    listing = "'sparsesweep layers' lists them; --layers takes patterns such as 'conv3_*'"
+    if name:
+        for pattern, matched in ((f"{name}*", [n for n in names if n.startswith(name)]),
+                                 (f"*{name}*", [n for n in names if name in n])):
+            if matched:
+                shown = ", ".join(matched[:4]) + (", ..." if len(matched) > 4 else "")
+                return f"did you mean '{pattern}' ({len(matched)} layers: {shown})? {listing}"
+    close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + f"? {listing}"
+    return suggest(name, names) + f"; {listing}"
 
 
 def workload_from_doc(doc: YamlDoc) -> Workload:

@@ -8,39 +8,46 @@ finished point is kept; run the same command again to resume).
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..backends.base import OBJECTIVES, BackendRegistry, SearchOptions, default_registry
-from ..errors import EXIT_USER_ERROR, SparsesweepError, SpecError
-from ..specs.paths import data_root
-from .executors import make_executor
-from .grid import DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, build_grid, default_schemes, parse_axis, \
-    parse_fractions, parse_list
-from .runner import SweepInterrupted, run_grid
-from .store import CACHE_ENV, JOURNAL, Store, default_cache_dir
+from ..backends.base import OBJECTIVES, BackendRegistry, default_registry
+from ..clitools import OneLineParser, quiet_pipe, with_examples
+from ..errors import EXIT_USER_ERROR, SparsesweepError
+from .grid import DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, default_schemes, parse_axis, parse_fractions, \
+    parse_list
+from .runner import SweepInterrupted
+from .session import DEFAULT_OUT, DEFAULT_TIME_LIMIT_S, SweepOptions, default_jobs, execute
+from .store import CACHE_ENV, default_cache_dir
 
-DEFAULT_OUT = "results"
-DEFAULT_TIME_LIMIT_S = 30.0
 EXIT_INTERRUPTED = 130
+DESCRIPTION = ("Sweep a network over sparsity schemes, sides, sparsities and memory sizes; write tables, plots and "
+               "a claims report.")
+EXAMPLES = (
+    "python sweep.py --sparsity 0,0.5,0.667,0.75",
+    "sparsesweep sweep --layers 'conv3_*' --sparsity 0,0.5 --out out/conv3",
+    "sparsesweep sweep --set smem_kib=128,256,512 --set lrf_metadata_bits=x0.5,x1,x2",
+)
 
 
-def default_jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+def epilog() -> str:
+    return with_examples(
+        "Outputs in --out: results.csv, summary.csv, *.png, report.md, run.json, points/<point>/. The cache is "
+        f"${CACHE_ENV} or the user cache folder ({default_cache_dir()}).", EXAMPLES)
 
 
-def build_parser(backends: Sequence[str]) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="sweep.py", description="Sweep a network over sparsity schemes, sides, sparsities and memory sizes; "
-        "write tables, plots and a claims report.",
-        epilog=f"Outputs in --out: results.csv, summary.csv, *.png, report.md, run.json, points/<point>/. The cache "
-               f"is ${CACHE_ENV} or the user cache folder ({default_cache_dir()}).")
+def build_parser(backends: Sequence[str], prog: str = "sweep.py") -> argparse.ArgumentParser:
+    """``sweep.py``'s parser (``sparsesweep sweep`` adds the same arguments with :func:`add_arguments`)."""
+    p = OneLineParser(prog=prog, description=DESCRIPTION, epilog=epilog())
+    add_arguments(p, backends)
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser, backends: Sequence[str]) -> None:
+    """Every sweep option (shared by ``sweep.py`` and ``sparsesweep sweep``)."""
     p.add_argument("--sparsity", default=",".join(f"{s:g}" for s in DEFAULT_SPARSITIES), metavar="S[,S...]",
                    help="weight sparsities; 0 is the dense baseline, which always runs (default: %(default)s)")
     p.add_argument("--act-sparsity", metavar="S[,S...]",
@@ -73,8 +80,6 @@ def build_parser(backends: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true",
                    help="ignore the shared cache: recompute every point (an interrupted run still resumes)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    return p
 
 
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
@@ -89,12 +94,28 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
     )
 
 
+def options_from_args(args: argparse.Namespace) -> SweepOptions:
+    return SweepOptions(config=config_from_args(args), backend=args.backend, objective=args.objective,
+                        time_limit_s=args.time_limit, seed=args.seed, jobs=args.jobs, dask=args.dask,
+                        out=Path(args.out), cache=not args.no_cache, progress=not args.quiet)
+
+
 def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = None) -> int:
+    """``python sweep.py ARGS``; returns the exit code (a closed output pipe ends quietly)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     registry = registry or default_registry()
-    args = build_parser(registry.names()).parse_args(argv)
+
+    def parse_and_run() -> int:
+        args = build_parser(registry.names()).parse_args(argv)
+        return run_parsed(args, "python sweep.py " + shlex.join(argv), registry)
+
+    return quiet_pipe(parse_and_run)
+
+
+def run_parsed(args: argparse.Namespace, command: str, registry: BackendRegistry) -> int:
+    """Run a parsed sweep command line; returns the exit code (errors are one line)."""
     try:
-        return _run(args, argv, registry)
+        return _run(args, command, registry)
     except SweepInterrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -102,43 +123,18 @@ def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = N
         print("\ninterrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SparsesweepError as exc:
-        if args.debug:
+        if getattr(args, "debug", False):
             raise
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 
-def _run(args: argparse.Namespace, argv: list[str], registry: BackendRegistry) -> int:
-    if args.jobs < 1:
-        raise SpecError(f"--jobs must be >= 1 (got {args.jobs})", key="--jobs", fix="use a positive number")
-    if not args.time_limit > 0:
-        raise SpecError(f"--time-limit must be > 0 (got {args.time_limit:g})", key="--time-limit",
-                        fix="use a positive number of seconds")
-    grid = build_grid(config_from_args(args))
-    if args.backend == "timeloop" and not args.dask:  # fail once, not once per point (Dask workers have their own)
-        from ..backends.tlrun import find_binary
-
-        find_binary("timeloop-mapper")
-    out = _writable(Path(args.out))
-    store = Store.open(out / JOURNAL, private=True) if args.no_cache else Store.open(default_cache_dir())
-    options = SearchOptions(objective=args.objective, time_limit_s=args.time_limit, seed=args.seed,
-                            cache=not args.no_cache)
-    run = run_grid(grid, backend=args.backend, options=options, registry=registry, store=store, out=out,
-                   executor_factory=lambda: make_executor(args.jobs, args.dask), progress=not args.quiet)
-    from . import pointdirs
-    from .outputs import write_outputs
-
-    pointdirs.prune(out, [p.id for p in grid.points])
-    try:
-        files = write_outputs(run, out, "python sweep.py " + shlex.join(argv), _root())
-    except OSError as exc:
-        raise SpecError(f"cannot write the outputs: {exc.strerror or exc}", file=out, key="--out",
-                        fix="free some space or choose another --out; every point is cached, rerun to write them") from None
-    if store.private:
-        store.remove()
+def _run(args: argparse.Namespace, command: str, registry: BackendRegistry) -> int:
+    done = execute(options_from_args(args), registry, command)
+    run, out = done.run, done.out
     stats = run.stats
     print(f"sweep: {stats.total} points ({stats.cached} cached, {stats.computed} computed on {stats.executor}) in "
-          f"{stats.seconds:.1f} s; wrote {len(files)} files and points/ to {out}/ (report: {out / 'report.md'})",
+          f"{stats.seconds:.1f} s; wrote {len(done.files)} files and points/ to {out}/ (report: {out / 'report.md'})",
           file=sys.stderr)
     if stats.failed:
         first = next(o for o in run.outcomes if o.record["status"] != "ok")
@@ -147,23 +143,3 @@ def _run(args: argparse.Namespace, argv: list[str], registry: BackendRegistry) -
               f"{out / 'results.csv'})", file=sys.stderr)
         return EXIT_USER_ERROR
     return 0
-
-
-def _writable(out: Path) -> Path:
-    """``--out``, created; a one-line error now rather than after the sweep."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".sweep-write-test"
-        probe.write_text("ok", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        raise SpecError(f"cannot write to the output folder: {exc.strerror or exc}", file=out, key="--out",
-                        fix="choose a writable folder") from None
-    return out
-
-
-def _root() -> Path | None:
-    try:
-        return data_root()
-    except SparsesweepError:
-        return None

@@ -206,12 +206,7 @@ def _schemes(names: Sequence[str]) -> list[SchemeSpec]:
 def _layers(workload: Workload, wanted: Sequence[str] | None, source: Path) -> list[Layer]:
     if wanted is None:
         return list(workload.layers)
-    chosen = []
-    for name in wanted:
-        layer = workload.layer(name, source=source)
-        if layer not in chosen:
-            chosen.append(layer)
-    return chosen
+    return workload.select(wanted, source=source)
 
 
 def _archs(files: Sequence[str], topologies: set[str]) -> dict[str, ArchSpec]:

@@ -1,0 +1,119 @@
+"""One sweep from typed options to written outputs: what ``sweep.py``, ``sparsesweep sweep`` and
+``sparsesweep.sweep()`` share.
+
+:class:`SweepOptions` holds every option of the command line as a typed value;
+:func:`execute` checks them, builds the grid, runs it (cache, executors) and writes the outputs
+into ``options.out``.  User errors raise :class:`~sparsesweep.errors.SparsesweepError` before any
+work starts; an interrupt raises :class:`~.runner.SweepInterrupted` with every finished point kept.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..backends.base import OBJECTIVES, BackendRegistry, Objective, SearchOptions
+from ..errors import SparsesweepError, SpecError
+from ..specs.paths import data_root
+from .executors import make_executor
+from .grid import SweepConfig, build_grid
+from .runner import SweepRun, run_grid
+from .store import JOURNAL, Store, default_cache_dir
+
+DEFAULT_OUT = "results"
+DEFAULT_TIME_LIMIT_S = 30.0
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """Every sweep option (the command line's, as values)."""
+
+    config: SweepConfig = field(default_factory=SweepConfig)  # what to sweep
+    backend: str = "native"  # evaluation backend name (native, timeloop)
+    objective: Objective = "edp"  # what the mapper minimises
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S  # wall-clock limit of one mapping search (s)
+    seed: int = 0  # mapper seed
+    jobs: int = field(default_factory=default_jobs)  # parallel workers (1 = in this process)
+    dask: str | None = None  # 'local' or a scheduler address tcp://host:port
+    out: Path = Path(DEFAULT_OUT)  # output folder
+    cache: bool = True  # False: recompute every point (keeps a private journal so it still resumes)
+    progress: bool = True  # progress bar on a terminal
+
+
+@dataclass(frozen=True)
+class SweepOutput:
+    """A finished sweep: the run (grid, outcomes, statistics), its folder and the files written."""
+
+    run: SweepRun
+    out: Path
+    files: list[Path]
+
+
+def check_options(options: SweepOptions, registry: BackendRegistry) -> None:
+    """One-line errors for option values the grid does not check."""
+    if options.jobs < 1:
+        raise SpecError(f"--jobs must be >= 1 (got {options.jobs})", key="--jobs", fix="use a positive number")
+    if not options.time_limit_s > 0:
+        raise SpecError(f"--time-limit must be > 0 (got {options.time_limit_s:g})", key="--time-limit",
+                        fix="use a positive number of seconds")
+    if options.objective not in OBJECTIVES:
+        raise SpecError(f"unknown objective '{options.objective}'", key="--objective",
+                        fix="use one of " + ", ".join(OBJECTIVES))
+    registry.create(options.backend)  # an unknown name is a one-line error with a suggestion
+
+
+def execute(options: SweepOptions, registry: BackendRegistry, command: str) -> SweepOutput:
+    """Run one sweep and write its outputs (``command`` is quoted in the report)."""
+    check_options(options, registry)
+    grid = build_grid(options.config)
+    if options.backend == "timeloop" and not options.dask:  # fail once, not once per point
+        from ..backends.tlrun import find_binary
+
+        find_binary("timeloop-mapper")
+    out = writable(Path(options.out))
+    store = Store.open(out / JOURNAL, private=True) if not options.cache else Store.open(default_cache_dir())
+    search = SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed,
+                           cache=options.cache)
+    run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=out,
+                   executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress)
+    from . import pointdirs
+    from .outputs import write_outputs
+
+    pointdirs.prune(out, [p.id for p in grid.points])
+    try:
+        files = write_outputs(run, out, command, _root())
+    except OSError as exc:
+        raise SpecError(f"cannot write the outputs: {exc.strerror or exc}", file=out, key="--out",
+                        fix="free some space or choose another --out; every point is cached, rerun to write them") from None
+    if store.private:
+        store.remove()
+    return SweepOutput(run=run, out=out, files=files)
+
+
+def writable(out: Path) -> Path:
+    """``--out``, created; a one-line error now rather than after the sweep."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".sweep-write-test"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise SpecError(f"cannot write to the output folder: {exc.strerror or exc}", file=out, key="--out",
+                        fix="choose a writable folder") from None
+    return out
+
+
+def _root() -> Path | None:
+    try:
+        return data_root()
+    except SparsesweepError:
+        return None
