@@ -363,12 +363,16 @@ def test_dockerfile_pins_the_official_image_and_installs_the_project() -> None:
     assert tag and tag != "latest", "the base image must be pinned to an explicit tag"
     assert any(ln.startswith("COPY --from=") and "uv" in ln for ln in lines)  # a pinned uv brings Python 3.12
     assert re.search(r"uv venv .*--python 3\.12", text)
-    assert re.search(r"uv pip install .*-e /opt/sparsesweep", text)
+    assert re.search(r"uv pip install .*-e '?/opt/sparsesweep(\[test\])?'?", text)
     copies = [ln.split()[1:-1] for ln in lines if ln.startswith("COPY ") and "--from=" not in ln]
     for sources in copies:
         for src in sources:
             assert (REPO / src).exists(), f"Dockerfile copies missing {src}"
     assert any(ln.startswith("ENV PATH=/opt/venv/bin:") for ln in lines)
+    # A non-root run (-u uid:gid) has HOME=/: the caches must live where that user can write.
+    env = dict(re.findall(r"\b(SPARSESWEEP_CACHE_DIR|SPARSESWEEP_TIMELOOP_RUNS|HOME|MPLCONFIGDIR)=(\S+)", text))
+    assert env["SPARSESWEEP_CACHE_DIR"].startswith("/work/") and env["SPARSESWEEP_TIMELOOP_RUNS"].startswith("/work/")
+    assert env["HOME"].startswith("/tmp") and env["MPLCONFIGDIR"].startswith("/tmp")
     assert lines[-1].startswith("CMD ")
     ignore = (REPO / ".dockerignore").read_text().split()
     assert ".venv" in ignore and ".git" in ignore
