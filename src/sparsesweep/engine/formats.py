@@ -202,12 +202,18 @@ def adjust_word_bits(bits: int | None, level: MetadataStorage, where: str) -> in
 
 
 def rank_bits(rank: Rank, level: MetadataStorage, where: str) -> RankBits:
-    """Word bits of a rank at a level (B's metadata defaults to 1 bit)."""
-    md = rank.metadata_bits
-    if md is None and rank.format == "b":
+    """Word bits of a rank at a level (B's metadata defaults to 1 bit).
+
+    UB (uncompressed bitmask) reads no word bits from its rank: both fields always take the
+    level's ``metadata_datawidth``, whatever the rank says (Timeloop's UB ignores the keys).
+    """
+    md, pl = rank.metadata_bits, rank.payload_bits
+    if rank.format == "ub":
+        md = pl = None
+    elif md is None and rank.format == "b":
         md = 1
     return RankBits(adjust_word_bits(md, level, f"{where} metadata_word_bits"),
-                    adjust_word_bits(rank.payload_bits, level, f"{where} payload_word_bits"))
+                    adjust_word_bits(pl, level, f"{where} payload_word_bits"))
 
 
 # -- the whole tile ---------------------------------------------------------------------

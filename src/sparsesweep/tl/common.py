@@ -50,6 +50,11 @@ class Reader:
     def error(self, path: Path, what: str, fix: str | None = None) -> SpecError:
         return self.bundle.error(what, self._original(path), fix)
 
+    def original_key(self, path: Path) -> str | int | None:
+        """The last key of a normalised key path as spelled in the file (None: not there)."""
+        original = self._original(path)
+        return original[-1] if original else None
+
     def _original(self, path: Path) -> Path:
         """Map a normalised key path back to the keys as spelled in the file."""
         node: Any = self.bundle.data

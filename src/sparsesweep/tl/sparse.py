@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import suggest
@@ -26,6 +26,7 @@ class Rank:
     metadata_bits: int | None = None  # bits per metadata unit (None: from the level)
     payload_bits: int | None = None  # bits per payload unit (None: from the level)
     flattened: tuple[str, ...] | None = None  # problem dimensions this rank covers
+    payload_key_hyphenated: bool = False  # payload bits given as v0.3 ``payload-word-bits``
 
     @property
     def compressed(self) -> bool:
@@ -61,6 +62,7 @@ class LevelSparse:
 class SparseOpts:
     levels: Mapping[str, LevelSparse] = field(default_factory=dict)
     compute: frozenset[str] = frozenset()  # gating / skipping at the compute level
+    warnings: tuple[str, ...] = ()  # what Timeloop would warn about (one line each)
 
     def at(self, level: str) -> LevelSparse:
         return self.levels.get(level, LevelSparse())
@@ -103,7 +105,36 @@ def parse_sparse(reader: Reader, raw: Any, arch: Architecture, problem: Problem)
                            dsnames)
         safs = _safs(reader, target.get("action_optimization"), tpath + ("action_optimization",), dsnames)
         levels[name] = LevelSparse(formats=formats, safs=safs)
-    return SparseOpts(levels=levels, compute=frozenset(compute))
+    levels, warnings = _master_payload_keys(levels)
+    return SparseOpts(levels=levels, compute=frozenset(compute), warnings=warnings)
+
+
+def _master_payload_keys(levels: dict[str, LevelSparse]) -> tuple[dict[str, LevelSparse], tuple[str, ...]]:
+    """Drop payload word bits spelled ``payload-word-bits``, as Timeloop master does.
+
+    Master rewrites v0.3 hyphenated keys to underscores one keyword at a time, and it
+    rewrites ``word-bits`` before ``payload-word-bits``: the key becomes
+    ``payload-word_bits``, which no format reads, so the level's ``metadata_datawidth``
+    applies.  The 2022 Sparseloop build (position-skipping inputs) read the hyphenated key
+    itself, so there it is kept.
+    """
+    if any(saf.kind == "position_skipping" for lvl in levels.values() for saf in lvl.safs):
+        return levels, ()
+    warnings: list[str] = []
+    out: dict[str, LevelSparse] = {}
+    for name, lvl in levels.items():
+        formats = dict(lvl.formats)
+        for ds, rep in lvl.formats.items():
+            if not any(r.payload_key_hyphenated for r in rep.ranks):
+                continue
+            ranks = tuple(replace(r, payload_bits=None, payload_key_hyphenated=False)
+                          if r.payload_key_hyphenated else r for r in rep.ranks)
+            formats[ds] = replace(rep, ranks=ranks)
+            warnings.append(f"'{ds}' at '{name}': 'payload-word-bits' is ignored (Timeloop master reads it as "
+                            f"'payload-word_bits'); its payload words take the level's metadata_datawidth "
+                            f"(write 'payload_word_bits' to set them)")
+        out[name] = replace(lvl, formats=formats)
+    return out, tuple(warnings)
 
 
 def _formats(reader: Reader, raw: Any, path: Path, dsnames: list[str]) -> dict[str, Representation]:
@@ -130,6 +161,7 @@ def _formats(reader: Reader, raw: Any, path: Path, dsnames: list[str]) -> dict[s
             fmt = reader.choice(reader.require(rank, "format", rpath), rpath + ("format",), FORMATS)
             md = rank.get("metadata_word_bits")
             pl = rank.get("payload_word_bits")
+            hyphenated = pl is not None and reader.original_key(rpath + ("payload_word_bits",)) == "payload-word-bits"
             flat_key = "flattened_rankIDs" if "flattened_rankIDs" in rank else "flattened_rankids"
             flat = None
             if flat_key in rank:
@@ -138,7 +170,7 @@ def _formats(reader: Reader, raw: Any, path: Path, dsnames: list[str]) -> dict[s
             ranks.append(Rank(format=fmt,
                               metadata_bits=None if md is None else reader.integer(md, rpath + ("metadata_word_bits",), 0),
                               payload_bits=None if pl is None else reader.integer(pl, rpath + ("payload_word_bits",), 0),
-                              flattened=flat))
+                              flattened=flat, payload_key_hyphenated=hyphenated))
         for j in range(len(ranks) - 1):  # ranks are outermost first
             if ranks[j].compressed and not ranks[j + 1].compressed:
                 raise reader.error(dpath + ("ranks", j), f"compressed rank {ranks[j].format.upper()} above the "
