@@ -117,7 +117,11 @@ def test_bitmask_run_length_and_uncompressed_bitmask_units() -> None:
     assert tf.capacity_units == ((16, 0), (4, 4))
     assert tf.bits[1] == RankBits(1, 4)  # B metadata defaults to 1 bit; payload to metadata_datawidth
     tf = analyse_formats(spec_of(MAP_MK, buffer_a("[{format: UOP}, {format: UB}]"))).at("A", 0)
-    assert tf.capacity_units == ((32, 0), (0, 5)) and tf.compressed
+    assert tf.capacity_units == ((32, 0), (0, 5))
+    # UB keeps every position (uncompressed) but has metadata: only the nonzeros are stored
+    assert tf.has_metadata and not tf.compressed
+    cp = analyse_formats(spec_of(MAP_MK, buffer_a("[{format: UOP}, {format: CP}]"))).at("A", 0)
+    assert tf.data_capacity == cp.data_capacity < tf.tile_points
 
 
 def test_inner_to_outer_turns_extra_outer_ranks_into_dummies() -> None:

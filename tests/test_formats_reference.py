@@ -157,11 +157,12 @@ def compare_case(folder: Path, stats_name: str) -> Outcome:
 
 
 def _check_density(outcome: Outcome, where: str, block: dict, dense, tf) -> None:
-    """Actual data accesses (compressed: reduced by the expected density) and average instances."""
+    """Actual data accesses (with metadata, even uncompressed UB/UOP: reduced by the expected density)
+    and average instances."""
     for op in OPS:
         count = int(round(getattr(dense, op)))
-        ours = compressed_accesses(count, tf.expected_density) if tf.compressed else count
-        exact = count - count * (1.0 - tf.expected_density) if tf.compressed else count
+        ours = compressed_accesses(count, tf.expected_density) if tf.has_metadata else count
+        exact = count - count * (1.0 - tf.expected_density) if tf.has_metadata else count
         outcome.check(f"{where} actual {op}", ours, int(block[f"Actual scalar {op} (per-instance)"]), exact)
     average = block.get("Utilized instances (average)")
     if average is not None:  # printed with 2 decimals

@@ -61,5 +61,5 @@ def test_compressed_below_an_uncompressed_level_is_refused(target):
               "  - name: Buffer\n    representation_format: {data_spaces: [{name: A, ranks: [{format: UOP}, "
               f"{{format: CP}}]}}]}}\n    action_optimization: [{{type: skipping, target: {target}, "
               "condition_on: [A]}]\n")
-    with pytest.raises(SpecError, match="'A' is compressed at an inner level but not at the level above it"):
+    with pytest.raises(SpecError, match="'A' is compressed at 'Buffer' but its parent level 'DRAM' keeps it uncompressed"):
         _evaluate(point, sparse=sparse)

@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
             workdir = Path(args.workdir) / target.anchor.name if args.workdir and len(targets) > 1 else (
                 Path(args.workdir) if args.workdir else None)
             results[target.label] = backend.evaluate(bundle, workdir)
+            for warning in input_warnings(bundle):
+                print(f"warning: {target.label}: {warning}", file=sys.stderr)
         except SparsesweepError as exc:
             if getattr(args, "debug", False):
                 raise
@@ -72,6 +74,16 @@ def run(args: argparse.Namespace) -> int:
 def extra_files(args: argparse.Namespace) -> list[Path]:
     """``--ert`` and ``--mapping`` files, which replace what the inputs define."""
     return [Path(f) for f in (args.ert, args.mapping) if f]
+
+
+def input_warnings(bundle) -> tuple[str, ...]:
+    """What Timeloop warns about in these inputs (how it reads them), one line each."""
+    from ..tl import load_spec
+
+    try:
+        return load_spec(bundle, need_mapping=False, need_energy=False).sparse.warnings
+    except SparsesweepError:  # inputs only another backend reads: nothing to add
+        return ()
 
 
 def summary(name: str, result: Result) -> str:

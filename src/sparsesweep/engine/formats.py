@@ -253,7 +253,8 @@ def _tile_format(model: DensityModel, ranks: LevelRanks, bits: tuple[RankBits, .
         md_bits = math.ceil(_seq_bits(worst, bits))
     else:
         expected_units, exact, capacity, md_bits = (), (), (), 0
-    data_capacity = occupancy_by_confidence(model, ranks.tile, confidence) if ranks.compressed else points
+    # Any tensor with metadata (UB and UOP-only too) stores only its nonzeros.
+    data_capacity = occupancy_by_confidence(model, ranks.tile, confidence) if ranks.has_metadata else points
     return TileFormat(density_name=model.name, tile_points=points, has_metadata=ranks.has_metadata,
                       compressed=ranks.compressed, formats=ranks.formats, bits=bits, expected_data=expected,
                       expected_density=expected / points if points else 0.0, data_capacity=data_capacity,

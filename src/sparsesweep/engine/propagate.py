@@ -10,13 +10,11 @@ the compute level, of the computes; (3) decompression/compression counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..errors import SpecError
 from .counts import OpCounts, new_counts
-from .representation import DataspaceFormats
 
 Rank = list[float]  # [metadata units, payload units]
 Ranks = Sequence[Sequence[float]]  # per rank (rank 0 innermost); tuples until first changed
@@ -244,21 +242,3 @@ def _de_compression(levels: int, inputs: dict[tuple[int, str], LevelInput], fine
                 if inp.read_write:
                     fine[(lvl, ds)].compressions += fine[(kept[i + 1], ds)].updates
                 fine[(lvl, ds)].decompressions += fine[(lvl, ds)].fills
-
-
-def check_compression(dataspaces: Sequence[str], kept: Mapping[str, Sequence[bool]],
-                      formats: Mapping[str, DataspaceFormats]) -> None:
-    """A tensor compressed at some level is compressed at every level above it that keeps it."""
-    for ds in dataspaces:
-        tiles = formats[ds].tiles
-        inner_compressed = False
-        for li, keeps in enumerate(kept[ds]):
-            if not keeps:
-                continue
-            tf = tiles[li]
-            compressed = tf is not None and tf.compressed
-            if inner_compressed and not compressed:
-                raise SpecError(f"'{ds}' is compressed at an inner level but not at the level above it "
-                                "(on-chip compression is not modelled)", key="sparse_optimizations",
-                                fix="compress the dataspace at every level above its innermost compressed level")
-            inner_compressed = compressed

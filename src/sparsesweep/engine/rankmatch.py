@@ -32,7 +32,7 @@ Extents = tuple[int, ...]
 Factors = tuple[int, ...]  # per-dimension product of the loops up to some point of the nest
 # Formats whose rank drops empty coordinates.  UB counts as compressed in Timeloop master
 # (a UOP+UB tile is stored and read at its expected density).
-COMPRESSED_FORMATS = ("cp", "b", "rle", "ub")
+COMPRESSED_FORMATS = ("cp", "b", "rle")
 
 
 # Builds a NamedTuple from all its fields in order, without its Python-level ``__new__``.

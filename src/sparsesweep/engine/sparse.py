@@ -17,7 +17,8 @@ from .counts import ComputeCounts, OpCounts, TensorCounts, new_counts
 from .oracle import SparseModels
 from .formats import TileFormat
 from .nest import NestResult, TileStats
-from .propagate import Combined, Fine, SafPlan, check_compression, combine
+from .placement import check_placement
+from .propagate import Combined, Fine, SafPlan, combine
 from .saf import Storage, temporal_saf_probability
 from .spatial import SpatialSaf, apply_saf, initialize, summarize
 
@@ -57,7 +58,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
                 raise SpecError(f"spatial and temporal skipping of '{ssaf.target}' at the same level",
                                 key="sparse_optimizations", fix="keep one of the two SAFs")
             kind[key], prob[key] = "spatial", probs[ssaf.target][ssaf.level]
-    check_compression(names, storage.kept, tiles)
+    check_placement(arch.storage, {d.name: d.read_write for d in problem.dataspaces}, storage.kept, tiles)
     # Only the dataspaces some SAF acts on need the combiner's fine-grained propagation.
     acted = {ds for _, ds in kind}
     inputs = {}

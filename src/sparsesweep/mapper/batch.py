@@ -94,7 +94,7 @@ def tables(spec: Spec, rules: Constraints) -> Tables:
         sparse = spec.sparse.at(level.name)
         for ti, d in enumerate(ds):
             rep = sparse.formats.get(d.name)
-            if rep is not None and rep.compressed:
+            if rep is not None and rep.has_metadata:
                 # Capacity is checked at the worst case (confidence 1): a fixed-structured tile holds
                 # its density's share, a hypergeometric one up to every nonzero of the tensor.
                 density = problem.density_of(d.name)

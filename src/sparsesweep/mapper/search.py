@@ -201,7 +201,7 @@ def prior_scales(spec: Spec, tab: Tables) -> Scales:
         sparse = spec.sparse.at(level.name)
         for ti, ds in enumerate(names):
             rep = sparse.formats.get(ds)
-            if rep is not None and rep.compressed:
+            if rep is not None and rep.has_metadata:
                 s.energy[li, ti] *= problem.density_of(ds).density
         for saf in sparse.safs:
             if saf.kind == "position_skipping" or not saf.options:

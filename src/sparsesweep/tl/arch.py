@@ -47,6 +47,8 @@ class StorageLevel:
     md_block_size: int
     is_dram: bool
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    decompression_supported: bool = False  # may receive compressed data from its parent and expand it
+    compression_supported: bool = False  # may compress read-write data it sends to its parent
 
     @property
     def md_capacity_bits(self) -> int | None:
@@ -326,17 +328,41 @@ def _storage(reader: Reader, lvl: _RawLevel) -> StorageLevel:
     if bandwidth is not None and read_bw is None and write_bw is None:
         read_bw = write_bw = bandwidth / 2
     technology = str(a.get("technology", ""))
+    md_word_bits = opt_int("metadata_word_bits", "metadata_datawidth") or 0
+    md_block = opt_int("metadata_block_size", minimum=1) or 1
+    md_key, _ = _first(a, "metadata_storage_width", "metadata_width")
+    md_width = opt_int("metadata_storage_width", "metadata_width") or 0
+    if md_key is not None and md_word_bits and md_width % (md_word_bits * md_block):
+        raise reader.error(p + (md_key,), f"metadata storage width {md_width} bits at '{lvl.name}' is not a "
+                           f"multiple of metadata_datawidth x metadata_block_size ({md_word_bits} x {md_block}); "
+                           "Timeloop aborts on it",
+                           f"use a metadata_storage_width that is a multiple of {md_word_bits * md_block} bits")
+    if _flag(reader, a, p, "tile_partition_supported"):
+        raise reader.error(p + ("tile_partition_supported",), f"runtime tile partitioning at '{lvl.name}' is not "
+                           "supported (Timeloop refuses it too)", "remove tile_partition_supported or set it false")
     return StorageLevel(
         name=lvl.name, cls=lvl.cls, instances=lvl.instances, mesh_x=mx, mesh_y=my, word_bits=word_bits,
         block_size=block, cluster_size=cluster, size=size, read_bw=read_bw, write_bw=write_bw,
         shared_bw=opt_num("shared_bandwidth"),
-        md_word_bits=opt_int("metadata_word_bits", "metadata_datawidth") or 0,
-        md_storage_width=opt_int("metadata_storage_width", "metadata_width") or 0,
+        md_word_bits=md_word_bits,
+        md_storage_width=md_width,
         md_storage_depth=opt_int("metadata_storage_depth", "metadata_depth"),
-        md_block_size=opt_int("metadata_block_size", minimum=1) or 1,
+        md_block_size=md_block,
         is_dram="DRAM" in lvl.cls or technology == "DRAM",
         attributes=a,
+        decompression_supported=_flag(reader, a, p, "decompression_supported"),
+        compression_supported=_flag(reader, a, p, "compression_supported"),
     )
+
+
+def _flag(reader: Reader, attrs: Mapping[str, Any], path: Path, key: str) -> bool:
+    """A boolean attribute (default false)."""
+    value = attrs.get(key, False)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise reader.error(path + (key,), f"expected true or false, got {value!r}", "write true or false")
+    return value
 
 
 def _check_fanouts(reader: Reader, arch: Architecture, raw: list[_RawLevel]) -> None:

@@ -12,7 +12,7 @@ from .common import Path, Reader
 from .problem import Problem
 
 FORMATS = ("uop", "cp", "b", "rle", "ub")
-COMPRESSED = ("cp", "b", "rle", "ub")  # Timeloop marks uncompressed-bitmask ranks compressed too
+COMPRESSED = ("cp", "b", "rle")  # ranks that drop empty coordinates (UOP and UB keep every position)
 SAF_KINDS = ("gating", "skipping", "skipping_spatial", "spatial_skipping", "position_skipping")
 COMPUTE_KINDS = {"gating": "gating", "gate_on_zero_operand": "gating", "skipping": "skipping",
                  "skip_on_not_aligned_operands": "skipping"}
@@ -41,7 +41,13 @@ class Representation:
 
     @property
     def compressed(self) -> bool:
+        """Some rank drops empty coordinates (Timeloop's "tensor compressed")."""
         return any(r.compressed for r in self.ranks)
+
+    @property
+    def has_metadata(self) -> bool:
+        """The tensor has a format at all: only its nonzeros are stored and moved (UB and UOP too)."""
+        return bool(self.ranks)
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,25 @@ def parse_sparse(reader: Reader, raw: Any, arch: Architecture, problem: Problem)
         safs = _safs(reader, target.get("action_optimization"), tpath + ("action_optimization",), dsnames)
         levels[name] = LevelSparse(formats=formats, safs=safs)
     levels, warnings = _master_payload_keys(levels)
-    return SparseOpts(levels=levels, compute=frozenset(compute), warnings=warnings)
+    widths = {s.name: s.md_storage_width for s in arch.storage}
+    warnings += tuple(_bumped_word_bits(name, lvl, widths[name]) for name, lvl in levels.items())
+    return SparseOpts(levels=levels, compute=frozenset(compute), warnings=tuple(w for w in warnings if w))
+
+
+def _bumped_word_bits(level: str, lvl: LevelSparse, width: int) -> str:
+    """Timeloop's warning for word bits that do not divide the metadata storage width (the engine
+    bumps them to the next divisor, as Timeloop does); empty when none is bumped."""
+    out = []
+    for ds, rep in lvl.formats.items():
+        for rank in rep.ranks:
+            if rank.format == "ub":  # UB reads no word bits of its own
+                continue
+            for bits in (rank.metadata_bits, rank.payload_bits):
+                if bits and width and width % bits:
+                    new = next((b for b in range(bits, 2 * bits) if width % b == 0), 2 * bits)
+                    out.append(f"'{ds}' at '{level}': word bits adjusted from {bits} to {new} to divide the "
+                               f"{width}-bit metadata storage width")
+    return "; ".join(out)
 
 
 def _master_payload_keys(levels: dict[str, LevelSparse]) -> tuple[dict[str, LevelSparse], tuple[str, ...]]:
