@@ -96,3 +96,11 @@ def test_word_bits_that_do_not_divide_the_metadata_width_are_bumped_with_a_warni
     assert analyse_formats(spec).at("A", 0).bits[0].metadata == 4  # next divisor of the 8-bit width
     assert spec.sparse.warnings == ("'A' at 'Buffer': word bits adjusted from 3 to 4 to divide the 8-bit "
                                     "metadata storage width",)
+
+
+def test_scalar_densities_round_halves_away_from_zero_as_sparseloop_does():
+    from sparsesweep.engine.compute_saf import round6
+
+    # 45 nonzeros of 128 (hypergeometric 0.35): 0.3515625 -> 0.351563 (C round), not 0.351562
+    assert round6(45 / 128) == 0.351563
+    assert round6(0.25) == 0.25 and round6(1 / 3) == 0.333333 and round6(2 / 3) == 0.666667

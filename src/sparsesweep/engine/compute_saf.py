@@ -16,6 +16,16 @@ from typing import NamedTuple
 from ..errors import SpecError
 
 
+def round6(x: float) -> float:
+    """``x`` rounded to 6 decimals as Sparseloop rounds it: C ``round(1e6 * x) / 1e6``, halves
+    away from zero (Python's ``round`` takes halves to even: 0.3515625 -> 0.351562, not 0.351563)."""
+    v = 1_000_000 * x
+    r = math.floor(v)
+    if v - r >= 0.5:
+        r += 1
+    return r / 1_000_000
+
+
 class Operand(NamedTuple):
     name: str
     density: float  # expected density of a scalar (rounded to 6 decimals)

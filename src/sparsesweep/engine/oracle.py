@@ -15,6 +15,7 @@ import numpy as np
 
 from ..tl.problem import DataSpace
 from ..tl.spec import Spec
+from .compute_saf import round6
 from .density import DensityModel, conditional_prob_empty, expected_occupancy, occupancy_by_confidence, prob_empty
 from .formats import MetadataStorage, TileFormat, format_accesses, level_capacity, vector_access_ratio
 from .formats import check_capacity as check_format_capacity
@@ -154,7 +155,7 @@ def _max_elements(model: DensityModel, fiber: tuple[int, ...], element: tuple[in
 
 @lru_cache(maxsize=256)
 def _scalar_density(model: DensityModel, ranks: int) -> float:
-    return round(1_000_000 * float(expected_occupancy(model, (1,) * ranks))) / 1_000_000
+    return round6(float(expected_occupancy(model, (1,) * ranks)))
 
 
 @lru_cache(maxsize=4096)

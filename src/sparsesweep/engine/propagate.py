@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .compute_saf import round6
 from .counts import OpCounts, new_counts
 
 Rank = list[float]  # [metadata units, payload units]
@@ -171,7 +172,7 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
                     _apply_local(fine[(lvl, ds)], inputs, fine, lvl, ds, p, kind)
             if impacted < 0 and not rw:
                 computes -= math.floor(computes * p)
-                reach[ds] = round(p * 1_000_000) / 1_000_000
+                reach[ds] = round6(p)
         for lvl in range(levels):
             if plan.kind.get((lvl, ds)) in (None, "spatial"):
                 f = fine[(lvl, ds)]
