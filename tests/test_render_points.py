@@ -132,10 +132,19 @@ def test_dense_renders_all_densities_one_and_notes_ignored_sparsity():
     assert any("activations rendered dense" in note for note in single.plan.notes)
 
 
+def test_dense_pads_k_to_the_pe_columns_like_structured():
+    """One padding rule for every design: the dense point fills the PE columns, as structured does."""
+    dense, structured = _render("dense", "single", 0.0, "conv1"), _render("structured", "single", 0.5, "conv1")
+    assert dense.plan.gemm.K_orig == 147 and dense.plan.gemm.K % 16 == 0 and dense.plan.gemm.K < 147 + 16
+    assert structured.plan.gemm.K % 16 == 0
+    stc = constraints(dense.bundle.data["architecture_constraints"])
+    assert ("DRAM", "temporal") not in stc  # K may split at DRAM, as on DSTC
+
+
 def test_zero_sparsity_keeps_the_design_without_compression():
     point = _render("structured", "single", 0.0, "conv1")
     dram = targets_by_name(point.bundle.data["sparse_optimizations"])["DRAM"]
-    assert dram["representation_format"] == {} and point.plan.gemm.K == 147
+    assert dram["representation_format"] == {} and (point.plan.gemm.K_orig, point.plan.gemm.K) == (147, 160)
     assert "K<=64" in constraints(point.bundle.data["architecture_constraints"])[("RF", "spatial")]["factors"]
 
 

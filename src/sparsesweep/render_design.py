@@ -131,7 +131,11 @@ def _pins(arch: ArchSpec, scheme: SchemeSpec, weights: TensorPlan,
                         file=arch.source, key="rf_words", fix=f"use rf_words >= {arch.pe_mesh_y}")
     pins = {"rf_k": f"K<={DENSE_K_FACTOR * arch.pe_mesh_x}", "rf_m": arch.pe_mesh_y,
             "smem_m_max": arch.cores, "lrf_n_max": lrf_n_max}
-    k_multiple = 1
+    # Padding rule (every design): pad the GEMM to the full spatial block its array works on. STC pads
+    # M to the PE rows and K to the PE columns (dense, gating) or to the N:M lane block (skipping),
+    # DSTC pads M and N to its cores' outer-product arrays. Without K padding, a dense layer whose K
+    # has no factor near pe_mesh_x (conv1: K=147) leaves PE columns idle that structured fills.
+    k_multiple = arch.pe_mesh_x
     nm = weights.nm
     if nm is not None and scheme.saf == "skipping":
         if arch.pe_mesh_x % nm.n:
@@ -141,7 +145,7 @@ def _pins(arch: ArchSpec, scheme: SchemeSpec, weights: TensorPlan,
         k_multiple = arch.pe_mesh_x * nm.m // nm.n
         pins["rf_k"] = f"K={k_multiple}"
     elif nm is not None:
-        k_multiple = nm.m
+        k_multiple = math.lcm(k_multiple, nm.m)
     if acts.nm is not None:
         k_multiple = math.lcm(k_multiple, acts.nm.m)
     return pins, (arch.pe_mesh_y, 1, k_multiple)
