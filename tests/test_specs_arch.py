@@ -93,7 +93,8 @@ def test_overrides_take_strings_and_keep_the_file_location(stc):
     ({"smem_kbi": 1}, "--set smem_kbi: unknown architecture parameter 'smem_kbi' (fix: did you mean 'smem_kib'?)"),
     ({"cores": "many"}, "--set cores: Input should be a valid integer"),
     ({"smem_kib": 0}, "--set smem_kib: Input should be greater than or equal to 1"),
-    ({"pe_mesh_x": 8}, "--set pes_per_core: pes_per_core 256 != pe_mesh_x * pe_mesh_y = 128"),
+    ({"pe_mesh_x": 8, "pes_per_core": 256}, "--set pes_per_core: pes_per_core is derived from pe_mesh_x and "
+                                            "pe_mesh_y in arch 'stc' (here 128, not 256)"),
     ({"smem_width_bits": 12}, "--set smem_width_bits: smem_width_bits is not a multiple of word_bits"),
     ({"topology": "dstc"}, "unknown architecture parameter 'topology'"),
 ])

@@ -100,7 +100,7 @@ def test_reference_is_the_first_value_when_the_default_is_not_swept():
     ({"sparsities": (1.0,)}, "outside (0, 1]"),
     ({"act_sparsities": (-0.1,)}, "--act-sparsity"),
     ({"sides": ("both",)}, "unknown sides"),
-    ({"archs": ("arch/stc.yaml", "arch/stc.yaml")}, "two --arch files"),
+    ({"archs": ("arch/stc.yaml", "arch/stc.yaml")}, "two unlabelled --arch files have topology"),
 ])
 def test_bad_options_are_one_line_errors_before_any_work(kwargs, message):
     with pytest.raises(SpecError) as err:

@@ -62,3 +62,26 @@ class Result(_Strict):
         """The ``expected.json`` layout."""
         return self.model_dump(mode="json")
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``expected.json`` layout (what ``sparsesweep evaluate --json`` prints)."""
+        return self.to_json_dict()
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with one row per level (innermost first): ``level``, ``energy_pj``,
+        ``share`` (of the total energy), ``cycles`` and ``energy_pj.<dataspace>`` per tensor.
+
+        >>> result.to_frame().plot.bar(x="level", y="energy_pj")  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        rows = []
+        for name, level in self.levels.items():
+            row: dict[str, Any] = {"level": name, "energy_pj": level.energy_pj,
+                                   "share": level.energy_pj / self.energy_pj if self.energy_pj else 0.0,
+                                   "cycles": level.cycles}
+            row.update({f"energy_pj.{ds}": d.energy_pj for ds, d in level.dataspaces.items()})
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        frame["cycles"] = frame["cycles"].astype("Int64")
+        return frame
+

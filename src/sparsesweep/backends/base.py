@@ -42,6 +42,19 @@ class SearchResult:
     seconds: float = 0.0  # search wall time (s)
     extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific details
 
+    def to_dict(self) -> dict[str, Any]:
+        """What ``sparsesweep map --json`` prints: the result's ``expected.json`` layout plus ``mapping``
+        (the entries found) and ``search`` (seconds, candidates evaluated, method, cache)."""
+        out = self.result.to_json_dict()
+        out["mapping"] = self.mapping
+        out["search"] = {"seconds": round(self.seconds, 4), "evaluated": self.evaluated,
+                         **{k: v for k, v in self.extra.items() if k != "cache_file"}}
+        return out
+
+    def to_frame(self) -> Any:
+        """The found mapping's evaluation, one row per level (see :meth:`Result.to_frame`)."""
+        return self.result.to_frame()
+
 
 @runtime_checkable
 class Backend(Protocol):

@@ -71,9 +71,10 @@ def run(args: argparse.Namespace) -> int:
     for target, out in zip(targets, outs):
         try:
             bundle = target.load(extra)
-            options = SearchOptions(objective=_objective(args.objective, bundle), time_limit_s=args.time_limit,
-                                    seed=args.seed, cache=not args.no_cache)
-            found = _search(args, bundle, options, out)
+            options = SearchOptions(objective=default_objective(args.objective, bundle),
+                                    time_limit_s=args.time_limit, seed=args.seed, cache=not args.no_cache)
+            workdir = Path(args.workdir) / out.name if args.workdir else None
+            found = search_bundle(bundle, options, args.backend, workdir)
             written = write_mapping(found, out)
         except SparsesweepError as exc:
             if getattr(args, "debug", False):
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if failures else 0
 
 
-def _objective(given: str | None, bundle: SpecBundle) -> str:
+def default_objective(given: str | None, bundle: SpecBundle) -> str:
+    """``given``, else the inputs' ``mapper: optimization_metrics[0]``, else energy."""
     if given:
         return given
     mapper = bundle.data.get("mapper")
@@ -103,9 +105,10 @@ def _objective(given: str | None, bundle: SpecBundle) -> str:
     return "energy"
 
 
-def _search(args: argparse.Namespace, bundle: SpecBundle, options: SearchOptions, out: Path) -> SearchResult:
-    backend = default_registry().create(args.backend)
-    workdir = Path(args.workdir) / out.name if args.workdir else None
+def search_bundle(bundle: SpecBundle, options: SearchOptions, backend_name: str,
+                  workdir: Path | None = None) -> SearchResult:
+    """Search one bundle's mapspace on a backend, through the mapping cache when ``options.cache``."""
+    backend = default_registry().create(backend_name)
     if backend.name == "native":  # the native search manages its own cache (options.cache)
         return backend.search(bundle, options, workdir)
 
@@ -117,11 +120,7 @@ def _search(args: argparse.Namespace, bundle: SpecBundle, options: SearchOptions
 
 def payload(found: SearchResult) -> dict[str, Any]:
     """The evaluate --json object plus the mapping and how it was found."""
-    out = found.result.to_json_dict()
-    out["mapping"] = found.mapping
-    out["search"] = {"seconds": round(found.seconds, 4), "evaluated": found.evaluated,
-                     **{k: v for k, v in found.extra.items() if k != "cache_file"}}
-    return out
+    return found.to_dict()
 
 
 def write_mapping(found: SearchResult, out: Path) -> Path:

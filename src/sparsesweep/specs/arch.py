@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import SpecError, suggest
 from ..validation import validate
@@ -22,7 +22,10 @@ Topology = Literal["stc", "dstc"]
 BITS_PER_KIB = 8 * 1024
 
 # Parameters that identify the file rather than describe hardware: not overridable by name.
-_IDENTITY = ("name", "description", "topology")
+_IDENTITY = ("name", "description", "topology", "derived")
+# Parameters an arch file may list under 'derived:', with the parameters they are computed from.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {"pes_per_core": ("pe_mesh_x", "pe_mesh_y")}
+Derivable = Literal["pes_per_core"]
 _NONE_WORDS = ("none", "null", "unlimited", "")
 
 
@@ -73,7 +76,11 @@ class ArchSpec(BaseModel):
     rf_metadata_bits: int = Field(0, ge=0, description="RF metadata capacity per core (bits; 0 = none).")
     rf_metadata_width_bits: int = _pos("RF metadata access width (bits).", 16)
 
-    pes_per_core: int = _pos("PEs (MACs) per core (count); must equal pe_mesh_x * pe_mesh_y.", 256)
+    derived: tuple[Derivable, ...] = Field(
+        (), description="Parameters computed from their sources instead of given: pes_per_core = pe_mesh_x * "
+        "pe_mesh_y. A sweep that sets a source (--set pe_mesh_x=8,16) changes them with it.")
+    pes_per_core: int = _pos("PEs (MACs) per core (count); must equal pe_mesh_x * pe_mesh_y (or list it under "
+                             "'derived').", 256)
     pe_mesh_x: int = _pos("PE array width per core (count); the RF spatial K fanout.", 16)
     pe_mesh_y: int = _pos("PE array height per core (count); the RF spatial M fanout.", 16)
     lrf_words: int = _pos("LRF capacity (words): per PE for 'stc', per core for 'dstc'.", 1)
@@ -85,6 +92,13 @@ class ArchSpec(BaseModel):
 
     _base_dir: Path | None = PrivateAttr(default=None)
     _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _derive(self) -> ArchSpec:
+        """Compute the parameters listed under ``derived`` from their sources."""
+        if "pes_per_core" in self.derived:
+            object.__setattr__(self, "pes_per_core", self.pe_mesh_x * self.pe_mesh_y)  # frozen model: set once
+        return self
 
     # ---- derived geometry ------------------------------------------------------------------
     @classmethod
@@ -186,7 +200,7 @@ class ArchSpec(BaseModel):
              "is not a multiple of rf_metadata_width_bits", "use a multiple of the metadata width"),
             (self.pes_per_core == self.pe_mesh_x * self.pe_mesh_y, "pes_per_core",
              f"{self.pes_per_core} != pe_mesh_x * pe_mesh_y = {self.pe_mesh_x * self.pe_mesh_y}",
-             "make pes_per_core equal pe_mesh_x * pe_mesh_y"),
+             "make pes_per_core equal pe_mesh_x * pe_mesh_y, or list it under 'derived: [pes_per_core]'"),
             (self.lrf_width_bits % w == 0, "lrf_width_bits", "is not a multiple of word_bits",
              f"use a multiple of {w}"),
             ((self.lrf_words * w) % self.lrf_width_bits == 0, "lrf_words",
@@ -221,10 +235,14 @@ def apply_overrides(arch: ArchSpec, overrides: Mapping[str, Any], *, source: str
     """
     names = ArchSpec.parameter_names()
     data = arch.model_dump()
+    for name in arch.derived:
+        data.pop(name, None)  # recomputed from its (possibly overridden) sources
     for name, value in overrides.items():
         if name not in names:
             raise SpecError(f"unknown architecture parameter '{name}'", key=f"{source} {name}",
                             fix=suggest(name, names))
+        if name in arch.derived:
+            continue  # checked below: it must agree with what its sources give
         optional = ArchSpec.model_fields[name].default is None
         if optional and isinstance(value, str) and value.strip().lower() in _NONE_WORDS:
             value = None
@@ -237,6 +255,12 @@ def apply_overrides(arch: ArchSpec, overrides: Mapping[str, Any], *, source: str
         raise SpecError(f"{err['msg']} (got {err.get('input')!r})", key=f"{source} {key}",
                         fix=f"expected {ArchSpec.model_fields[key].description}" if key in ArchSpec.model_fields
                         else "correct the value") from exc
+    for name in (n for n in arch.derived if n in overrides):
+        if str(overrides[name]).strip() != str(getattr(new, name)):
+            sources = DERIVED_FROM[name]
+            raise SpecError(f"{name} is derived from {' and '.join(sources)} in arch '{arch.name}' (here "
+                            f"{getattr(new, name)}, not {overrides[name]})", key=f"{source} {name}",
+                            fix=f"set {' or '.join(sources)} instead")
     problem = new.geometry_problem()
     if problem:
         key, what, fix = problem
@@ -259,6 +283,12 @@ def arch_from_doc(doc: YamlDoc) -> ArchSpec:
     if not isinstance(doc.data, dict):
         raise doc.error("an arch file must be a mapping of named parameters",
                         fix="write 'name: value' lines, see arch/stc.yaml")
+    derived = doc.data.get("derived") or ()
+    for name in derived if isinstance(derived, list) else ():
+        if isinstance(name, str) and name in doc.data:
+            raise doc.error(f"{name} is listed under 'derived' and also given", (name,),
+                            fix=f"remove '{name}:' (it is computed from {', '.join(DERIVED_FROM.get(name, ()))}) "
+                                "or drop it from 'derived'")
     arch = validate(ArchSpec, doc)
     problem = arch.geometry_problem()
     if problem:

@@ -1,11 +1,15 @@
 """The sweep grid: which points a sweep evaluates, checked before any work starts.
 
-A grid is the product of memory settings (``--set NAME=V1,V2`` axes) x variants x layers, where
-the variants are the dense baseline (sparsity 0, rendered single-sided) and every requested
-scheme x sides x nonzero sparsity (x activation sparsity for dual points).  Each scheme runs on the
-arch whose ``topology`` it needs: dense and structured on the STC arch (``arch/stc.yaml``),
-unstructured on the DSTC arch (``arch/dstc.yaml``), unless ``--arch`` files of those topologies are
-given.  Memory settings apply to every arch by parameter name.
+A grid is the product of memory settings (``--set NAME=V1,V2`` axes, crossed; ``--set A,B=a1:b1,a2:b2``
+moves A and B together) x design variants x variants x layers, where the variants are the dense
+baseline (sparsity 0, rendered single-sided) and every requested scheme x sides x nonzero sparsity
+(x activation sparsity for dual points).  Each scheme runs on the arch whose ``topology`` it needs:
+dense and structured on the STC arch (``arch/stc.yaml``), unstructured on the DSTC arch
+(``arch/dstc.yaml``), unless ``--arch`` files of those topologies are given.  Labelled archs
+(``--arch big_rf=arch/stc_rf4k.yaml``) are design variants: each label is a set of archs (one per
+topology; the unlabelled ones, else the defaults, fill the rest) swept side by side and carried in
+the ``variant`` column; unlabelled archs form the variant ``base``, swept unless only labelled
+archs are given.  Memory settings apply to every arch by parameter name.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def default_schemes(backend: str) -> tuple[str, ...]:
 DEFAULT_WORKLOAD = "workloads/resnet50.yaml"
 DENSE_SCHEME = "dense"
 DENSE_SIDES = "-"  # how dense points show their sides in tables
+BASE_VARIANT = "base"  # the design variant of unlabelled (and default) archs
 FACTOR_SUFFIX = "_factor"  # column of an axis given as multiples (x0.5,x1,x2) of each arch's own value
 
 
@@ -49,9 +54,9 @@ class SweepConfig:
     schemes: tuple[str, ...] = DEFAULT_SCHEMES  # names in sparse_opt/ or files
     sides: tuple[Sides, ...] = SIDES
     layers: tuple[str, ...] | None = None  # None: every layer of the workload
-    archs: tuple[str, ...] = ()  # files; a topology without one uses arch/<topology>.yaml
+    archs: tuple[str, ...] = ()  # files, or LABEL=FILE for design variants; a topology without one: arch/<topology>.yaml
     workload: str = DEFAULT_WORKLOAD
-    axes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (parameter, values as given)
+    axes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (parameter, values as given); "A,B" + "a:b" values: paired
     act_sparsities: tuple[float, ...] = ()  # dual points only; () = the weight sparsity
 
 
@@ -78,19 +83,22 @@ class PlannedPoint:
     variant: Variant
     arch: ArchSpec  # with the memory setting applied
     setting: tuple[tuple[str, Any], ...]  # swept parameter -> value (validated, typed)
+    design: str = BASE_VARIANT  # the design variant (label of the --arch set)
 
 
 @dataclass(frozen=True)
 class Grid:
     points: list[PlannedPoint]
     axes: dict[str, list[Any]]  # column (parameter, or parameter + FACTOR_SUFFIX) -> swept values, in order
-    reference: dict[str, Any]  # parameter -> the value other plots and claims hold it at
-    archs: dict[str, ArchSpec]  # topology -> base arch (before memory settings)
+    reference: dict[str, Any]  # parameter -> the value other plots and claims hold it at (paired: the lead only)
+    archs: dict[str, ArchSpec]  # topology -> arch of the first design variant (before memory settings)
     schemes: list[SchemeSpec]  # swept schemes (dense excluded), in the order given
     workload: Workload
     layers: list[Layer]
     variants: list[Variant]
     notes: list[str] = field(default_factory=list)
+    designs: dict[str, dict[str, ArchSpec]] = field(default_factory=dict)  # variant label -> topology -> arch
+    paired: dict[str, str] = field(default_factory=dict)  # column that follows -> the column it moves with
 
 
 def build_grid(config: SweepConfig) -> Grid:
@@ -106,8 +114,11 @@ def build_grid(config: SweepConfig) -> Grid:
     workload_path = resolve_named(config.workload, "workloads", "workload")
     workload = load_workload(workload_path)
     layers = _layers(workload, config.layers, workload_path)
-    archs = _archs(config.archs, {dense.topology, *(s.topology for s in schemes)})
-    axes = _axes(config.axes, archs)
+    designs = _designs(config.archs, {dense.topology, *(s.topology for s in schemes)})
+    archs = next(iter(designs.values()))
+    every_arch = {f"{label}/{topo}": arch for label, d in designs.items() for topo, arch in d.items()}
+    axes, groups = _axes(config.axes, every_arch)
+    paired = {column: group[0] for group in groups for column in group[1:]}
     if acts and "dual" not in config.sides:
         notes.append("--act-sparsity only affects dual-sided points, and none are swept")
     if not any(s > 0 for s in sparsities):
@@ -118,22 +129,25 @@ def build_grid(config: SweepConfig) -> Grid:
             for sparsity in (s for s in sparsities if s > 0):
                 for act in (acts if sides == "dual" and acts else [None]):
                     variants.append(Variant(scheme, sides, sparsity, act))
-    reference = {name: _reference(name, values, archs) for name, values in axes.items()}
+    reference = _references(axes, groups, archs)
     points: list[PlannedPoint] = []
-    for combo in itertools.product(*axes.values()):
-        setting = tuple(zip(axes, combo))
-        hw = {topo: with_setting(arch, setting) for topo, arch in archs.items()}
-        for variant in variants:
-            arch = hw[variant.scheme.topology]
-            plan_point(arch, layers[0], variant.scheme, variant.sides, variant.sparsity, variant.act_sparsity)
-            points.extend(PlannedPoint(point_id(layer, variant, setting), layer, variant, arch, setting)
-                          for layer in layers)
+    for combo in itertools.product(*(range(len(axes[group[0]])) for group in groups)):
+        setting = tuple((column, axes[column][i]) for group, i in zip(groups, combo) for column in group)
+        setting = tuple(sorted(setting, key=lambda item: list(axes).index(item[0])))
+        for label, design in designs.items():
+            hw = {topo: with_setting(arch, setting) for topo, arch in design.items()}
+            for variant in variants:
+                arch = hw[variant.scheme.topology]
+                plan_point(arch, layers[0], variant.scheme, variant.sides, variant.sparsity, variant.act_sparsity)
+                points.extend(PlannedPoint(point_id(layer, variant, setting, label), layer, variant, arch, setting,
+                                           label) for layer in layers)
     return Grid(points=points, axes=axes, reference=reference, archs=archs, schemes=schemes, workload=workload,
-                layers=layers, variants=variants, notes=notes)
+                layers=layers, variants=variants, notes=notes, designs=designs, paired=paired)
 
 
-def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]]) -> str:
-    """``conv1-structured-dual-s0.5`` (+ ``-a0.3`` for an activation sparsity, ``-smem_kib128`` ...)."""
+def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]], design: str = BASE_VARIANT) -> str:
+    """``conv1-structured-dual-s0.5`` (+ ``-a0.3`` for an activation sparsity, ``-smem_kib128`` ...,
+    ``-v<label>`` for a design variant other than ``base``)."""
     if variant.dense:
         name = f"{layer.name}-{variant.scheme.name}"
     else:
@@ -141,6 +155,8 @@ def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]])
         if variant.act_sparsity is not None:
             name += f"-a{variant.act_sparsity:g}"
     name += "".join(f"-{key}{value}" for key, value in setting)
+    if design != BASE_VARIANT:
+        name += f"-v{design}"
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
 
 
@@ -177,11 +193,14 @@ def parse_fractions(text: str, key: str) -> list[float]:
 
 
 def parse_axis(text: str) -> tuple[str, tuple[str, ...]]:
-    """``"smem_kib=128,256"`` -> ``("smem_kib", ("128", "256"))``."""
+    """``"smem_kib=128,256"`` -> ``("smem_kib", ("128", "256"))``; paired parameters
+    ``"smem_kib,smem_metadata_kib=128:32,256:64"`` -> ``("smem_kib,smem_metadata_kib", ("128:32", "256:64"))``."""
     name, sep, values = text.partition("=")
     if not sep or not name.strip():
-        raise SpecError(f"'{text}' is not NAME=VALUE[,VALUE...]", key="--set", fix="write e.g. --set smem_kib=128,256,512")
-    return name.strip(), tuple(parse_list(values, f"--set {name.strip()}"))
+        raise SpecError(f"'{text}' is not NAME=VALUE[,VALUE...]", key="--set",
+                        fix="write e.g. --set smem_kib=128,256,512 (or A,B=a1:b1,a2:b2 to move two together)")
+    name = ",".join(part.strip() for part in name.split(","))
+    return name, tuple(parse_list(values, f"--set {name}"))
 
 
 # ---- internals ---------------------------------------------------------------------------------
@@ -209,46 +228,101 @@ def _layers(workload: Workload, wanted: Sequence[str] | None, source: Path) -> l
     return workload.select(wanted, source=source)
 
 
-def _archs(files: Sequence[str], topologies: set[str]) -> dict[str, ArchSpec]:
-    archs: dict[str, ArchSpec] = {}
-    for name in files:
+def _designs(files: Sequence[str], topologies: set[str]) -> dict[str, dict[str, ArchSpec]]:
+    """Design variant label -> topology -> arch (see the module docs)."""
+    given: dict[str, dict[str, ArchSpec]] = {}
+    for text in files:
+        label, sep, name = text.partition("=")
+        label, name = (label.strip(), name.strip()) if sep else (BASE_VARIANT, text)
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", label):
+            raise SpecError(f"'{label}' is not a variant label", key=f"--arch {text}",
+                            fix="labels are letters, digits, _ . - (e.g. --arch big_rf=arch/stc_rf4k.yaml)")
         arch = load_arch(resolve_named(name, "arch", "arch"))
-        if arch.topology in archs:
-            raise SpecError(f"two --arch files have topology '{arch.topology}'", key="--arch",
-                            fix="give at most one arch per topology (stc, dstc)")
-        archs[arch.topology] = arch
-    for topology in sorted(topologies - set(archs)):
-        archs[topology] = load_arch(resolve_named(topology, "arch", "arch"))
-    return archs
+        own = given.setdefault(label, {})
+        if arch.topology in own:
+            which = "two unlabelled --arch files" if label == BASE_VARIANT else f"two --arch {label}=... files"
+            raise SpecError(f"{which} have topology '{arch.topology}'", key="--arch",
+                            fix="label each variant of a topology (--arch big_rf=arch/stc_rf4k.yaml) to sweep "
+                                "several side by side")
+        own[arch.topology] = arch
+    base = given.get(BASE_VARIANT, {})
+    defaults = {topo: base[topo] if topo in base else load_arch(resolve_named(topo, "arch", "arch"))
+                for topo in sorted(topologies | set(base))}
+    labels = [BASE_VARIANT] if not given or BASE_VARIANT in given else []
+    labels += [label for label in given if label != BASE_VARIANT]
+    return {label: {**defaults, **given.get(label, {})} for label in labels}
 
 
-def _axes(given: Sequence[tuple[str, Sequence[str]]], archs: dict[str, ArchSpec]) -> dict[str, list[Any]]:
-    names = ArchSpec.parameter_names()
+def _axes(given: Sequence[tuple[str, Sequence[str]]],
+          archs: dict[str, ArchSpec]) -> tuple[dict[str, list[Any]], list[tuple[str, ...]]]:
+    """Column -> typed values, and the groups of columns that move together (one column each when crossed)."""
     axes: dict[str, list[Any]] = {}
+    groups: list[tuple[str, ...]] = []
     for name, values in given:
+        names = name.split(",")
+        if len(names) == 1:
+            axes.update(_axis(name, values, archs, axes))
+            groups.append((next(reversed(axes)),))
+            continue
         key = f"--set {name}"
-        if name not in names:
-            raise SpecError(f"unknown architecture parameter '{name}'", key=key, fix=suggest(name, names))
-        if name in axes or name + FACTOR_SUFFIX in axes:
-            raise SpecError(f"--set {name} is given twice", key=key, fix=f"list every value once: --set {name}=V1,V2,...")
-        relative = [v.lower().startswith("x") for v in values]
-        if any(relative) and not all(relative):
-            raise SpecError("mixes values and multiples", key=key,
-                            fix="give values (128,256) or multiples of each arch's own value (x0.5,x1,x2), not both")
-        typed: list[Any] = []
-        for value in values:
-            if all(relative):
-                checked: Any = _factor(value, key)
-                for arch in archs.values():  # validates the scaled value on every arch of the sweep
-                    apply_overrides(arch, {name: _scaled(arch, name, checked)})
-            else:
-                for arch in archs.values():
-                    checked = getattr(apply_overrides(arch, {name: value}), name)
-            if checked in typed:
-                raise SpecError(f"value {value} is listed twice", key=key, fix="list each value once")
-            typed.append(checked)
-        axes[name + FACTOR_SUFFIX if all(relative) else name] = typed
-    return axes
+        if len(set(names)) != len(names) or not all(names):
+            raise SpecError("lists a parameter twice or leaves one empty", key=key,
+                            fix="write --set A,B=a1:b1,a2:b2 with distinct names")
+        cells = [value.split(":") for value in values]
+        for value, cell in zip(values, cells):
+            if len(cell) != len(names):
+                raise SpecError(f"value '{value}' has {len(cell)} part(s) for {len(names)} parameters", key=key,
+                                fix=f"give one value per parameter, separated by ':', e.g. "
+                                    f"{':'.join(['V'] * len(names))}")
+        for part in names:
+            if part not in ArchSpec.parameter_names():
+                raise SpecError(f"unknown architecture parameter '{part}'", key=key,
+                                fix=suggest(part, ArchSpec.parameter_names()))
+            if part in axes or part + FACTOR_SUFFIX in axes:
+                raise SpecError(f"{part} is swept twice", key=key, fix="give each parameter in one --set only")
+        if any(v.lower().startswith("x") for cell in cells for v in cell):
+            raise SpecError("paired parameters take values, not multiples", key=key, fix="give values, e.g. 128:32")
+        columns = list(names)
+        for column in columns:
+            axes[column] = []
+        for cell in cells:  # each combination is validated as a whole, on every arch of the sweep
+            overrides = dict(zip(names, cell))
+            for arch in archs.values():
+                checked = apply_overrides(arch, overrides, source=key)
+            for column in columns:
+                axes[column].append(getattr(checked, column))
+        tuples = list(zip(*(axes[c] for c in columns)))
+        if len(set(tuples)) != len(tuples):
+            raise SpecError("a combination is listed twice", key=key, fix="list each combination once")
+        groups.append(tuple(columns))
+    return axes, groups
+
+
+def _axis(name: str, values: Sequence[str], archs: dict[str, ArchSpec], seen: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """One swept parameter: its column and typed values, validated on every arch."""
+    names = ArchSpec.parameter_names()
+    key = f"--set {name}"
+    if name not in names:
+        raise SpecError(f"unknown architecture parameter '{name}'", key=key, fix=suggest(name, names))
+    if name in seen or name + FACTOR_SUFFIX in seen:
+        raise SpecError(f"--set {name} is given twice", key=key, fix=f"list every value once: --set {name}=V1,V2,...")
+    relative = [v.lower().startswith("x") for v in values]
+    if any(relative) and not all(relative):
+        raise SpecError("mixes values and multiples", key=key,
+                        fix="give values (128,256) or multiples of each arch's own value (x0.5,x1,x2), not both")
+    typed: list[Any] = []
+    for value in values:
+        if all(relative):
+            checked: Any = _factor(value, key)
+            for arch in archs.values():  # validates the scaled value on every arch of the sweep
+                apply_overrides(arch, {name: _scaled(arch, name, checked)})
+        else:
+            for arch in archs.values():
+                checked = getattr(apply_overrides(arch, {name: value}), name)
+        if checked in typed:
+            raise SpecError(f"value {value} is listed twice", key=key, fix="list each value once")
+        typed.append(checked)
+    return {name + FACTOR_SUFFIX if all(relative) else name: typed}
 
 
 def _factor(text: str, key: str) -> float:
@@ -273,6 +347,12 @@ def _scaled(arch: ArchSpec, name: str, factor: float) -> Any:
                             key=f"--set {name}", fix="pick multiples that give whole numbers on every arch")
         value = int(round(value))
     return value
+
+
+def _references(axes: dict[str, list[Any]], groups: list[tuple[str, ...]], archs: dict[str, ArchSpec]) -> dict[str, Any]:
+    """The reference value of each crossed axis, and of the lead (first) column of each paired group;
+    the columns that follow a lead are not held separately (they move with it)."""
+    return {group[0]: _reference(group[0], axes[group[0]], archs) for group in groups}
 
 
 def _reference(name: str, values: list[Any], archs: dict[str, ArchSpec]) -> Any:

@@ -71,17 +71,27 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
     """``results.csv``, ``summary.csv``, the plots, ``report.md`` and ``run.json``; returns the paths."""
     from .plots import write_plots  # matplotlib only when there is something to draw
 
+    from .designplots import layers_plot, plot_title, variants_plot, variants_section
+
     out.mkdir(parents=True, exist_ok=True)
     axes, reference = list(run.grid.axes), run.grid.reference
     results = results_frame(run.outcomes, axes, run.backend, run.options.objective, root)
     summary = summary_frame(results, axes)
     results.to_csv(out / RESULTS, index=False)
     summary.to_csv(out / SUMMARY, index=False)
-    bases = Bases(results, axes, reference)
-    plots = write_plots(bases, reference, out)
-    checked = check_all(summary, reference, bases)
-    report = write_report(out / REPORT, run, results, summary, checked, plots, command, root,
-                          basis=bases(None) if bases.left_out[None] else None, scope=bases.scope())
+    # With several design variants, the claims, totals and standard plots use the first; the
+    # variants are compared in their own plot and report section.
+    first = results["variant"].iloc[0] if len(results) else None
+    own = results[results["variant"].eq(first)] if results["variant"].nunique() > 1 else results
+    bases = Bases(own, axes, reference)
+    title = plot_title(run.grid.workload.name, results)
+    plots = write_plots(bases, reference, out, title)
+    plots += [p for p in (layers_plot(results, reference, out / "layers_energy.png", title),
+                          variants_plot(summary, reference, out / "variants_energy.png", title)) if p]
+    own_summary = summary_frame(own, axes) if own is not results else summary
+    checked = check_all(own_summary, reference, bases)
+    report = write_report(out / REPORT, run, results, own_summary, checked, plots, command, root, basis=bases(None) if bases.left_out[None] else None,
+                          scope=bases.scope(), extra=[variants_section(summary, reference)])
     stats = {**asdict(run.stats), "claims": {c.id: r.holds for c, r in checked}}
     (out / RUN_STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return [out / RESULTS, out / SUMMARY, *plots, report, out / RUN_STATS]

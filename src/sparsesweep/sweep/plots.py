@@ -7,7 +7,9 @@
 * ``axis_<parameter>.png``: one per swept arch parameter: network energy over its values, one panel
   per sparsity, normalised to dense at the parameter's reference value.
 
-All plots hold the other swept parameters at their reference values.
+All plots hold the other swept parameters at their reference values and are titled with the
+workload, backend and energy source.  Markers are the evaluated points; dotted lines only connect
+them (nothing between them was evaluated).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .tables import variant_label  # noqa: E402
 
 DPI = 110
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
+JOIN = {"ls": ":", "lw": 0.9}  # lines between evaluated points only guide the eye
 
 
 class Bases(Protocol):
@@ -39,7 +42,7 @@ class Bases(Protocol):
     def note(self, name: str | None) -> str: ...
 
 
-def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path) -> list[Path]:
+def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path, title: str = "") -> list[Path]:
     """Write every plot into ``out``; returns the files written.  ``bases(None)`` feeds the plots over
     sparsity, ``bases(axis)`` the plot of that axis; ``bases.note`` titles plots that left layers out."""
     rows = at_reference(bases(None), reference)
@@ -49,7 +52,7 @@ def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path) -> list[P
         (_breakdown(rows), "energy_breakdown.png", None),
     ]
     drawn += [(_axis(bases(axis), reference, axis), f"axis_{axis}.png", axis) for axis in reference]
-    return [_save(fig, out / name, bases.note(axis)) for fig, name, axis in drawn]
+    return [_save(fig, out / name, "\n".join(t for t in (title, bases.note(axis)) if t)) for fig, name, axis in drawn]
 
 
 def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
@@ -65,8 +68,9 @@ def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str) -> Any:
         group = group.sort_values("sparsity")
         xs = [0.0, *group["sparsity"]]
         ys = [1.0, *group[metric]]  # every design starts at the dense baseline
-        ax.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], label=label)
-    ax.set_xlabel("weight sparsity")
+        ax.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], label=label, **JOIN)
+    ax.set_xticks(sorted({0.0, *rows["sparsity"]}))
+    ax.set_xlabel("weight sparsity (markers: evaluated points)")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -104,7 +108,8 @@ def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
         for i, (label, group) in enumerate(panel.groupby("label", sort=False)):
             group = group.sort_values(axis)
             style = {"color": "grey", "ls": "--"} if label == "dense" else {}
-            ax.plot(group[axis], group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label, **style)
+            ax.plot(group[axis], group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label,
+                    **{**JOIN, **style})
         ax.set_title(f"sparsity {s:g}", fontsize=9)
         ax.set_xlabel(f"{axis} (dense = 1 at {reference[axis]:g})")
         ax.grid(alpha=0.3)

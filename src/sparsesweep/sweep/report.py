@@ -32,16 +32,18 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.DataFrame,
                  checked: list[tuple[Claim, ClaimResult]], plots: Sequence[Path], command: str,
-                 root: Path | None = None, basis: pd.DataFrame | None = None, scope: str = "") -> Path:
+                 root: Path | None = None, basis: pd.DataFrame | None = None, scope: str = "",
+                 extra: Sequence[str | None] = ()) -> Path:
     """``basis``: the totals over the layers every point at the reference setting evaluated, when some
-    failed; ``scope``: which layers the claims and plots left out."""
+    failed; ``scope``: which layers the claims and plots left out; ``extra``: more sections (e.g. the
+    design variants), placed before the plots."""
     grid = run.grid
     parts = [f"# Sparsity sweep: {grid.workload.name}", "", f"Command: `{command}`", "",
              _setup(run, results, root), _failures(results), _totals(summary, grid.reference),
              _totals(basis, grid.reference, "This table leaves out the layers with a failed point at this "
                      "setting.") if basis is not None else None,
              _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference)),
-             _model_notes(summary, grid.reference), _plots(plots, path.parent),
+             _model_notes(summary, grid.reference), *extra, _plots(plots, path.parent),
              _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
     return path
@@ -50,34 +52,42 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
 def _setup(run: SweepRun, results: pd.DataFrame, root: Path | None) -> str:
     grid = run.grid
     layers = grid.layers
+    designs = grid.designs or {"base": grid.archs}
     macs = sum(layer.total_macs for layer in layers)
     lines = ["## Setup", "",
              f"- Workload: `{grid.workload.name}`: {len(layers)} of {len(grid.workload.layers)} layer shapes "
              f"({sum(layer.repeat for layer in layers)} layer instances, {macs / 1e9:.2f} GMACs); network totals "
              "weight every layer by its count.",
              f"- Points: {len(grid.points)} = {len(grid.variants)} designs x {len(layers)} layers"
-             + (f" x {len(grid.points) // max(1, len(grid.variants) * len(layers))} memory settings" if grid.axes else "")
+             + (f" x {len(designs)} design variants ({', '.join(designs)})" if len(designs) > 1 else "")
+             + (f" x {len(grid.points) // max(1, len(grid.variants) * len(layers) * len(designs))} memory settings"
+                if grid.axes else "")
              + f"; {int(results['status'].eq('ok').sum())} evaluated, {int(results['status'].ne('ok').sum())} failed.",
              f"- Backend: `{run.backend}`; every point's mapping comes from the backend's mapper (objective "
              f"`{run.options.objective}`, time limit {run.options.time_limit_s:g} s, seed {run.options.seed}).", ""]
     arch_rows = []
-    for topology, arch in sorted(grid.archs.items()):
-        kinds = sorted({v.scheme.name for v in grid.variants if v.scheme.topology == topology})
-        source = _rel(arch.ert_path(), root)
-        if arch.dense_ert and any(v.scheme.kind == "dense" and v.scheme.topology == topology for v in grid.variants):
-            source += f"; dense points: {_rel(arch.ert_path(dense=True), root)}"
-        arch_rows.append((topology, _rel(arch.source, root), ", ".join(kinds), source))
+    for label, archs in designs.items():
+        for topology, arch in sorted(archs.items()):
+            kinds = sorted({v.scheme.name for v in grid.variants if v.scheme.topology == topology})
+            source = _rel(arch.ert_path(), root)
+            if arch.dense_ert and any(v.scheme.kind == "dense" and v.scheme.topology == topology
+                                      for v in grid.variants):
+                source += f"; dense points: {_rel(arch.ert_path(dense=True), root)}"
+            arch_rows.append(((label,) if len(designs) > 1 else ()) + (topology, _rel(arch.source, root),
+                                                                       ", ".join(kinds), source))
     lines += ["Architectures (each scheme runs on the arch of the topology its design needs: dense and structured "
               "N:M designs are the STC family of fig15 on the STC tree, unstructured bitmask designs are DSTC, whose "
               "tree has one LRF per core feeding its MAC array; the renderer refuses any other pairing):", "",
-              md_table(("topology", "arch file", "schemes", "energy source (pinned ERT)"), arch_rows), "",
+              md_table((("variant",) if len(designs) > 1 else ()) + ("topology", "arch file", "schemes",
+                                                                     "energy source (pinned ERT)"), arch_rows), "",
               "**Energy source**: the pinned energy reference tables above (pJ per action). Per-access energies do "
               "not scale with `--set` sizes or widths: changing a capacity changes mappings and traffic, not the "
               "energy of one access (size-dependent component energies are not modelled yet).", ""]
     if grid.axes:
         lines += ["Swept parameters (other plots and claims hold each at its reference value):", "",
                   md_table(("parameter", "values", "reference"),
-                           [(k, ", ".join(map(str, v)), grid.reference[k]) for k, v in grid.axes.items()]), ""]
+                           [(k, ", ".join(map(str, v)), grid.reference.get(k, f"moves with {grid.paired.get(k)}"))
+                            for k, v in grid.axes.items()]), ""]
     notes = list(grid.notes) + [f"renderer: {w}" for w in run.warnings]
     if notes:
         lines += ["Notes and warnings:", ""] + [f"- {n}" for n in notes] + [""]

@@ -29,8 +29,8 @@ from .runner import Outcome
 
 LEVEL_ORDER = ("DRAM", "SMEM", "RF", "LRF", "MAC")
 COMPUTES = ("algorithmic_computes", "actual_computes", "skipped_computes", "gated_computes")
-POINT_COLUMNS = ("scheme", "kind", "sides", "sparsity", "act_sparsity")
-HEAD = ("point", "layer", "count", "scheme", "kind", "design", "arch", "sides", "sparsity", "act_sparsity",
+POINT_COLUMNS = ("variant", "scheme", "kind", "sides", "sparsity", "act_sparsity")
+HEAD = ("point", "layer", "count", "variant", "scheme", "kind", "design", "arch", "sides", "sparsity", "act_sparsity",
         "weight_density", "input_density", "weight_nm", "act_nm")
 TAIL = ("mapping_id", "M", "N", "K", "macs", "macs_orig", "backend", "objective", "energy_source", "error")
 
@@ -69,15 +69,12 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     summary.loc[~summary["complete"], sums] = np.nan
     summary.insert(0, "design", grouped["design"].first())
     summary = summary.reset_index()
-    dense = summary[summary["kind"].eq("dense")].set_index(list(axes)) if axes else summary[summary["kind"].eq("dense")]
+    basis = ["variant", *axes]  # dense of the same design variant at the same memory setting
+    dense = summary[summary["kind"].eq("dense")].set_index(basis)
     for col in ("cycles", *COMPUTES, "macs_orig"):
         summary[col] = summary[col].round().astype("Int64")
     for metric in ("energy_pj", "cycles"):
-        if axes:
-            base = summary.set_index(list(axes)).index.map(dense[metric].to_dict())
-            base = np.asarray(base, dtype=float)
-        else:
-            base = float(dense[metric].iloc[0]) if len(dense) else np.nan
+        base = np.asarray(summary.set_index(basis).index.map(dense[metric].to_dict()), dtype=float)
         summary[f"{metric.split('_')[0]}_vs_dense"] = summary[metric].astype(float) / base
     return summary
 
@@ -91,7 +88,7 @@ def common_layers(results: pd.DataFrame, axes: Sequence[str], reference: Mapping
     """
     used = results
     for axis in axes:
-        if axis != free:
+        if axis != free and axis in reference:  # a paired column moves with its lead
             used = used[used[axis].eq(reference[axis])]
     ok = used.groupby("layer", sort=False)["status"].apply(lambda s: bool(s.eq("ok").all()))
     left_out = [layer for layer, fine in ok.items() if not fine]
@@ -114,7 +111,8 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
     v = point.variant
     info = spec["info"] if spec else {}
     row: dict[str, Any] = {
-        "point": point.id, "layer": point.layer.name, "count": point.layer.repeat, "scheme": v.scheme.name,
+        "point": point.id, "layer": point.layer.name, "count": point.layer.repeat, "variant": point.design,
+        "scheme": v.scheme.name,
         "kind": v.scheme.kind, "design": info.get("design"), "arch": point.arch.name,
         "sides": DENSE_SIDES if v.dense else v.sides, "sparsity": v.sparsity,
         "act_sparsity": info.get("act_sparsity") if v.sides == "dual" and not v.dense else None,
