@@ -1,0 +1,33 @@
+"""What the seeded differential run in the test suite draws, and what it leaves out for now.
+
+Every exclusion below is a known disagreement class between the engine and Timeloop master,
+each with a minimal input under ``tests/difftest_cases/``.  Remove an exclusion when its class
+is fixed (the regression case then passes and its ``open`` marker must go too).
+"""
+
+from __future__ import annotations
+
+from .options import GenOptions
+
+# feature -> why it is left out of the seeded run (the class and its regression case)
+EXCLUDED: dict[str, str] = {
+    "spatial fanouts": "multicast of a stationary operand to spatial MACs, Outputs reads with spatial "
+                       "reduction, neighbour link transfers (engine refuses): spatial_* cases",
+    "halo tag": "sliding-window reuse with non-indexing loops inside the sliding loop (being fixed): halo_* cases",
+    "sliding_pair tag": "loops over both a filter and its output dimension (S and Q) above an Inputs tile: "
+                        "Timeloop reuses a tile equal to the previous one across the loop boundary, the engine "
+                        "refills it (sliding-window reuse, being fixed): sliding_wrap case",
+    "UB format": "uncompressed bitmask semantics (being fixed): ub_* cases",
+    "UOP payload bits": "payload bits of UOP ranks above CP/RLE (being fixed): uop_* cases",
+    "wild format placement": "formats at only some of a tensor's levels (being fixed; Timeloop also aborts "
+                             "on a compressed child under an uncompressed parent)",
+    "formats": "several classes not yet reduced (a 3-level conv1d with CP/B/RLE: Inputs fills and cycles; "
+               "a 1x1x1 GEMM with UOP at two levels and compute gating: Buffer.B reads 1 vs 0)",
+}
+
+SEEDED = GenOptions(
+    max_fanout=1,
+    formats=(),
+    safs=("gating", "skipping"),
+    exclude_tags=frozenset({"halo", "sliding_pair"}),
+)

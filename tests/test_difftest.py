@@ -1,0 +1,86 @@
+"""Differential testing: random small inputs through the native engine and real ``timeloop-model``.
+
+* ``test_seeded_inputs_agree_with_timeloop``: a derandomized Hypothesis run of random inputs
+  (``difftest/gen.py``, restricted as ``difftest/seeded.py`` documents) must agree with Timeloop
+  master (cycles and computes exact, energies within 0.5%, per-dataspace counts exact) or be
+  refused by both; a failure shrinks to a small input.  Timeloop's own defects (a crash, an
+  impossible energy; see ``difftest/run.py``) are not failures of the engine.
+* ``test_regression_case``: every saved case in ``tests/difftest_cases/`` (a shrunk disagreement
+  with Timeloop's ``expected.json``) is re-checked against the engine; a case whose class is
+  not fixed yet carries an ``open`` file naming it and is a strict xfail (it must fail).
+* ``test_saved_expectation_is_timeloops``: the saved ``expected.json`` still equals what
+  Timeloop prints for that input.
+
+Timeloop is found on PATH, in ``$TIMELOOP_ROOT/bin`` or in ``../shared/timeloop/bin``; the tests
+that run it skip only when it is absent.  Long runs: ``bench/difftest_campaign.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from difftest.gen import Case, cases
+from difftest.run import TIMELOOP_DEFECTS, TOLERANCE, find_timeloop_model, run_case, run_engine, run_timeloop, write_case
+from difftest.seeded import SEEDED
+from sparsesweep.compare import diff_results
+from sparsesweep.result import Result
+
+SEEDED_EXAMPLES = 300
+CASES = Path(__file__).parent / "difftest_cases"
+TIMELOOP = find_timeloop_model()
+needs_timeloop = pytest.mark.skipif(TIMELOOP is None, reason="timeloop-model not found (PATH, $TIMELOOP_ROOT, "
+                                                              "../shared/timeloop)")
+
+
+@needs_timeloop
+@settings(max_examples=SEEDED_EXAMPLES, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(cases(SEEDED))
+def test_seeded_inputs_agree_with_timeloop(case: Case):
+    assert TIMELOOP is not None
+    outcome = run_case(TIMELOOP, case.input_yaml(), case.ert_yaml())
+    assert outcome.ok or outcome.kind in TIMELOOP_DEFECTS, outcome.summary()
+
+
+def _saved() -> list[Path]:
+    return sorted(p for p in CASES.iterdir() if (p / "input.yaml").is_file()) if CASES.is_dir() else []
+
+
+def _marks(case: Path) -> list[pytest.MarkDecorator]:
+    open_file = case / "open"
+    if open_file.is_file():
+        return [pytest.mark.xfail(strict=True, reason=open_file.read_text().strip().splitlines()[0])]
+    return []
+
+
+@pytest.mark.parametrize("case", [pytest.param(p, id=p.name, marks=_marks(p)) for p in _saved()])
+def test_regression_case(case: Path):
+    expected = case / "expected.json"
+    status, ours, message = run_engine(case)
+    if not expected.is_file():  # Timeloop refused this input: the engine must refuse it too
+        assert status == "refuses", f"Timeloop refuses {case.name} (see timeloop.log), the engine gave {status}"
+        return
+    assert status == "ok", f"Timeloop evaluates {case.name}; the engine {status}: {message}"
+    assert ours is not None
+    diffs = diff_results(ours, Result.model_validate(json.loads(expected.read_text())), TOLERANCE)
+    assert not diffs, f"{case.name} differs from Timeloop master:\n  " + "\n  ".join(diffs)
+
+
+@needs_timeloop
+@pytest.mark.parametrize("case", [pytest.param(p, id=p.name) for p in _saved()])
+def test_saved_expectation_is_timeloops(case: Path, tmp_path: Path):
+    assert TIMELOOP is not None
+    write_case(tmp_path, (case / "input.yaml").read_text(), (case / "ERT.yaml").read_text())
+    status, result, message = run_timeloop(TIMELOOP, tmp_path)
+    expected = case / "expected.json"
+    if not expected.is_file():
+        assert status != "ok", f"Timeloop now evaluates {case.name}"
+        return
+    assert status == "ok", message
+    assert result is not None
+    saved = Result.model_validate(json.loads(expected.read_text()))
+    assert not diff_results(result, saved, TOLERANCE)
