@@ -2,11 +2,13 @@
 
 It is the closed form of the engine's dense analysis (:mod:`sparsesweep.engine.nest`):
 tile sizes from the projections, deliveries from the innermost relevant temporal loop
-outward, multicast / spatial reduction, masking of bypassed levels, partition sizes and
-first-read elision, then energy (vector accesses x ERT energies) and bandwidth cycles.
-It reproduces the engine's dense nest analysis on every reference mapping, sliding-window halos
-included; multicast of a spatial loop pair that shares one coupled rank is counted as if the
-pair's positions were all distinct (an over-estimate the exact evaluation of the finalists corrects).
+outward (for sliding-window tensors, the closed form of the engine's delta count, halo reuse
+across loops that leave the tile in place included), multicast / spatial reduction, masking
+of bypassed levels, partition sizes and first-read elision, then energy (vector accesses x
+ERT energies) and bandwidth cycles.
+It reproduces the engine's dense nest analysis on every reference mapping; multicast of a
+spatial loop pair that shares one coupled rank is counted as if the pair's positions were all
+distinct (an over-estimate the exact evaluation of the finalists corrects).
 Sparse effects enter as per-(level, tensor) scale factors (:class:`Scales`).
 """
 
@@ -192,7 +194,7 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
         per = np.empty((C, n))
         per[:, 0] = t_above[:, 0]
         per[:, 1:] = size[:, :-1] * t_above[:, 1:] / reuse[:, 1:n]
-        _sliding_windows(tab, ti, b, T, P, cum, size, t_above, per)
+        _sliding_windows(tab, ti, b, T, P, cum, size, per)
         distinct = np.where(rel, P, 1).prod(axis=2)
         content = per * distinct
         weighted = per * fan
@@ -236,47 +238,98 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
 
 
 def _sliding_windows(tab: Tables, ti: int, b: Batch, T: np.ndarray, P: np.ndarray, cum: np.ndarray,
-                     size: np.ndarray, t_above: np.ndarray, per: np.ndarray) -> None:
-    """Halo reuse: when the innermost non-trivial temporal loop above a child tile slides it along
-    one rank of a coupled projection (e.g. P in P+R), each step after the first delivers only the
-    new slab (Timeloop's delta of two overlapping tiles).  Updates ``per`` in place."""
-    coupled = [rank for rank in tab.ranks[ti] if len(rank) > 1]
-    if not coupled:
+                     size: np.ndarray, per: np.ndarray) -> None:
+    """Deliveries of a tensor whose projection couples dimensions (sliding windows, e.g. P+R):
+    the closed form of :func:`sparsesweep.engine.deltas.temporal_deliveries`, for all candidates.
+
+    For a child tile, take the temporal loops above it, innermost first, with per-step moves
+    ``u`` (per rank) and ``tau_j = u_j - sum(u_i, i < j)``; with ``u_a`` the move of the
+    innermost loop that moves the tile, deliveries = tile + sum_j (bound_j - 1) * (bounds of
+    the loops outside j) * delta_j, where delta_j is 0 for a step that leaves the tile in
+    place, the new slab of ``u_a`` when ``tau_j == u_a``, and the whole tile otherwise.
+    Updates ``per`` in place (levels 1..n-1)."""
+    ranks = tab.ranks[ti]
+    n, D = tab.n, tab.dims
+    if n < 2 or all(len(rank) < 2 for rank in ranks):
         return
-    n = tab.n
+    coef = np.zeros((len(ranks), D), dtype=np.int64)
+    for r, rank in enumerate(ranks):
+        for dim, c in rank:
+            coef[r, dim] += c
+    coef = coef[(coef * (cum[:1, -1] > 1)).any(axis=1)]  # ranks along which some loop can move
+    keys = _rank_keys(coef, cum[0, -1] if len(b) else np.ones(D, dtype=np.int64))
+    # Arrays below are (level - 1, loop position, candidate): the temporal loops of levels
+    # 1..n-1, innermost first within a level (dims ordered by rank, ties by dim index).
     C = len(b)
-    rows = np.arange(C)
-    big = np.iinfo(np.int16).max
-    # The first non-trivial temporal loop at or above each level: its level and dim.
-    first_dim = np.full((C, n + 1), -1)
-    first_level = np.full((C, n + 1), n)
-    for li in range(n - 1, -1, -1):
-        ranks = np.where(T[:, li] > 1, b.rank[:, li], big)
-        here = ranks.min(axis=1) < big
-        first_dim[:, li] = np.where(here, ranks.argmin(axis=1), first_dim[:, li + 1])
-        first_level[:, li] = np.where(here, li, first_level[:, li + 1])
-    for li in range(1, n):
-        d = first_dim[:, li]
-        lv = np.minimum(first_level[:, li], n - 1)
-        for rank in coupled:
-            coefs = dict(rank)
-            slides = np.isin(d, list(coefs)) & (d >= 0)
-            if sum(1 for r in tab.ranks[ti] for dim, _ in r if dim in coefs) != len(coefs):
-                continue  # a dim of this rank also appears in another rank: no single-rank slab
-            if not slides.any():
-                continue
-            dd = np.where(slides, d, 0)
-            coef = np.zeros(C)
-            for dim, c in coefs.items():
-                coef = np.where(dd == dim, c, coef)
-            below = np.where(lv > 0, cum[rows, np.maximum(lv - 1, 0), dd], 1)
-            shift = coef * below * P[rows, lv, dd]
-            extent = 1 + sum(c * (cum[:, li - 1, dim] - 1) for dim, c in rank)
-            full = size[:, li - 1]
-            slab = np.where(shift < extent, full / extent * shift, full)
-            bound = T[rows, lv, dd]
-            value = t_above[:, li] / bound * (full + (bound - 1) * slab)
-            per[:, li] = np.where(slides, value, per[:, li])
+    rank = np.ascontiguousarray(b.rank[:, 1:].transpose(1, 2, 0))
+    position = np.zeros(rank.shape, dtype=np.int64)
+    for d in range(D):
+        for e in range(D):
+            if e != d:
+                position[:, d] += (rank[:, e] < rank[:, d]) | ((rank[:, e] == rank[:, d]) & (e < d))
+    order = np.empty_like(position)
+    np.put_along_axis(order, position, np.broadcast_to(np.arange(D)[None, :, None], position.shape), axis=1)
+    bounds = np.take_along_axis(T[:, 1:].transpose(1, 2, 0), order, axis=1)
+    # Per-step move unit of each loop: its dim's loops below (the child tiles and the level's own
+    # spatial loops); 0 for trivial loops, which neither move the tile nor count.
+    unit = (cum[:, :-1] * P[:, 1:]).transpose(1, 2, 0)
+    step = np.where(bounds > 1, np.take_along_axis(unit, order, axis=1), 0)
+    outside = np.ones_like(bounds)  # bounds of the loops outside each loop, in its level and above
+    outside[:, :-1] = np.cumprod(bounds[:, :0:-1], axis=1)[:, ::-1]
+    levels = bounds.prod(axis=1)  # (m, C)
+    above = np.ones_like(levels)
+    above[:-1] = np.cumprod(levels[:0:-1], axis=0)[::-1]
+    outside *= above[:, None, :]
+    moves, inner, below = [], [], []
+    for key in keys:  # moves as exact integer keys of their rank vectors
+        mv = step * key[order]
+        moves.append(mv)
+        inner.append(np.cumsum(mv, axis=1) - mv)  # moves of the level's loops inside each loop
+        low = np.zeros_like(levels)
+        low[1:] = np.cumsum(mv.sum(axis=1), axis=0)[:-1]  # moves of the levels below
+        below.append(low)
+    # The innermost loop that moves the tile, per level: its dim and move unit.
+    moving = (step > 0) & coef.any(axis=0)[order]
+    pos = moving.argmax(axis=1)[:, None, :]  # (m, 1, C)
+    has = moving.any(axis=1)
+    first_dim = np.zeros(C, dtype=np.int64)
+    first_step = np.zeros(C, dtype=np.int64)
+    for li in range(n - 1, 0, -1):
+        m = li - 1
+        first_dim = np.where(has[m], np.take_along_axis(order[m], pos[m], axis=0)[0], first_dim)
+        first_step = np.where(has[m], np.take_along_axis(step[m], pos[m], axis=0)[0], first_step)
+        full = size[:, li - 1]
+        overlap = np.ones_like(full)
+        for r in range(len(coef)):
+            extent = 1 + (cum[:, li - 1] - 1) @ coef[r]
+            overlap = overlap * np.maximum(extent - coef[r, first_dim] * first_step, 0)
+        zero = np.ones(bounds[m:].shape, dtype=bool)
+        same = np.ones(bounds[m:].shape, dtype=bool)
+        for key, mv, ins, low in zip(keys, moves, inner, below):
+            tau = mv[m:] - ((low[m:] - low[m])[:, None, :] + ins[m:])
+            zero &= tau == 0
+            same &= tau == key[first_dim] * first_step  # u_a
+        delta = np.where(zero, 0, np.where(same, full - overlap, full))
+        per[:, li] = full + ((bounds[m:] - 1) * outside[m:] * delta).sum(axis=(0, 1))
+
+
+def _rank_keys(coef: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """Per-dim integer weights that encode a move's rank vector as one exact integer.
+
+    A move (or a difference of two sums of single loop steps) along rank r stays within
+    +-2 * sum_d coef[r, d] * size_d, so a mixed radix of 4 * that + 1 per rank keeps vectors
+    apart; ranks are grouped so that each group's radix product fits in int64."""
+    span = coef @ sizes
+    keys, weight, group = [], 1, np.zeros(coef.shape[1], dtype=np.int64)
+    for r in range(len(coef)):
+        radix = 4 * int(span[r]) + 1
+        if weight * radix >= 2 ** 62 and weight > 1:
+            keys.append(group)
+            weight, group = 1, np.zeros(coef.shape[1], dtype=np.int64)
+        group = group + coef[r] * weight
+        weight *= radix
+    keys.append(group)
+    return keys
 
 
 def _excess(used: np.ndarray, limit: np.ndarray) -> np.ndarray:

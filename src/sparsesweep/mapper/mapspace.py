@@ -6,7 +6,9 @@ level first), slot ``2*li+1`` its spatial loops (the fanout to the level below).
 Symmetry: only the order of a level's *non-trivial* loops matters, and of those only
 what changes reuse: for each tensor, which irrelevant loops sit inside its innermost
 relevant loop (and, for sliding-window tensors, which loop is innermost).  Orders with
-the same effect are generated once.  Spatially, only which dims go to X matters.
+the same effect are generated once.  (Timeloop's two-iteration extrapolation also makes a
+later loop of a sliding-window tensor reuse the tile when its step lands the tile where an
+inner loop's step left it; orders that differ only in that are not told apart.)  Spatially, only which dims go to X matters.
 """
 
 from __future__ import annotations
