@@ -183,3 +183,62 @@ def test_plots_are_titled_with_workload_backend_and_energy_source(tmp_path, monk
     assert len(titles) == 4  # energy and cycles vs sparsity, breakdown, layers
     for title in titles:
         assert title.startswith("resnet50 | backend fake | energy: pinned ERT") and "stc_45nm.yaml" in title
+
+
+# ---- sparsesweep compare -------------------------------------------------------------------------
+
+def _fake_sweep(out: Path, *extra: str) -> Path:
+    assert main(["--backend", "fake", "--layers", "conv1,fc", "-j", "1", "--quiet", "--out", str(out), *extra],
+                registry=fake_registry()) == 0
+    return out
+
+
+def test_compare_writes_per_point_ratios_and_names_points_only_one_sweep_has(tmp_path, capsys):
+    from sparsesweep.cli import main as cli_main
+
+    a = _fake_sweep(tmp_path / "a", "--sparsity", "0,0.5", "--set", "smem_kib=128,256")
+    b = _fake_sweep(tmp_path / "b", "--sparsity", "0,0.5,0.75", "--set", "smem_kib=128,256",
+                    "--arch", "big_rf=arch/stc_rf4k.yaml")
+    capsys.readouterr()
+    assert cli_main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    # b's only variant is big_rf, a's is base: nothing matches on the variant
+    assert len(table) == 0 and "only in" in out and "variant=big_rf" in out
+    c = _fake_sweep(tmp_path / "c", "--sparsity", "0,0.5,0.75", "--set", "smem_kib=128,256")
+    assert cli_main(["compare", str(a), str(c), "--out", str(tmp_path / "cmp")]) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    sa, sc = pd.read_csv(a / "summary.csv"), pd.read_csv(c / "summary.csv")
+    assert len(table) == len(sa) == 10 and out.startswith("10 points in both")
+    assert f"only in {c}:" in out and "sparsity=0.75" in out and f"only in {a}:" not in out
+    for row in table.itertuples():
+        left = sa[sa["scheme"].eq(row.scheme) & sa["sides"].eq(row.sides) & sa["sparsity"].eq(row.sparsity)
+                  & sa["smem_kib"].eq(row.smem_kib)]
+        right = sc[sc["scheme"].eq(row.scheme) & sc["sides"].eq(row.sides) & sc["sparsity"].eq(row.sparsity)
+                   & sc["smem_kib"].eq(row.smem_kib)]
+        assert row.energy_pj_ratio == pytest.approx(float(right["energy_pj"].iloc[0]) / float(left["energy_pj"].iloc[0]))
+    layers = pd.read_csv(tmp_path / "cmp" / "compare_layers.csv")
+    assert len(layers) == 2 * 10 and set(layers["layer"]) == {"conv1", "fc"}
+    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_refuses_ambiguous_matches_and_where_picks_one(tmp_path, capsys):
+    from sparsesweep.cli import main as cli_main
+
+    a = _fake_sweep(tmp_path / "a", "--sparsity", "0,0.5", "--set", "smem_kib=128,256")
+    b = _fake_sweep(tmp_path / "b", "--sparsity", "0,0.5")
+    capsys.readouterr()
+    assert cli_main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be matched one to one: it sweeps smem_kib" in err and "--where smem_kib=" in err
+    assert cli_main(["compare", str(a), str(b), "--where", "smem_kib=256", "--out", str(tmp_path / "cmp")]) == 0
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert len(table) == 5 and (table["energy_pj_ratio"] == 1.0).all()  # 256 KiB is the default: same points
+
+
+def test_compare_of_a_folder_without_a_sweep_is_one_error(tmp_path, capsys):
+    from sparsesweep.cli import main as cli_main
+
+    assert cli_main(["compare", str(tmp_path), str(tmp_path)]) == 2
+    assert "not a finished sweep's folder" in capsys.readouterr().err

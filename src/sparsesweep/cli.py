@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "map": "map",
     "render": "render",
     "layers": "layers",
+    "compare": "compare",
     "validate": "validate",
 }
 EXAMPLES = (
