@@ -29,7 +29,7 @@ RUN uv venv --python 3.12 /opt/venv
 # sparse_opt/, templates/) stay beside the code, as in a checkout.
 # The test extras come along, so the image can run the test suite too (README).
 COPY . /opt/sparsesweep
-RUN uv pip install --python /opt/venv/bin/python -e '/opt/sparsesweep[test]'
+RUN uv pip install --python /opt/venv/bin/python --no-binary hwcomponents-cacti -e '/opt/sparsesweep[test]'
 
 # Run as any user (`docker run -u "$(id -u):$(id -g)"`, as the README shows), HOME is "/" and not
 # writable, so nothing may depend on it: the caches and Timeloop's working folders live in the

@@ -21,6 +21,7 @@ from .errors import EXIT_USER_ERROR, SparsesweepError
 # Subcommand name -> module under sparsesweep.commands.
 COMMANDS: dict[str, str] = {
     "sweep": "sweep",
+    "ert": "ert",
     "evaluate": "evaluate",
     "map": "map",
     "render": "render",

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from .energy.ert import Energies
 from .errors import MappingError, SpecError
 from .inputs import SpecBundle, bundle_from_docs
 from .render_design import DesignPlan, TensorPlan, plan_point
@@ -50,6 +51,8 @@ class RenderedPoint:
     scheme: SchemeSpec
     arch: ArchSpec
     warnings: tuple[str, ...] = field(default=())
+    energy_source: str = "pinned"  # pinned, hwcomponents or scaled (see sparsesweep.energy)
+    area_um2: float | None = None  # the design's area, when component models gave it
 
     def info(self) -> dict[str, Any]:
         """A flat summary of the point (for result rows and logs)."""
@@ -63,6 +66,7 @@ class RenderedPoint:
             "act_nm": str(plan.acts.nm) if plan.acts.nm else None,
             "M": gemm.M, "N": gemm.N, "K": gemm.K, "M_orig": gemm.M_orig, "N_orig": gemm.N_orig,
             "K_orig": gemm.K_orig, "macs": gemm.macs, "macs_orig": gemm.macs_orig,
+            "energy_source": self.energy_source, "area_um2": self.area_um2,
         }
 
 
@@ -77,19 +81,28 @@ def point_name(layer: Layer, scheme: SchemeSpec, sides: Sides, sparsity: float,
 
 def render_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides, sparsity: float,
                  act_sparsity: float | None = None, mapping: Sequence[Mapping[str, Any]] | None = None,
-                 mapper: MapperSettings | None = None, *, templates: Path | None = None) -> RenderedPoint:
-    """Render one point (see the module docs); user errors raise :class:`SpecError`."""
+                 mapper: MapperSettings | None = None, *, templates: Path | None = None,
+                 energies: Energies | None = None) -> RenderedPoint:
+    """Render one point (see the module docs); user errors raise :class:`SpecError`.
+
+    ``energies``: the point's ERT from :func:`sparsesweep.energy.arch_energies` (its arch, and its
+    dense table for a dense scheme); default: the arch's pinned ERT file.
+    """
     plan = plan_point(arch, layer, scheme, sides, sparsity, act_sparsity)
     if mapping is not None:
         check_mapping(mapping)
     name = point_name(layer, scheme, sides, sparsity, act_sparsity)
     ert_path = arch.ert_path(dense=scheme.kind == "dense")
-    ert, ert_doc = load_ert_cached(ert_path)
-    ert_data, ert_warnings = ert_for_arch(ert, ert_doc, arch)
+    if energies is None:
+        ert, ert_doc = load_ert_cached(ert_path)
+        ert_data, ert_warnings = ert_for_arch(ert, ert_doc, arch)
+        header = f"# Pinned energies (pJ/action) from {_shown(ert_path)}; see that file for their provenance.\n"
+    else:
+        ert_data, ert_warnings = energies.ert, list(energies.warnings)
+        header = f"# Energies (pJ/action), source {energies.source}: {energies.note}.\n"
     context = _context(name, arch, layer, scheme, plan, mapper or MapperSettings(), mapping)
     input_text = _render(templates or templates_dir(), "input.yaml.j2", context)
-    ert_text = (f"# Pinned energies (pJ/action) from {_shown(ert_path)}; see that file for their provenance.\n"
-                f"# Table names follow this point's architecture ({arch.name}).\n" + dump_yaml(ert_data))
+    ert_text = header + f"# Table names follow this point's architecture ({arch.name}).\n" + dump_yaml(ert_data)
     docs = [_parse_rendered(input_text, name, INPUT_FILE), _parse_rendered(ert_text, name, ERT_FILE)]
     missing = [k for k in REQUIRED_KEYS if k not in (docs[0].data or {})]
     if missing:
@@ -97,7 +110,9 @@ def render_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides,
                         fix="a template in templates/ dropped it; restore templates/input.yaml.j2")
     return RenderedPoint(name=name, files={INPUT_FILE: input_text, ERT_FILE: ert_text},
                          bundle=bundle_from_docs(name, docs), plan=plan, layer=layer, scheme=scheme, arch=arch,
-                         warnings=tuple(plan.warnings) + tuple(ert_warnings))
+                         warnings=tuple(plan.warnings) + tuple(ert_warnings),
+                         energy_source=energies.source if energies else "pinned",
+                         area_um2=energies.design_area_um2 if energies and energies.area else None)
 
 
 def write_point(point: RenderedPoint, out_dir: str | Path) -> list[Path]:

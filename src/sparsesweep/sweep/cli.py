@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..backends.base import OBJECTIVES, BackendRegistry, default_registry
 from ..clitools import OneLineParser, quiet_pipe, with_examples
+from ..energy.ert import SOURCES
 from ..errors import EXIT_USER_ERROR, SparsesweepError
 from .grid import DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, default_schemes, parse_axis, parse_fractions, \
     parse_list
@@ -66,6 +67,10 @@ def add_arguments(p: argparse.ArgumentParser, backends: Sequence[str]) -> None:
     p.add_argument("--set", action="append", default=[], dest="axes", metavar="NAME=V[,V...]",
                    help="sweep an architecture parameter over values, e.g. --set smem_kib=128,256,512 (repeatable; "
                         "axes are crossed)")
+    p.add_argument("--energy", choices=SOURCES, default=None,
+                   help="energy source for the whole sweep: pinned (the arch's ERT files), hwcomponents (component "
+                        "models), scaled (pinned x the models' ratio to the pinned reference) (default: scaled when "
+                        "--set changes a memory size, width or the technology, else pinned)")
     p.add_argument("--backend", default="native", choices=list(backends), help="evaluation backend (default: native)")
     p.add_argument("--objective", default="edp", choices=OBJECTIVES, help="mapper objective (default: edp)")
     p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S, metavar="S",
@@ -97,7 +102,7 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
 def options_from_args(args: argparse.Namespace) -> SweepOptions:
     return SweepOptions(config=config_from_args(args), backend=args.backend, objective=args.objective,
                         time_limit_s=args.time_limit, seed=args.seed, jobs=args.jobs, dask=args.dask,
-                        out=Path(args.out), cache=not args.no_cache, progress=not args.quiet)
+                        out=Path(args.out), cache=not args.no_cache, progress=not args.quiet, energy=args.energy)
 
 
 def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = None) -> int:

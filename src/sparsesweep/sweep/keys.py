@@ -60,9 +60,12 @@ def file_digest(path: Path, memo: dict[Path, str]) -> str:
     return memo[path]
 
 
-def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str]) -> str:
+def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str],
+             energies: Mapping[str, Any] | None = None) -> str:
+    """``energies``: the point's ERT when it does not come from its pinned file as it is."""
     variant = point.variant
-    return digest({
+    extra = {"energies": energies} if energies is not None else {}
+    return digest({**extra,
         "arch": point.arch.model_dump(mode="json"),
         "ert": file_digest(point.arch.ert_path(dense=variant.scheme.kind == "dense"), memo),
         "layer": point.layer.model_dump(mode="json"), "scheme": variant.scheme.model_dump(mode="json"),

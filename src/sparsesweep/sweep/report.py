@@ -42,7 +42,8 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
              _setup(run, results, root), _failures(results), _totals(summary, grid.reference),
              _totals(basis, grid.reference, "This table leaves out the layers with a failed point at this "
                      "setting.") if basis is not None else None,
-             _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference)),
+             _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference),
+                     _energy_label(run)),
              _model_notes(summary, grid.reference), *extra, _plots(plots, path.parent),
              _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
@@ -79,10 +80,8 @@ def _setup(run: SweepRun, results: pd.DataFrame, root: Path | None) -> str:
               "N:M designs are the STC family of fig15 on the STC tree, unstructured bitmask designs are DSTC, whose "
               "tree has one LRF per core feeding its MAC array; the renderer refuses any other pairing):", "",
               md_table((("variant",) if len(designs) > 1 else ()) + ("topology", "arch file", "schemes",
-                                                                     "energy source (pinned ERT)"), arch_rows), "",
-              "**Energy source**: the pinned energy reference tables above (pJ per action). Per-access energies do "
-              "not scale with `--set` sizes or widths: changing a capacity changes mappings and traffic, not the "
-              "energy of one access (size-dependent component energies are not modelled yet).", ""]
+                                                                     "pinned ERT"), arch_rows), "",
+              _energy_text(run), ""]
     if grid.axes:
         lines += ["Swept parameters (other plots and claims hold each at its reference value):", "",
                   md_table(("parameter", "values", "reference"),
@@ -92,6 +91,26 @@ def _setup(run: SweepRun, results: pd.DataFrame, root: Path | None) -> str:
     if notes:
         lines += ["Notes and warnings:", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
+
+
+def _energy_text(run: SweepRun) -> str:
+    source = run.energy.source if run.energy else "pinned"
+    what = {
+        "pinned": "the pinned energy reference tables above (pJ per action), used as they are: per-access energies "
+                  "do not follow `--set` sizes or widths (a capacity changes mappings and traffic only).",
+        "scaled": "the pinned tables above, each action multiplied by the component models' (hwcomponents: CACTI "
+                  "SRAMs, Aladdin registers and MACs) ratio between the point's parameters and the table's "
+                  "`derived_for` reference: equal to the pinned numbers at the reference setting, following memory "
+                  "sizes and widths (metadata at its own word width) elsewhere.",
+        "hwcomponents": "the component models' own energies (hwcomponents: CACTI SRAMs, Aladdin registers and MACs, "
+                        "DRAM per bit); see the README for how they compare with the pinned tables.",
+    }[source]
+    text = f"**Energy source**: {_energy_label(run)}. Energies are {what}"
+    areas = sorted({(round(a)) for a in (o.spec["info"].get("area_um2") for o in run.outcomes if o.spec) if a})
+    if areas:
+        text += (f" Design areas (component models, um^2; results.csv `area_um2`): {areas[0]:,}"
+                 + (f"..{areas[-1]:,}" if len(areas) > 1 else "") + ".")
+    return text
 
 
 def _failures(results: pd.DataFrame) -> str | None:
@@ -126,8 +145,15 @@ def _totals(summary: pd.DataFrame, reference: Mapping[str, Any], scope: str = ""
                       "Every memory setting is in summary.csv; every layer in results.csv.", ""])
 
 
-def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str = "") -> str:
-    rows = [(c.text, VERDICT[r.holds], r.evidence) for c, r in checked]
+def _energy_label(run: SweepRun) -> str:
+    return run.energy.describe() if run.energy else "pinned (the arch's ERT files)"
+
+
+def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str = "", energy: str = "") -> str:
+    # memory claims depend on how per-access energy follows size: each states the source it used
+    rows = [(c.text, VERDICT[r.holds],
+             r.evidence + (f" [energy source: {energy}]" if c.axis and energy and r.holds is not None else ""))
+            for c, r in checked]
     lines = ["## Claims", "", *([scope, ""] if scope else []),
              "Each claim of the study is checked against the network totals above; thresholds: "
              f"'~2x' = {claims_mod.RATIO_BAND[0]}..{claims_mod.RATIO_BAND[1]}x, '~40%' = "

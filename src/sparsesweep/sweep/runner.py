@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import BackendRegistry, SearchOptions
+from ..energy.ert import Energies
 from ..errors import SparsesweepError
 from ..inputs import bundle_from_docs
 from ..render import render_point
 from ..specs.mapper import MapperSettings
 from ..yamlio import parse_yaml
 from . import keys, pointdirs
+from .energies import EnergyPlan
 from .executors import Executor, Handle
 from .grid import Grid, PlannedPoint
 from .store import Store
@@ -68,6 +70,7 @@ class SweepRun:
     backend: str
     stats: RunStats
     warnings: list[str] = field(default_factory=list)
+    energy: EnergyPlan | None = None  # None: every point used its arch's pinned ERT file
 
 
 class SweepInterrupted(Exception):
@@ -85,8 +88,11 @@ def mapper_settings(objective: str) -> MapperSettings:
 
 def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: BackendRegistry, store: Store,
              out: Path, executor_factory: Callable[[], Executor], progress: bool = True,
-             fingerprint: str | None = None) -> SweepRun:
-    """Evaluate every point of ``grid`` (see the module docs); ``fingerprint`` defaults to the code's."""
+             fingerprint: str | None = None, energy: EnergyPlan | None = None) -> SweepRun:
+    """Evaluate every point of ``grid`` (see the module docs); ``fingerprint`` defaults to the code's.
+
+    ``energy``: the sweep's energy tables (:func:`~.energies.plan_energies`); default: pinned ERT files.
+    """
     start = time.perf_counter()
     stats = RunStats(total=len(grid.points))
     fingerprint = fingerprint or keys.code_fingerprint()
@@ -119,11 +125,12 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
 
     try:
         for point in sorted(grid.points, key=lambda p: -p.layer.macs):  # big layers first: better balance
-            spec_key = keys.spec_key(point, mapper, fingerprint, memo)
+            energies = energy.for_point(point) if energy else None
+            spec_key = keys.spec_key(point, mapper, fingerprint, memo, energies.ert if energies else None)
             spec, data = store.get_spec(spec_key), None
             if spec is None:
                 try:
-                    spec, data = _render(point, mapper)
+                    spec, data = _render(point, mapper, energies)
                 except SparsesweepError as exc:
                     finish(point, None, "", {"status": "failed", "error": exc.one_line(),
                                              "error_type": type(exc).__name__}, cached=False)
@@ -160,13 +167,15 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     stats.seconds = time.perf_counter() - start
     warnings = sorted({w for o in outcomes.values() if o.spec for w in o.spec.get("warnings", [])})
     return SweepRun(grid=grid, outcomes=[outcomes[p.id] for p in grid.points], options=options, backend=backend,
-                    stats=stats, warnings=warnings)
+                    stats=stats, warnings=warnings, energy=energy)
 
 
-def _render(point: PlannedPoint, mapper: MapperSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+def _render(point: PlannedPoint, mapper: MapperSettings,
+            energies: Energies | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The spec record of a point and its bundle data."""
     v = point.variant
-    rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_sparsity, mapper=mapper)
+    rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_sparsity, mapper=mapper,
+                            energies=energies)
     record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": rendered.info(),
               "warnings": list(rendered.warnings), "notes": list(rendered.plan.notes),
               "ert": str(point.arch.ert_path(dense=v.scheme.kind == "dense"))}

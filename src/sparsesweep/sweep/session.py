@@ -16,6 +16,7 @@ from pathlib import Path
 from ..backends.base import OBJECTIVES, BackendRegistry, Objective, SearchOptions
 from ..errors import SparsesweepError, SpecError
 from ..specs.paths import data_root
+from .energies import plan_energies
 from .executors import make_executor
 from .grid import SweepConfig, build_grid
 from .runner import SweepRun, run_grid
@@ -47,6 +48,7 @@ class SweepOptions:
     out: Path = Path(DEFAULT_OUT)  # output folder
     cache: bool = True  # False: recompute every point (keeps a private journal so it still resumes)
     progress: bool = True  # progress bar on a terminal
+    energy: str | None = None  # pinned, hwcomponents or scaled; None: scaled when an energy-relevant axis is swept
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def execute(options: SweepOptions, registry: BackendRegistry, command: str) -> S
     """Run one sweep and write its outputs (``command`` is quoted in the report)."""
     check_options(options, registry)
     grid = build_grid(options.config)
+    energy = plan_energies(grid, options.energy)  # every table before any point runs (one-line model errors)
     if options.backend == "timeloop" and not options.dask:  # fail once, not once per point
         from ..backends.tlrun import find_binary
 
@@ -84,7 +87,8 @@ def execute(options: SweepOptions, registry: BackendRegistry, command: str) -> S
     search = SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed,
                            cache=options.cache)
     run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=out,
-                   executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress)
+                   executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
+                   energy=energy)
     from . import pointdirs
     from .outputs import write_outputs
 

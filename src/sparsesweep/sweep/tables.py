@@ -4,12 +4,13 @@
 the layer's repeat count, ``scheme``, ``kind``, ``design``, ``arch``, ``sides``, ``sparsity``,
 ``act_sparsity``, ``weight_density``, ``input_density``, N:M patterns), one column per swept arch
 parameter (for multiples, ``<name>_factor`` and then the arch's value), ``status`` (``ok`` / ``failed``), ``energy_pj``, ``cycles``, the compute counts,
-``energy_pj.<level>`` per level, ``mapping_id``, the (padded) GEMM bounds and the unpadded MACs,
-the backend, objective and energy source, and ``error`` for failed points.
+``energy_pj.<level>`` per level, ``area_um2`` (the design's area from component models),
+``mapping_id``, the (padded) GEMM bounds and the unpadded MACs, the backend, objective and energy
+source (``pinned``, ``scaled`` or ``hwcomponents``, see the README), and ``error`` for failed points.
 
 ``summary.csv``: per point (scheme, sides, sparsities, memory setting) the network totals, each
 layer weighted by its ``count``: energy, cycles (layers run one after another), computes and
-per-level energy; ``layers`` / ``layers_failed`` / ``complete``; and ``energy_vs_dense`` /
+per-level energy, the design's ``area_um2``; ``layers`` / ``layers_failed`` / ``complete``; and ``energy_vs_dense`` /
 ``cycles_vs_dense``: the totals over those of the dense baseline at the same memory setting
 (dense = 1.0).  Totals of incomplete points (a layer failed) are left empty, never partial.
 """
@@ -32,7 +33,8 @@ COMPUTES = ("algorithmic_computes", "actual_computes", "skipped_computes", "gate
 POINT_COLUMNS = ("variant", "scheme", "kind", "sides", "sparsity", "act_sparsity")
 HEAD = ("point", "layer", "count", "variant", "scheme", "kind", "design", "arch", "sides", "sparsity", "act_sparsity",
         "weight_density", "input_density", "weight_nm", "act_nm")
-TAIL = ("mapping_id", "M", "N", "K", "macs", "macs_orig", "backend", "objective", "energy_source", "error")
+TAIL = ("area_um2", "mapping_id", "M", "N", "K", "macs", "macs_orig", "backend", "objective", "energy_source",
+        "error")
 
 
 def level_columns(levels: Sequence[str]) -> list[str]:
@@ -68,6 +70,8 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     summary.insert(2, "complete", summary["layers_failed"].eq(0))
     summary.loc[~summary["complete"], sums] = np.nan
     summary.insert(0, "design", grouped["design"].first())
+    if "area_um2" in results:
+        summary["area_um2"] = grouped["area_um2"].first()
     summary = summary.reset_index()
     basis = ["variant", *axes]  # dense of the same design variant at the same memory setting
     dense = summary[summary["kind"].eq("dense")].set_index(basis)
@@ -122,7 +126,7 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
         **{c.removesuffix(FACTOR_SUFFIX): getattr(point.arch, c.removesuffix(FACTOR_SUFFIX))
            for c, _ in point.setting if c.endswith(FACTOR_SUFFIX)},
         "status": record["status"], "backend": backend, "objective": objective,
-        "energy_source": _shown(spec["ert"], root) + " (pinned ERT)" if spec else None,
+        "energy_source": _energy_source(spec, root), "area_um2": info.get("area_um2"),
         "M": info.get("M"), "N": info.get("N"), "K": info.get("K"), "macs": info.get("macs"),
         "macs_orig": info.get("macs_orig"), "error": record.get("error"),
     }
@@ -135,6 +139,17 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
                    mapping_id=mapping_id(record["mapping"]))
         row.update({f"energy_pj.{name}": level["energy_pj"] for name, level in result["levels"].items()})
     return row
+
+
+def _energy_source(spec: dict[str, Any] | None, root: Path | None) -> str | None:
+    """``pinned: arch/ert/stc_45nm.yaml``, ``scaled: arch/ert/stc_45nm.yaml x hwcomponents ratio``, ``hwcomponents``."""
+    if not spec:
+        return None
+    source = spec["info"].get("energy_source", "pinned")
+    if source == "hwcomponents":
+        return "hwcomponents: component models"
+    shown = _shown(spec["ert"], root)
+    return f"scaled: {shown} x hwcomponents ratio" if source == "scaled" else f"pinned: {shown} (pinned ERT)"
 
 
 def _axis_columns(axes: Sequence[str]) -> list[str]:

@@ -1,0 +1,63 @@
+"""``sparsesweep ert``: write an arch's energy reference table (and its area table) from component models."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..energy.ert import SOURCES, Energies, arch_energies
+from ..energy.models import CachedModels, Hwcomponents
+from ..errors import SpecError
+from ..specs.arch import ArchSpec, apply_overrides, load_arch, parse_assignment
+from ..specs.paths import resolve_named
+from ..yamlio import dump_yaml
+
+HELP = "Write an architecture's Accelergy-format ERT (pJ per action) and area table from component models."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Writes ERT.yaml (Timeloop's 'ERT:' tables, one per level) and, beside it, ART.yaml (um^2 per "
+                     "component instance, per component and per design). Load them with "
+                     "'timeloop-model input.yaml ERT.yaml mapping.yaml'. Model estimates are cached in "
+                     "$SPARSESWEEP_CACHE_DIR/components.")
+    parser.add_argument("arch", metavar="ARCH", help="architecture file (a bare name is looked up in arch/)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
+                        help="override an architecture parameter, e.g. --set smem_kib=512 (repeatable)")
+    parser.add_argument("--energy", choices=SOURCES, default="hwcomponents",
+                        help="energy source: the component models (hwcomponents, default), the pinned table scaled "
+                             "by the models' ratio to its reference (scaled), or the pinned table (pinned)")
+    parser.add_argument("--dense", action="store_true",
+                        help="the table of dense points (the arch's dense_ert design: no metadata storage)")
+    parser.add_argument("-o", "--out", default="ERT.yaml", metavar="ERT.yaml",
+                        help="output file (default: %(default)s); the area table goes to ART.yaml beside it")
+
+
+def write_ert(arch: ArchSpec, out: str | Path, *, source: str = "hwcomponents", dense: bool = False,
+              models: CachedModels | None = None) -> tuple[Path, Path, Energies]:
+    """Write ``out`` (the ERT) and ``ART.yaml`` beside it; returns both paths and the energies."""
+    energies = arch_energies(arch, source, models or CachedModels(Hwcomponents()), dense=dense)  # type: ignore[arg-type]
+    out = Path(out)
+    art = out.with_name("ART.yaml")
+    header = (f"# Energies (pJ/action) of arch '{arch.name}'{' (dense design)' if dense else ''}, source {energies.source}: "
+              f"{energies.note}.\n")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(header + dump_yaml(energies.ert), encoding="utf-8")
+        art.write_text(f"# Area (um^2) of arch '{arch.name}' from component models; DRAM is off chip.\n"
+                       + dump_yaml(energies.art()), encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot write the tables: {exc.strerror or exc}", file=out, key="-o",
+                        fix="choose a writable output file") from exc
+    return out, art, energies
+
+
+def run(args: argparse.Namespace) -> int:
+    arch = load_arch(resolve_named(args.arch, "arch", "arch"))
+    if args.overrides:
+        arch = apply_overrides(arch, dict(parse_assignment(text) for text in args.overrides))
+    ert, art, energies = write_ert(arch, args.out, source=args.energy, dense=args.dense)
+    print(ert)
+    print(art)
+    for warning in energies.warnings:
+        print(f"warning: {warning}")
+    return 0
