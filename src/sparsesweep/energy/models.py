@@ -17,6 +17,7 @@ import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Protocol
@@ -71,13 +72,7 @@ class Hwcomponents:
     calls: Counter = field(default_factory=Counter)
 
     def fingerprint(self) -> str:
-        versions = []
-        for package in _PACKAGES:
-            try:
-                versions.append(f"{package}={metadata.version(package)}")
-            except metadata.PackageNotFoundError:
-                versions.append(f"{package}=none")
-        return ";".join(versions)
+        return _installed_versions()
 
     def estimate(self, component: Component) -> Estimate:
         try:
@@ -104,12 +99,15 @@ class CachedModels:
     models: ComponentModels
     folder: Path | None = None
     calls: Counter = field(default_factory=Counter)  # estimates not found in either cache
-    _memory: dict[str, Estimate] = field(default_factory=dict)
+    _memory: dict[str | Component, Estimate] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         return self.models.fingerprint()
 
     def estimate(self, component: Component) -> Estimate:
+        hit = self._memory.get(component)
+        if hit is not None:
+            return hit
         key = self.key(component)
         hit = self._memory.get(key)
         if hit is None:
@@ -120,13 +118,42 @@ class CachedModels:
                 hit = self.models.estimate(component)
                 _store(path, hit)
             self._memory[key] = hit
+        self._memory[component] = hit
         return hit
+
+    def prefetch(self, components: list[Component], workers: int | None = None) -> None:
+        """Estimate the components missing from both caches, ``workers`` at a time (CACTI runs as a
+        subprocess, so threads overlap its runs; default: the cores available)."""
+        missing = list({c: None for c in components if c not in self._memory})
+        if not missing:
+            return
+        workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+        if workers == 1 or len(missing) == 1:
+            for component in missing:
+                self.estimate(component)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(missing))) as pool:
+            for future in [pool.submit(self.estimate, c) for c in missing]:
+                future.result()  # the first failure is raised here, after the others finished
 
     def key(self, component: Component) -> str:
         payload = {"format": CACHE_FORMAT, "class": component.model_class.lower(),
                    "attributes": [list(a) for a in component.attributes], "actions": _actions(component),
                    "models": self.models.fingerprint()}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+@lru_cache(maxsize=1)
+def _installed_versions() -> str:
+    versions = []
+    for package in _PACKAGES:
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=none")
+    return ";".join(versions)
 
 
 def cache_dir() -> Path:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..energy.ert import ENERGY_PARAMETERS, SOURCES, Energies, EnergySource, arch_energies, default_source
+from ..energy.components import arch_components
+from ..energy.ert import (ENERGY_PARAMETERS, SOURCES, Energies, EnergySource, arch_energies, default_source,
+                          reference_arch)
 from ..energy.models import CachedModels, ComponentModels, Hwcomponents
-from ..errors import SpecError
+from ..errors import SparsesweepError, SpecError
+from ..specs.ert import load_ert_cached
 from ..specs.arch import ArchSpec
 from .grid import FACTOR_SUFFIX, Grid, PlannedPoint
 
@@ -45,12 +48,30 @@ def plan_energies(grid: Grid, requested: str | None = None, models: ComponentMod
         reason = (f"default: --set {', '.join(energetic)} changes component energies" if energetic
                   else "default: no energy-relevant parameter is swept")
     models = models or CachedModels(Hwcomponents())
+    if isinstance(models, CachedModels):  # every distinct component at once: CACTI runs overlap
+        archs = {_arch_key(p.arch): p.arch for p in grid.points}.values()
+        wanted = [c for arch in archs for c in _components_with_reference(arch, source)]
+        models.prefetch(wanted)
     tables: dict[tuple[str, bool], Energies] = {}
     for point in grid.points:
         key = (_arch_key(point.arch), point.variant.dense)
         if key not in tables:
             tables[key] = arch_energies(point.arch, source, models, dense=point.variant.dense)  # type: ignore[arg-type]
     return EnergyPlan(source, reason, tables)  # type: ignore[arg-type]
+
+
+def _components_with_reference(arch: ArchSpec, source: str) -> list:
+    """The components of ``arch`` and, for ``scaled``, of its reference; none when they cannot be listed
+    (the tables then report the problem in one line)."""
+    try:
+        out = arch_components(arch)
+        if source == "scaled":
+            for dense in (False, True):
+                derived = load_ert_cached(arch.ert_path(dense=dense))[0].derived_for
+                out += arch_components(reference_arch(arch, derived))
+        return out
+    except SparsesweepError:
+        return []
 
 
 def _arch_key(arch: ArchSpec) -> str:

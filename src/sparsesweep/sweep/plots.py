@@ -5,7 +5,10 @@
 * ``energy_breakdown.png``: stacked bars of the per-level energy of every point, normalised to the
   dense total;
 * ``axis_<parameter>.png``: one per swept arch parameter: network energy over its values, one panel
-  per sparsity, normalised to dense at the parameter's reference value.
+  per sparsity, normalised to dense at the parameter's reference value;
+* ``area_<parameter>.png``: one per swept parameter that changes the design area: network energy
+  (normalised as above) against the design's area (mm^2, component models), each point marked with
+  the parameter's value.
 
 All plots hold the other swept parameters at their reference values and are titled with the
 workload, backend and energy source.  Markers are the evaluated points; dotted lines only connect
@@ -52,6 +55,8 @@ def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path, title: st
         (_breakdown(rows), "energy_breakdown.png", None),
     ]
     drawn += [(_axis(bases(axis), reference, axis), f"axis_{axis}.png", axis) for axis in reference]
+    drawn += [(_area(bases(axis), reference, axis), f"area_{axis}.png", axis) for axis in reference
+              if _changes_area(bases(axis), reference, axis)]
     return [_save(fig, out / name, "\n".join(t for t in (title, bases.note(axis)) if t)) for fig, name, axis in drawn]
 
 
@@ -114,6 +119,36 @@ def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
         ax.set_xlabel(f"{axis} (dense = 1 at {reference[axis]:g})")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("network energy / dense")
+    axes[0][-1].legend(fontsize=7)
+    return fig
+
+
+def _changes_area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> bool:
+    if "area_um2" not in summary:
+        return False
+    rows = at_reference(summary, reference, free=axis)
+    return bool(rows.groupby("design", dropna=False)["area_um2"].nunique().gt(1).any())
+
+
+def _area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any:
+    rows = _labelled(at_reference(summary, reference, free=axis))
+    dense_ref = rows[rows["kind"].eq("dense") & rows[axis].eq(reference[axis])]["energy_pj"]
+    base = float(dense_ref.iloc[0]) if len(dense_ref) else float("nan")
+    sparsities = sorted(s for s in rows["sparsity"].unique() if s > 0) or [0.0]
+    fig, axes = plt.subplots(1, len(sparsities), figsize=(3.8 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
+    for ax, s in zip(axes[0], sparsities):
+        panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
+        for i, (label, group) in enumerate(panel.groupby("label", sort=False)):
+            group = group.sort_values(axis)
+            style = {"color": "grey", "ls": "--"} if label == "dense" else {}
+            area = group["area_um2"].astype(float) / 1e6
+            ax.plot(area, group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label, **style)
+            for x, y, v in zip(area, group["energy_pj"] / base, group[axis]):
+                ax.annotate(f"{v:g}", (x, y), fontsize=6, textcoords="offset points", xytext=(3, 3))
+        ax.set_title(f"sparsity {s:g}", fontsize=9)
+        ax.set_xlabel(f"design area (mm^2) along {axis}")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"network energy / dense at {axis}={reference[axis]:g}")
     axes[0][-1].legend(fontsize=7)
     return fig
 
