@@ -177,7 +177,7 @@ def test_the_generated_ert_loads_into_the_engine_and_follows_the_size(models: Ca
     more = NativeBackend().evaluate(bigger.bundle.with_data(mapping=found.mapping))
     assert more.levels["SMEM"].energy_pj > base.levels["SMEM"].energy_pj
     assert more.levels["RF"].energy_pj == base.levels["RF"].energy_pj
-    assert scaled.info()["energy_source"] == "scaled" and scaled.info()["area_um2"] > 0
+    assert scaled.energy_source == "scaled" and scaled.area_um2 > 0
 
 
 def _timeloop_bin() -> Path | None:

@@ -50,7 +50,8 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
     assert _sweep(out, "--set", "smem_kib=128,256", "--set", "lrf_metadata_bits=4,8", "--objective", "energy") == 0
     names = {p.name for p in out.iterdir()}
     plots = {"energy_vs_sparsity.png", "cycles_vs_sparsity.png", "energy_breakdown.png", "axis_smem_kib.png",
-             "axis_lrf_metadata_bits.png", "layers_energy.png"}
+             "axis_lrf_metadata_bits.png", "layers_energy.png", "area_smem_kib.png",
+             "area_lrf_metadata_bits.png"}  # both axes change the design area
     assert {"results.csv", "summary.csv", "report.md", "run.json", "points"} | plots == names
     for plot in plots:
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -66,7 +66,6 @@ class RenderedPoint:
             "act_nm": str(plan.acts.nm) if plan.acts.nm else None,
             "M": gemm.M, "N": gemm.N, "K": gemm.K, "M_orig": gemm.M_orig, "N_orig": gemm.N_orig,
             "K_orig": gemm.K_orig, "macs": gemm.macs, "macs_orig": gemm.macs_orig,
-            "energy_source": self.energy_source, "area_um2": self.area_um2,
         }
 
 

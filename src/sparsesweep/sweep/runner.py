@@ -176,7 +176,8 @@ def _render(point: PlannedPoint, mapper: MapperSettings,
     v = point.variant
     rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_sparsity, mapper=mapper,
                             energies=energies)
-    record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": rendered.info(),
+    info = {**rendered.info(), "energy_source": rendered.energy_source, "area_um2": rendered.area_um2}
+    record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": info,
               "warnings": list(rendered.warnings), "notes": list(rendered.plan.notes),
               "ert": str(point.arch.ert_path(dense=v.scheme.kind == "dense"))}
     return record, dict(rendered.bundle.data)
