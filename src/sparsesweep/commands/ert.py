@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..clitools import with_examples
 from ..energy.ert import SOURCES, Energies, arch_energies
 from ..energy.models import CachedModels, Hwcomponents
 from ..errors import SpecError
@@ -16,10 +17,13 @@ HELP = "Write an architecture's Accelergy-format ERT (pJ per action) and area ta
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = ("Writes ERT.yaml (Timeloop's 'ERT:' tables, one per level) and, beside it, ART.yaml (um^2 per "
-                     "component instance, per component and per design). Load them with "
-                     "'timeloop-model input.yaml ERT.yaml mapping.yaml'. Model estimates are cached in "
-                     "$SPARSESWEEP_CACHE_DIR/components.")
+    parser.epilog = with_examples(
+        "Writes ERT.yaml (Timeloop's 'ERT:' tables, one per level) and, beside it, ART.yaml (um^2 per component "
+        "instance, per component and per design). Load them with 'timeloop-model input.yaml ERT.yaml mapping.yaml'. "
+        "Model estimates are cached in $SPARSESWEEP_CACHE_DIR/components.",
+        ("sparsesweep ert arch/stc.yaml --set smem_kib=512 -o out/ert/ERT.yaml",
+         "sparsesweep ert arch/dstc.yaml --energy scaled --set lrf_metadata_bits=256 -o out/dstc/ERT.yaml",
+         "sparsesweep ert stc --dense -o out/tc/ERT.yaml"))
     parser.add_argument("arch", metavar="ARCH", help="architecture file (a bare name is looked up in arch/)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                         help="override an architecture parameter, e.g. --set smem_kib=512 (repeatable)")
