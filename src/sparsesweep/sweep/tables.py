@@ -142,14 +142,15 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
 
 
 def _energy_source(spec: dict[str, Any] | None, root: Path | None) -> str | None:
-    """``pinned: arch/ert/stc_45nm.yaml``, ``scaled: arch/ert/stc_45nm.yaml x hwcomponents ratio``, ``hwcomponents``."""
+    """``arch/ert/stc_45nm.yaml (pinned ERT)``, ``arch/ert/stc_45nm.yaml (scaled by hwcomponents)`` or
+    ``component models (hwcomponents)``: where a row's energies come from, then the source in brackets."""
     if not spec:
         return None
     source = spec["info"].get("energy_source", "pinned")
     if source == "hwcomponents":
-        return "hwcomponents: component models"
+        return "component models (hwcomponents)"
     shown = _shown(spec["ert"], root)
-    return f"scaled: {shown} x hwcomponents ratio" if source == "scaled" else f"pinned: {shown} (pinned ERT)"
+    return f"{shown} (scaled by hwcomponents)" if source == "scaled" else f"{shown} (pinned ERT)"
 
 
 def _axis_columns(axes: Sequence[str]) -> list[str]:
