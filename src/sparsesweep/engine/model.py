@@ -58,7 +58,7 @@ def _evaluate(spec: Spec, ctx: Context) -> Evaluation:
         raise ValueError("evaluate_spec needs a mapping and an energy table")
     artifact = ctx.artifact
     check_link_transfers(spec.arch, spec.problem, spec.mapping, ctx.mapping_file)
-    nest = analyse(spec.problem, spec.mapping, count_first_fill=artifact)
+    nest = analyse(spec.problem, spec.mapping, count_first_fill=artifact, mesh=ctx.fanouts[0])
     if ctx.sparse:
         try:
             tensors, compute, models = apply_sparsity(spec, nest, artifact=artifact, ctx=ctx)

@@ -64,14 +64,16 @@ class _Nest:
     spatial_product: int
 
 
-def analyse(problem: Problem, mapping: Mapping, *, count_first_fill: bool = False) -> NestResult:
+def analyse(problem: Problem, mapping: Mapping, *, count_first_fill: bool = False,
+            mesh: tuple[int, int] | None = None) -> NestResult:
     """Dense analysis of ``mapping``.
 
     ``count_first_fill`` counts the first fill of read-write tensors, as the 2022
-    Sparseloop build did (Timeloop master does not).
+    Sparseloop build did (Timeloop master does not).  ``mesh``: the physical (fanoutX,
+    fanoutY) of the innermost storage level to the compute units (default: its spatial loops).
     """
     nest = _group(mapping, len(problem.dims))
-    tiles = {ds.name: _dataspace(mapping, ds, nest, count_first_fill) for ds in problem.dataspaces}
+    tiles = {ds.name: _dataspace(mapping, ds, nest, count_first_fill, mesh) for ds in problem.dataspaces}
     return NestResult(tiles=tiles, macs=problem.macs, macs_per_instance=nest.temporal_product,
                       compute_instances=nest.spatial_product, level_factors=tuple(nest.below))
 
@@ -147,6 +149,54 @@ def _distinct(ds: DataSpace, spatial: list[Placed]) -> int:
     return int(np.unique(np.stack(coords, axis=1), axis=0).shape[0])
 
 
+def compute_link_savings(ds: DataSpace, nest: _Nest, mapping: Mapping, mesh: tuple[int, int] | None) -> float:
+    """Reads of ``ds`` at the innermost level that neighbour-to-neighbour links save.
+
+    The compute units keep nothing, so each of them needs its operand point at every step.
+    Timeloop compares, at the spatial fanout to the compute units, what each unit needs now
+    with what its mesh neighbours (left, right, up, down) received at the previous step, and
+    forwards it over the link when that is cheaper than reading the level.  With the tensor's
+    point unchanged from one step to the next (a stationary step) and neighbours that share
+    it (a spatial loop the tensor does not depend on), every unit with such a neighbour gets
+    it that way: the step reads only the points of the units without one.  Over the run's
+    steps (simulated as Timeloop does: iteration 0 and 1 of every loop, the second weighed
+    by ``bound - 1``), the saving is (points - points of units without a sharing neighbour)
+    x the stationary steps.
+    """
+    placed = nest.spatial[0]
+    is_x = [x for _, b, x in mapping.levels[0].spatial if b > 1]
+    logical_x = 1
+    for (_, b, _), x in zip(placed, is_x):
+        if x:
+            logical_x *= b
+    h_size = max(mesh[0] if mesh else 1, logical_x)
+    v_size = max(mesh[1] if mesh else 1, nest.fanout[0] // logical_x)
+    positions: dict[int, tuple[int, ...]] = {0: tuple(0 for _ in ds.ranks)}
+    for d, b, s in reversed(placed):  # outermost spatial loop first: the linear index grows inward
+        move = _move(ds, d, s)
+        positions = {i * b + k: tuple(p + k * m for p, m in zip(pos, move))
+                     for i, pos in positions.items() for k in range(b)}
+    lonely: set[tuple[int, ...]] = set()
+    for i, pos in positions.items():
+        h, v = i % h_size, i // h_size
+        near = [(h - 1, v), (h + 1, v), (h, v - 1), (h, v + 1)]
+        if not any(0 <= nh < h_size and 0 <= nv < v_size and positions.get(nv * h_size + nh) == pos
+                   for nh, nv in near):
+            lonely.add(pos)
+    shared = len(set(positions.values())) - len(lonely)
+    if shared <= 0:
+        return 0.0
+    stationary = 0
+    prefix = tuple(0 for _ in ds.ranks)
+    temporal = nest.temporal
+    for j, (d, b, s) in enumerate(temporal):
+        move = _move(ds, d, s)
+        if all(m == p for m, p in zip(move, prefix)):  # the step into iteration 1 of loop j moves nothing
+            stationary += (b - 1) * nest.suffix[j + 1]
+        prefix = tuple(p + m for p, m in zip(prefix, move))
+    return float(shared * stationary)
+
+
 def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], size: int, coupled: bool) -> int:
     """Points the temporal loops at and above level ``li`` deliver to one child tile."""
     start = nest.first_above[li]
@@ -163,7 +213,8 @@ def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], s
     return size
 
 
-def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: bool) -> tuple[TileStats, ...]:
+def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: bool,
+               mesh: tuple[int, int] | None) -> tuple[TileStats, ...]:
     n = len(mapping.levels)
     coupled = ds.coupled
     extents = [ds.extents(f) for f in nest.below]
@@ -179,6 +230,8 @@ def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: b
             child_total = float(_deliveries(ds, nest, li, extents[li - 1], sizes[li - 1], coupled))
         per_child[li] = child_total
         content[li] = child_total * _distinct(ds, nest.spatial[li])
+        if li == 0 and fanout[0] > 1 and ds.name not in mapping.levels[0].no_link_transfer:
+            content[0] -= compute_link_savings(ds, nest, mapping, mesh)
         weighted[li] = child_total * fanout[li]
     # Partition sizes (computed over all levels, before masking).
     partition = [0] * n
