@@ -9,6 +9,7 @@ fills and updates (masking of bypassed levels, partition sizes, first-read elisi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -164,37 +165,78 @@ def compute_link_savings(ds: DataSpace, nest: _Nest, mapping: Mapping, mesh: tup
     x the stationary steps.
     """
     placed = nest.spatial[0]
-    is_x = [x for _, b, x in mapping.levels[0].spatial if b > 1]
-    logical_x = 1
-    for (_, b, _), x in zip(placed, is_x):
-        if x:
-            logical_x *= b
-    h_size = max(mesh[0] if mesh else 1, logical_x)
-    v_size = max(mesh[1] if mesh else 1, nest.fanout[0] // logical_x)
-    positions: dict[int, tuple[int, ...]] = {0: tuple(0 for _ in ds.ranks)}
-    for d, b, s in reversed(placed):  # outermost spatial loop first: the linear index grows inward
-        move = _move(ds, d, s)
-        positions = {i * b + k: tuple(p + k * m for p, m in zip(pos, move))
-                     for i, pos in positions.items() for k in range(b)}
-    lonely: set[tuple[int, ...]] = set()
-    for i, pos in positions.items():
-        h, v = i % h_size, i // h_size
-        near = [(h - 1, v), (h + 1, v), (h, v - 1), (h, v + 1)]
-        if not any(0 <= nh < h_size and 0 <= nv < v_size and positions.get(nv * h_size + nh) == pos
-                   for nh, nv in near):
-            lonely.add(pos)
-    shared = len(set(positions.values())) - len(lonely)
+    dims = ds.dims
+    coupled = ds.coupled
+    if not coupled and all(d in dims for d, _, _ in placed):
+        return 0.0  # every unit needs a point of its own: nothing to share
+    is_x = tuple([x for _, b, x in mapping.levels[0].spatial if b > 1])
+    bounds = tuple([b for _, b, _ in placed])
+    if coupled:
+        shared = _shared_points(bounds, tuple([_move(ds, d, s) for d, _, s in placed]), is_x, mesh or (1, 1))
+    else:
+        shared = _shared_uncoupled(bounds, tuple([d in dims for d, _, _ in placed]), is_x, mesh or (1, 1))
     if shared <= 0:
         return 0.0
+    temporal = nest.temporal
+    if not coupled:  # the steps before the innermost loop the tensor depends on are stationary
+        first = next((j for j, (d, _, _) in enumerate(temporal) if d in dims), len(temporal))
+        return float(shared * (nest.temporal_product - nest.suffix[first]))
     stationary = 0
     prefix = tuple(0 for _ in ds.ranks)
-    temporal = nest.temporal
     for j, (d, b, s) in enumerate(temporal):
         move = _move(ds, d, s)
-        if all(m == p for m, p in zip(move, prefix)):  # the step into iteration 1 of loop j moves nothing
+        if move == prefix:  # the step into iteration 1 of loop j moves nothing
             stationary += (b - 1) * nest.suffix[j + 1]
         prefix = tuple(p + m for p, m in zip(prefix, move))
     return float(shared * stationary)
+
+
+@lru_cache(maxsize=4096)
+def _shared_uncoupled(bounds: tuple[int, ...], relevant: tuple[bool, ...], is_x: tuple[bool, ...],
+                      mesh: tuple[int, int]) -> int:
+    """:func:`_shared_points` of a tensor whose ranks each take one dimension: one coordinate per
+    relevant loop (units share a point iff they agree on all of them)."""
+    n = len(bounds)
+    moves = tuple(tuple(int(k == i and rel) for k in range(n)) for i, rel in enumerate(relevant))
+    return _shared_points(bounds, moves, is_x, mesh)
+
+
+@lru_cache(maxsize=4096)
+def _shared_points(bounds: tuple[int, ...], moves: tuple[tuple[int, ...], ...], is_x: tuple[bool, ...],
+                   mesh: tuple[int, int]) -> int:
+    """Distinct points needed by the compute units of one step, minus those needed only by units
+    with no mesh neighbour that needs the same point.
+
+    ``bounds``/``moves``/``is_x``: the spatial loops (innermost first), the tensor's move per
+    iteration of each, and whether it runs along X.  Units are numbered as Timeloop numbers
+    them (the innermost loop fastest) and laid out row by row on a mesh
+    max(physical, logical) wide.
+    """
+    count = 1
+    for b in bounds:
+        count *= b
+    logical_x = 1
+    for b, x in zip(bounds, is_x):
+        if x:
+            logical_x *= b
+    h_size = max(mesh[0], logical_x)
+    v_size = max(mesh[1], count // logical_x)
+    index = np.arange(count)
+    pos = np.zeros((count, len(moves[0])), dtype=np.int64)
+    stride = 1
+    for b, move in zip(bounds, moves):
+        pos += ((index // stride) % b)[:, None] * np.asarray(move, dtype=np.int64)[None, :]
+        stride *= b
+    _, label = np.unique(pos, axis=0, return_inverse=True)
+    label = label.ravel()
+    h, v = index % h_size, index // h_size
+    linked = np.zeros(count, dtype=bool)
+    for dh, dv in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        nh, nv = h + dh, v + dv
+        other = nv * h_size + nh
+        ok = (nh >= 0) & (nh < h_size) & (nv >= 0) & (nv < v_size) & (other < count)
+        linked[ok] |= label[other[ok]] == label[index[ok]]
+    return int(np.unique(label).size - np.unique(label[~linked]).size)
 
 
 def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], size: int, coupled: bool) -> int:
