@@ -141,7 +141,9 @@ def _locate(spec: Spec, exc: SparsesweepError) -> SparsesweepError:
     """Fill in the file an engine error belongs to (the engine raises them without one)."""
     if exc.file:
         return exc
-    top = "mapping" if isinstance(exc, MappingError) else str(exc.key or "").split(".")[0].split(" ")[0]
+    top = str(exc.key or "").split(".")[0].split(" ")[0]
+    if isinstance(exc, MappingError) and top != "sparse_optimizations":
+        top = "mapping"
     if top not in spec.bundle.data:
         top = "sparse_optimizations" if "sparse_optimizations" in spec.bundle.data else "problem"
     return exc.located(file=spec.bundle.doc_for(top).path)

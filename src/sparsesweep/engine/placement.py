@@ -16,14 +16,15 @@ though it has metadata.  Timeloop master:
 * aborts on a compressed level under an uncompressed parent (it does not model on-chip
   compression).
 
-:func:`check_placement` raises the same refusals as one-line errors.
+:func:`check_placement` raises the same refusals as one-line errors; they depend on which levels
+keep the tensor, so they are mapping errors (a mapping search skips such keep/bypass choices).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..errors import SpecError
+from ..errors import MappingError
 from ..tl.arch import StorageLevel
 from .representation import DataspaceFormats
 
@@ -32,7 +33,7 @@ KEY = "sparse_optimizations"
 
 def check_placement(levels: Sequence[StorageLevel], read_write: Mapping[str, bool],
                     kept: Mapping[str, Sequence[bool]], formats: Mapping[str, DataspaceFormats]) -> None:
-    """Raise :class:`SpecError` for a format placement Timeloop refuses (see the module doc)."""
+    """Raise :class:`MappingError` for a format placement Timeloop refuses (see the module doc)."""
     for ds, keeps in kept.items():
         tiles = formats[ds].tiles
         parent: int | None = None
@@ -51,25 +52,25 @@ def _check_pair(levels: Sequence[StorageLevel], ds: str, read_write: bool, paren
     inner_c = inner is not None and inner.compressed
     pname, cname = levels[parent].name, levels[child].name
     if inner_c and not outer_c:
-        raise SpecError(f"'{ds}' is compressed at '{cname}' but its parent level '{pname}' keeps it uncompressed; "
+        raise MappingError(f"'{ds}' is compressed at '{cname}' but its parent level '{pname}' keeps it uncompressed; "
                         "Timeloop does not model on-chip compression (it aborts on this input)", key=KEY,
                         fix=f"compress '{ds}' at '{pname}' too (with the formats of '{cname}' as its innermost "
                             f"ranks), or use an uncompressed format (UOP, UB) at '{cname}'")
     if outer_c and not inner_c:
         if not levels[child].decompression_supported:
-            raise SpecError(f"'{ds}' arrives compressed from '{pname}' at '{cname}', which keeps it uncompressed: "
+            raise MappingError(f"'{ds}' arrives compressed from '{pname}' at '{cname}', which keeps it uncompressed: "
                             "decompression (from parent level) needed but not supported", key=KEY,
                             fix=f"set 'decompression_supported: true' in the attributes of '{cname}', or compress "
                                 f"'{ds}' at '{cname}' too")
         if read_write and not levels[child].compression_supported:
-            raise SpecError(f"'{ds}' is read-write, compressed at '{pname}' and uncompressed at '{cname}': "
+            raise MappingError(f"'{ds}' is read-write, compressed at '{pname}' and uncompressed at '{cname}': "
                             "compression (to parent level) needed but not supported", key=KEY,
                             fix=f"set 'compression_supported: true' in the attributes of '{cname}', or compress "
                                 f"'{ds}' at '{cname}' too")
     if outer_c and inner_c:
         n_outer, n_inner = len(outer.formats), len(inner.formats)
         if n_outer < n_inner:
-            raise SpecError(f"'{ds}' has {n_inner} format ranks at '{cname}' but only {n_outer} at its compressed "
+            raise MappingError(f"'{ds}' has {n_inner} format ranks at '{cname}' but only {n_outer} at its compressed "
                             f"parent '{pname}': runtime partition needed but not supported", key=KEY,
                             fix=f"give '{ds}' at '{pname}' at least {n_inner} ranks, the formats of '{cname}' as "
                                 "its innermost ones")

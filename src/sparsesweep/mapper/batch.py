@@ -8,7 +8,9 @@ of bypassed levels, partition sizes and first-read elision, then energy (vector 
 ERT energies) and bandwidth cycles.
 It reproduces the engine's dense nest analysis on every reference mapping; multicast of a
 spatial loop pair that shares one coupled rank is counted as if the pair's positions were all
-distinct (an over-estimate the exact evaluation of the finalists corrects).
+distinct (an over-estimate the exact evaluation of the finalists corrects), and neighbour links
+at the compute fanout are counted for the spatial loop order the mapper writes (an input
+mapping may order its spatial loops otherwise).
 Sparse effects enter as per-(level, tensor) scale factors (:class:`Scales`).
 """
 
@@ -78,6 +80,9 @@ class Tables:
     fan_total: np.ndarray  # (n,)
     compute_instances: int
     min_utilization: float
+    links: np.ndarray  # (T,) neighbour links may carry the tensor at the compute fanout (uncoupled, allowed)
+    mesh0: tuple[int, int]  # physical (fanoutX, fanoutY) of the innermost level to the compute units
+    spatial0: object  # the innermost level's spatial SlotRule (how candidates order their spatial loops)
 
 
 def tables(spec: Spec, rules: Constraints) -> Tables:
@@ -125,7 +130,12 @@ def tables(spec: Spec, rules: Constraints) -> Tables:
         write_bw=np.array([s.write_bw if s.write_bw is not None else inf for s in arch.storage]),
         shared_bw=np.array([s.shared_bw if s.shared_bw is not None else inf for s in arch.storage]),
         macs=problem.macs, occupancy=occupancy, nnz_cap=nnz_cap, fan_x=fan_x, fan_y=fan_y, fan_total=fan_total,
-        compute_instances=arch.compute.instances, min_utilization=rules.min_utilization)
+        compute_instances=arch.compute.instances, min_utilization=rules.min_utilization,
+        links=np.array([not any(len(rank) > 1 for rank in d.ranks)
+                        and d.name not in rules.levels[0].spatial.options.get("no_link_transfer", ())
+                        and d.name not in (spec.mapping.levels[0].no_link_transfer if spec.mapping else ())
+                        for d in ds]),
+        mesh0=arch.fanout(0), spatial0=rules.levels[0].spatial)
 
 
 def occupancy(tab: Tables, ti: int, size: np.ndarray) -> np.ndarray:
@@ -197,6 +207,8 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
         _sliding_windows(tab, ti, b, T, P, cum, size, per)
         distinct = np.where(rel, P, 1).prod(axis=2)
         content = per * distinct
+        if tab.links[ti]:
+            content[:, 0] -= _link_savings(tab, rel, P[:, 0], b.xaxis[:, 0], per[:, 0], reuse[:, 0])
         weighted = per * fan
         partition = np.empty((C, n), dtype=np.int64)
         partition[:, n - 1] = size[:, n - 1]
@@ -235,6 +247,32 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
     return Dense(reads=reads, fills=fills, updates=updates, instances=inst, energy=energy,
                  compute_energy=np.full(C, tab.macs * tab.e_compute), compute_cycles=cycles, legal=over == 0,
                  overflow=over)
+
+
+def _link_savings(tab: Tables, rel: np.ndarray, P0: np.ndarray, x0: np.ndarray, per0: np.ndarray,
+                  reuse0: np.ndarray) -> np.ndarray:
+    """Reads of a tensor that neighbour links save at the compute fanout (engine.nest.compute_link_savings):
+    (points shared with a mesh neighbour) x (steps before the innermost relevant temporal loop)."""
+    from ..engine.nest import _shared_uncoupled
+    from .emit import _spatial_order
+
+    out = np.zeros(len(P0))
+    candidates = (P0.prod(axis=1) > 1) & (np.where(rel, 1, P0).prod(axis=1) > 1) & (reuse0 > 1)
+    if not candidates.any():
+        return out
+    keys, inverse = np.unique(np.concatenate([P0, x0.astype(np.int64)], axis=1)[candidates], axis=0,
+                              return_inverse=True)
+    dims = P0.shape[1]
+    shared = np.zeros(len(keys))
+    for k, key in enumerate(keys):
+        factors, xaxis = [int(v) for v in key[:dims]], [bool(v) for v in key[dims:]]
+        order, split = _spatial_order(tab.spatial0, factors, xaxis, dims)
+        loops = [d for d in order if factors[d] > 1]
+        is_x = tuple(pos < split for pos, d in enumerate(order) if factors[d] > 1)
+        shared[k] = _shared_uncoupled(tuple(factors[d] for d in loops), tuple(bool(rel[d]) for d in loops),
+                                      is_x, tab.mesh0)
+    out[candidates] = shared[inverse.ravel()] * per0[candidates] * (1.0 - 1.0 / reuse0[candidates])
+    return out
 
 
 def _sliding_windows(tab: Tables, ti: int, b: Batch, T: np.ndarray, P: np.ndarray, cum: np.ndarray,
