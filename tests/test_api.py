@@ -118,3 +118,12 @@ def test_the_sweep_package_is_the_sweep_function_too():
     assert callable(sparsesweep.sweep) and sweep_cli.main
     params = inspect.signature(sparsesweep.sweep).parameters
     assert {"sparsity", "layers", "arch", "axes", "backend", "out", "cache"} <= set(params)
+
+
+def test_layers_is_the_layers_command_as_a_frame(capsys):
+    frame = sparsesweep.layers("conv3_*", "fc")
+    assert main(["layers", "conv3_*", "fc", "--json"]) == 0
+    assert frame.to_dict("records") == json.loads(capsys.readouterr().out)
+    assert len(sparsesweep.layers()) == 30
+    with pytest.raises(SparsesweepError, match="did you mean 'conv3\\*'"):
+        sparsesweep.layers("conv3")

@@ -11,9 +11,9 @@ From Python (see :mod:`sparsesweep.api`)::
 """
 
 from . import sweep  # the sweep package, callable as the function sparsesweep.api.sweep
-from .api import SweepResult, evaluate, load, map  # noqa: A004
+from .api import SweepResult, evaluate, layers, load, map  # noqa: A004
 from .backends.base import SearchResult
 from .result import Result
 
-__all__ = ["Result", "SearchResult", "SweepResult", "evaluate", "load", "map", "sweep"]
+__all__ = ["Result", "SearchResult", "SweepResult", "evaluate", "layers", "load", "map", "sweep"]
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """Importable entry points: ``sparsesweep.evaluate``, ``sparsesweep.map``, ``sparsesweep.sweep``,
-``sparsesweep.load``.
+``sparsesweep.load``, ``sparsesweep.layers``.
 
 They take the command line's options as typed keyword arguments and return typed results:
 :class:`~sparsesweep.result.Result` (``evaluate``), :class:`~sparsesweep.backends.base.SearchResult`
@@ -180,6 +180,25 @@ def load(out: str | Path) -> SweepResult:
     >>> run.results.query("layer == 'conv1'")[["point", "energy_pj", "cycles"]]  # doctest: +SKIP
     """
     return SweepResult.load(out)
+
+
+def layers(*patterns: str, workload: str | Path = "workloads/resnet50.yaml") -> pd.DataFrame:
+    """The layers of a workload as a DataFrame (what ``sparsesweep layers`` prints): name, type,
+    ``R S P Q C M N``, stride, the GEMM view (unpadded), MACs and repeat count; ``patterns`` (names
+    or shell-style patterns) pick some.
+
+    >>> sparsesweep.layers("conv3_*")[["name", "gemm_M", "gemm_N", "gemm_K", "repeat"]]  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from .commands.layers import layer_row
+    from .specs.paths import resolve_named
+    from .specs.workload import load_workload
+
+    path = resolve_named(str(workload), "workloads", "workload")
+    loaded = load_workload(path)
+    chosen = loaded.select(patterns, source=path, key="patterns") if patterns else list(loaded.layers)
+    return pd.DataFrame([layer_row(layer) for layer in chosen])
 
 
 # ---- internals ---------------------------------------------------------------------------------
