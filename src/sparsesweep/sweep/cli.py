@@ -59,14 +59,18 @@ def add_arguments(p: argparse.ArgumentParser, backends: Sequence[str]) -> None:
                         f"{','.join(default_schemes('timeloop'))} on timeloop)")
     p.add_argument("--sides", default="single,dual", metavar="SIDES",
                    help="single (weights only), dual (weights and activations), or both (default: %(default)s)")
-    p.add_argument("--layers", metavar="NAME[,NAME...]", help="layers of the workload (default: all)")
-    p.add_argument("--arch", action="append", default=[], metavar="FILE",
+    p.add_argument("--layers", metavar="NAME[,NAME...]",
+                   help="layers of the workload, by name or shell-style pattern, e.g. 'conv3_*' (default: all; "
+                        "'sparsesweep layers' lists them)")
+    p.add_argument("--arch", action="append", default=[], metavar="[LABEL=]FILE",
                    help="architecture file, for schemes of its topology (repeatable; default: arch/stc.yaml for dense "
-                        "and structured, arch/dstc.yaml for unstructured)")
+                        "and structured, arch/dstc.yaml for unstructured); LABEL=FILE adds a design variant, e.g. "
+                        "--arch big_rf=arch/stc_rf4k.yaml")
     p.add_argument("--workload", default=DEFAULT_WORKLOAD, metavar="FILE", help="workload file (default: %(default)s)")
     p.add_argument("--set", action="append", default=[], dest="axes", metavar="NAME=V[,V...]",
                    help="sweep an architecture parameter over values, e.g. --set smem_kib=128,256,512 (repeatable; "
-                        "axes are crossed)")
+                        "axes are crossed); A,B=a1:b1,a2:b2 moves two together, e.g. "
+                        "--set smem_kib,smem_metadata_kib=128:32,256:64")
     p.add_argument("--energy", choices=SOURCES, default=None,
                    help="energy source for the whole sweep: pinned (the arch's ERT files), hwcomponents (component "
                         "models), scaled (pinned x the models' ratio to the pinned reference) (default: scaled when "
