@@ -134,7 +134,7 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
           axes: Mapping[str | tuple[str, ...], AxisValues] | Sequence[str] = (),
           backend: str = "native", objective: Objective = "edp", time_limit_s: float = 30.0, seed: int = 0,
           jobs: int | None = None, dask: str | None = None, out: str | Path = "results", cache: bool = True,
-          progress: bool = False, registry: BackendRegistry | None = None) -> SweepResult:
+          progress: bool = False, energy: str | None = None, registry: BackendRegistry | None = None) -> SweepResult:
     """Run the sweep of ``sweep.py`` / ``sparsesweep sweep`` (same options, same outputs in ``out``)
     and return its tables as DataFrames.
 
@@ -145,7 +145,9 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
     ``{"smem_kib": [128, 256]}``, multiples as ``["x0.5", "x1"]``, paired parameters as
     ``{("smem_kib", "smem_metadata_kib"): [(128, 32), (256, 64)]}``, or the command line's
     ``"NAME=V,V"`` texts), ``backend``, ``objective``, ``time_limit_s``, ``seed``, ``jobs`` (default:
-    the cores available), ``dask``, ``out``, ``cache`` (False = ``--no-cache``) and ``progress``;
+    the cores available), ``dask``, ``out``, ``cache`` (False = ``--no-cache``), ``progress`` and
+    ``energy`` (``--energy``: pinned, hwcomponents or scaled; default: scaled when an axis changes a
+    size, width or the technology, else pinned);
     ``registry`` holds the backends (default: native and timeloop).
 
     Bad options raise :class:`~sparsesweep.errors.SparsesweepError` before any work; points that
@@ -168,7 +170,7 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
         axes=tuple(parse_axis(text) for text in _axis_args(axes)))
     options = SweepOptions(config=config, backend=backend, objective=objective, time_limit_s=time_limit_s,
                            seed=seed, jobs=jobs if jobs is not None else default_jobs(), dask=dask, out=Path(out),
-                           cache=cache, progress=progress)
+                           cache=cache, progress=progress, energy=energy)
     done = execute(options, registry or default_registry(), "sparsesweep.sweep(...)")
     return SweepResult.load(done.out)
 
