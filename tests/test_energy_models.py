@@ -206,3 +206,53 @@ def test_the_generated_ert_loads_into_real_timeloop(models: CachedModels, tmp_pa
     native = NativeBackend().evaluate(bundle)
     assert real.energy_pj == pytest.approx(native.energy_pj, rel=5e-3)
     assert real.cycles == native.cycles
+
+
+def test_overlapped_estimates_equal_one_at_a_time(tmp_path: Path) -> None:
+    components = [c for kib in (128, 512) for c in arch_components(_arch("dstc", smem_kib=kib))]
+    serial = CachedModels(Hwcomponents(), folder=tmp_path / "serial")
+    threaded = CachedModels(Hwcomponents(), folder=tmp_path / "threaded")
+    threaded.prefetch(components, workers=2)
+    assert sum(threaded.calls.values()) == len(set(components))
+    for component in components:
+        assert threaded.estimate(component) == serial.estimate(component)
+
+
+def test_a_sweep_with_a_component_no_model_estimates_stops_in_one_line_before_any_point(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from sweep_fakes import fake_registry
+
+    from sparsesweep.sweep.cli import main
+    from sparsesweep.sweep.store import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    args = ["--backend", "fake", "--out", str(tmp_path / "out"), "--layers", "fc", "--sparsity", "0,0.5", "-j", "1",
+            "--quiet"]
+    assert main(args, registry=fake_registry()) == 0
+    kept = sorted(p.name for p in (tmp_path / "cache" / "sweep").rglob("*.json"))
+    capsys.readouterr()
+    assert main([*args, "--set", "dram_type=LPDDR4,GDDR9"], registry=fake_registry()) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "DRAM.data" in err[0] and "gddr9" in err[0] and "fix:" in err[0]
+    assert sorted(p.name for p in (tmp_path / "cache" / "sweep").rglob("*.json")) == kept  # nothing lost or run
+    assert main([*args, "--set", "dram_type=LPDDR4,GDDR9", "--energy", "pinned"], registry=fake_registry()) == 0
+
+
+def test_scaled_and_pinned_sweeps_at_the_reference_give_the_same_numbers_under_their_own_source(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from sparsesweep.backends.base import default_registry
+    from sparsesweep.sweep.cli import main
+    from sparsesweep.sweep.store import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    args = ["--layers", "fc", "--sparsity", "0,0.5", "-j", "1", "--quiet", "--time-limit", "5", "--set", "smem_kib=256"]
+    frames = {}
+    for source in ("scaled", "pinned"):  # the same cache: each source keeps its own rows
+        assert main([*args, "--energy", source, "--out", str(tmp_path / source)], registry=default_registry()) == 0
+        frames[source] = pd.read_csv(tmp_path / source / "results.csv").set_index("point")
+    assert frames["scaled"]["energy_source"].str.endswith("(scaled by hwcomponents)").all()
+    assert frames["pinned"]["energy_source"].str.endswith("(pinned ERT)").all()
+    assert (frames["scaled"]["energy_pj"] == frames["pinned"]["energy_pj"]).all()
+    assert frames["scaled"]["area_um2"].gt(0).all()

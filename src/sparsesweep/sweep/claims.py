@@ -226,8 +226,9 @@ def _changes_text(changes: Mapping[tuple[str, str, float], float]) -> str:
 
 
 PINNED = ("Sizes change capacities: a smaller buffer or metadata store forces smaller tiles (another mapping) and "
-          "more traffic from the level above, a larger one can save refills; per-access energies come from the "
-          "pinned ERT and do not change with sizes.")
+          "more traffic from the level above, a larger one can save refills; with the scaled or hwcomponents "
+          "energy source a larger memory also costs more per access (pinned energies do not change with sizes; "
+          "the evidence names the source used).")
 
 
 def more_smem_lowers_both_equally(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:

@@ -62,7 +62,7 @@ def file_digest(path: Path, memo: dict[Path, str]) -> str:
 
 def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str],
              energies: Mapping[str, Any] | None = None) -> str:
-    """``energies``: the point's ERT when it does not come from its pinned file as it is."""
+    """``energies``: the point's energy source and ERT when they come from the sweep's energy plan."""
     variant = point.variant
     extra = {"energies": energies} if energies is not None else {}
     return digest({**extra,

@@ -116,7 +116,7 @@ def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
             ax.plot(group[axis], group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label,
                     **{**JOIN, **style})
         ax.set_title(f"sparsity {s:g}", fontsize=9)
-        ax.set_xlabel(f"{axis} (dense = 1 at {reference[axis]:g})")
+        ax.set_xlabel(f"{axis} (dense = 1 at {_value(reference[axis])})")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("network energy / dense")
     axes[0][-1].legend(fontsize=7)
@@ -144,13 +144,18 @@ def _area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
             area = group["area_um2"].astype(float) / 1e6
             ax.plot(area, group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label, **style)
             for x, y, v in zip(area, group["energy_pj"] / base, group[axis]):
-                ax.annotate(f"{v:g}", (x, y), fontsize=6, textcoords="offset points", xytext=(3, 3))
+                ax.annotate(_value(v), (x, y), fontsize=6, textcoords="offset points", xytext=(3, 3))
         ax.set_title(f"sparsity {s:g}", fontsize=9)
         ax.set_xlabel(f"design area (mm^2) along {axis}")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"network energy / dense at {axis}={reference[axis]:g}")
+    axes[0][0].set_ylabel(f"network energy / dense at {axis}={_value(reference[axis])}")
     axes[0][-1].legend(fontsize=7)
     return fig
+
+
+def _value(value: Any) -> str:
+    """A swept value for a label: numbers as ``%g``, anything else (e.g. a DRAM type) as it is."""
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def _save(fig: Any, path: Path, scope: str) -> Path:

@@ -126,7 +126,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     try:
         for point in sorted(grid.points, key=lambda p: -p.layer.macs):  # big layers first: better balance
             energies = energy.for_point(point) if energy else None
-            spec_key = keys.spec_key(point, mapper, fingerprint, memo, energies.ert if energies else None)
+            spec_key = keys.spec_key(point, mapper, fingerprint, memo,
+                                     {"source": energies.source, **energies.ert} if energies else None)
             spec, data = store.get_spec(spec_key), None
             if spec is None:
                 try:
