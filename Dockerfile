@@ -30,6 +30,10 @@ RUN uv venv --python 3.12 /opt/venv
 # The test extras come along, so the image can run the test suite too (README).
 COPY . /opt/sparsesweep
 RUN uv pip install --python /opt/venv/bin/python --no-binary hwcomponents-cacti -e '/opt/sparsesweep[test]'
+# hwcomponents-cacti keeps CACTI's input and output files in a folder inside its own package: make it
+# writable for any user, so component models also run as a non-root user.
+RUN d="$(/opt/venv/bin/python -c 'import hwcomponents_cacti, os; print(os.path.dirname(hwcomponents_cacti.__file__))')" \
+    && mkdir -p "$d/cacti_inputs_outputs" && chmod 1777 "$d/cacti_inputs_outputs"
 
 # Run as any user (`docker run -u "$(id -u):$(id -g)"`, as the README shows), HOME is "/" and not
 # writable, so nothing may depend on it: the caches and Timeloop's working folders live in the
