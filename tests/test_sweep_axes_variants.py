@@ -242,3 +242,20 @@ def test_compare_of_a_folder_without_a_sweep_is_one_error(tmp_path, capsys):
 
     assert cli_main(["compare", str(tmp_path), str(tmp_path)]) == 2
     assert "not a finished sweep's folder" in capsys.readouterr().err
+
+
+def test_lines_between_evaluated_points_are_dotted_and_ticks_are_the_evaluated_sparsities(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    drawn: list[tuple[list[float], str]] = []
+    ticks: list[list[float]] = []
+    real_plot, real_ticks = matplotlib.axes.Axes.plot, matplotlib.axes.Axes.set_xticks
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot",
+                        lambda self, xs, ys, **kw: (drawn.append((list(xs), kw.get("ls", "-"))),
+                                                    real_plot(self, xs, ys, **kw))[1])
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xticks",
+                        lambda self, t, *a, **kw: (ticks.append(list(t)), real_ticks(self, t, *a, **kw))[1])
+    assert main(["--backend", "fake", "--layers", "fc", "--sparsity", "0,0.5,0.75", "--set", "smem_kib=128,512",
+                 "-j", "1", "--quiet", "--out", str(tmp_path / "out")], registry=fake_registry()) == 0
+    assert drawn and all(ls == ":" for _, ls in drawn)  # every joining line is dotted
+    assert [0.0, 0.5, 0.75] in ticks  # the sparsity axis ticks are the evaluated sparsities

@@ -112,7 +112,7 @@ def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
         panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
         for i, (label, group) in enumerate(panel.groupby("label", sort=False)):
             group = group.sort_values(axis)
-            style = {"color": "grey", "ls": "--"} if label == "dense" else {}
+            style = {"color": "grey"} if label == "dense" else {}
             ax.plot(group[axis], group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label,
                     **{**JOIN, **style})
         ax.set_title(f"sparsity {s:g}", fontsize=9)
@@ -140,9 +140,10 @@ def _area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
         panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
         for i, (label, group) in enumerate(panel.groupby("label", sort=False)):
             group = group.sort_values(axis)
-            style = {"color": "grey", "ls": "--"} if label == "dense" else {}
+            style = {"color": "grey"} if label == "dense" else {}
             area = group["area_um2"].astype(float) / 1e6
-            ax.plot(area, group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label, **style)
+            ax.plot(area, group["energy_pj"] / base, marker=MARKERS[i % len(MARKERS)], label=label,
+                    **{**JOIN, **style})
             for x, y, v in zip(area, group["energy_pj"] / base, group[axis]):
                 ax.annotate(_value(v), (x, y), fontsize=6, textcoords="offset points", xytext=(3, 3))
         ax.set_title(f"sparsity {s:g}", fontsize=9)
