@@ -212,6 +212,9 @@ def test_compare_writes_per_point_ratios_and_names_points_only_one_sweep_has(tmp
     sa, sc = pd.read_csv(a / "summary.csv"), pd.read_csv(c / "summary.csv")
     assert len(table) == len(sa) == 10 and out.startswith("10 points in both")
     assert f"only in {c}:" in out and "sparsity=0.75" in out and f"only in {a}:" not in out
+    only = pd.read_csv(tmp_path / "cmp" / "compare_only.csv")
+    assert set(only["only_in"]) == {str(c)} and len(only) == len(sc) - len(sa) == 8
+    assert only["point"].str.contains("sparsity=0.75").all()
     for row in table.itertuples():
         left = sa[sa["scheme"].eq(row.scheme) & sa["sides"].eq(row.sides) & sa["sparsity"].eq(row.sparsity)
                   & sa["smem_kib"].eq(row.smem_kib)]

@@ -14,7 +14,8 @@ HELP = "Compare two sweep output folders: per-point energy and cycle ratios (B /
 DEFAULT_OUT = "out/compare"
 EPILOG = with_examples(
     "Points are matched on their variant, scheme, sides, sparsities and swept parameters (those both sweeps "
-    "have). Writes compare.csv (network totals), compare_layers.csv (per layer) and compare.png to --out.",
+    "have). Writes compare.csv (network totals), compare_layers.csv (per layer), compare_only.csv (the points "
+    "only one sweep has) and compare.png to --out.",
     ("sparsesweep compare results/ results-rf4k/",
      "sparsesweep compare out/a out/b --out out/a-vs-b"))
 POINT_KEYS = ("variant", "scheme", "kind", "sides", "sparsity", "act_sparsity")
@@ -32,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ..api import SweepResult
 
     a, b = SweepResult.load(args.a), SweepResult.load(args.b)
@@ -50,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         network.to_csv(out / "compare.csv", index=False)
+        pd.DataFrame([{"only_in": folder, "point": name} for side, folder in (("a", args.a), ("b", args.b))
+                      for name in only[side]], columns=["only_in", "point"]).to_csv(out / "compare_only.csv",
+                                                                                     index=False)
         layers.to_csv(out / "compare_layers.csv", index=False)
         plot = _plot(network, out / "compare.png", f"{args.b} / {args.a}")
     except OSError as exc:
@@ -58,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     _print(network, only, args.a, args.b, keys)
     for note in _setup_notes(a.results, b.results):
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {out / 'compare.csv'}, {out / 'compare_layers.csv'}" + (f", {plot}" if plot else ""),
+    print(f"wrote {out / 'compare.csv'}, {out / 'compare_layers.csv'}, {out / 'compare_only.csv'}"
+          + (f", {plot}" if plot else ""),
           file=sys.stderr)
     return 0
 
