@@ -49,9 +49,9 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
     out = tmp_path / "out"
     assert _sweep(out, "--set", "smem_kib=128,256", "--set", "lrf_metadata_bits=4,8", "--objective", "energy") == 0
     names = {p.name for p in out.iterdir()}
-    plots = {"energy_vs_sparsity.png", "cycles_vs_sparsity.png", "energy_breakdown.png", "axis_smem_kib.png",
-             "axis_lrf_metadata_bits.png", "layers_energy.png", "area_smem_kib.png",
-             "area_lrf_metadata_bits.png"}  # both axes change the design area
+    plots = {"energy_vs_sparsity.png", "cycles_vs_sparsity.png", "energy_vs_own_dense.png", "cycles_vs_own_dense.png",
+             "energy_breakdown.png", "axis_smem_kib.png", "axis_lrf_metadata_bits.png", "layers_energy.png",
+             "area_smem_kib.png", "area_lrf_metadata_bits.png"}  # both axes change the design area
     assert {"results.csv", "summary.csv", "report.md", "run.json", "points"} | plots == names
     for plot in plots:
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -61,25 +61,25 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
                  "objective `energy`", "![axis_smem_kib](axis_smem_kib.png)", "timeloop-model input.yaml ERT.yaml"):
         assert text in report
     results = (out / "results.csv").read_text().splitlines()
-    assert len(results) == 1 + 2 * 9 * 4 and "smem_kib,lrf_metadata_bits" in results[0]
-    assert len(list((out / "points").iterdir())) == 2 * 9 * 4
+    assert len(results) == 1 + 2 * 11 * 4 and "smem_kib,lrf_metadata_bits" in results[0]
+    assert len(list((out / "points").iterdir())) == 2 * 11 * 4
     stats = json.loads((out / "run.json").read_text())
-    assert stats["computed"] == 72 and set(stats["claims"]) >= {"structured_saves_2x", "lrf_metadata_insignificant"}
+    assert stats["computed"] == 88 and set(stats["claims"]) >= {"structured_saves_2x", "lrf_metadata_insignificant"}
     assert (cache / "sweep").is_dir()  # $SPARSESWEEP_CACHE_DIR holds the cache
     err = capsys.readouterr().err
-    assert "72 points (0 cached, 72 computed" in err
+    assert "88 points (0 cached, 88 computed" in err
 
 
 def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(tmp_path, cache, capsys):
     out = tmp_path / "out"
     assert _sweep(out, registry=fake_registry(fail_layers=("fc",))) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: 9 of 18 points failed (first: fc-") and "report.md" in err[-1]
+    assert err[-1].startswith("error: 11 of 22 points failed (first: fc-") and "report.md" in err[-1]
     report = (out / "report.md").read_text()
-    assert "## Failed points (9)" in report
+    assert "## Failed points (11)" in report
     assert "uses the layers that every point in it evaluated; left out at the reference setting: fc." in report
     assert "## Network totals, over the layers every point evaluated" in report
-    assert (out / "results.csv").read_text().count(",failed,") == 9
+    assert (out / "results.csv").read_text().count(",failed,") == 11
 
 
 @pytest.mark.parametrize("args, message", [
@@ -123,12 +123,12 @@ def test_repeat_is_cached_and_no_cache_recomputes_without_touching_the_cache(tmp
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv(CALLS_ENV, str(calls))
     out = tmp_path / "out"
-    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 18
-    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 18  # all cached
+    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 22
+    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 22  # all cached
     records = sorted(cache.rglob("*.json"))
-    assert _sweep(out, "--no-cache") == 0 and len(calls.read_text().splitlines()) == 36
+    assert _sweep(out, "--no-cache") == 0 and len(calls.read_text().splitlines()) == 44
     assert sorted(cache.rglob("*.json")) == records and not (out / ".sweep-journal").exists()
-    assert json.loads((out / "run.json").read_text())["computed"] == 18
+    assert json.loads((out / "run.json").read_text())["computed"] == 22
 
 
 def test_dask_scheduler_address(tmp_path, cache):
@@ -188,7 +188,7 @@ def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path,
     resumed = _start(tmp_path / "out", env)
     assert resumed.wait(timeout=120) == 0, resumed.communicate()
     stats = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert stats["total"] == 27 and stats["cached"] >= stored and stats["computed"] == 27 - stats["cached"]
+    assert stats["total"] == 33 and stats["cached"] >= stored and stats["computed"] == 33 - stats["cached"]
     fresh_env = {**env, CACHE_ENV: str(tmp_path / "cache2")}
     assert _start(tmp_path / "fresh", fresh_env).wait(timeout=120) == 0
     assert _tables(tmp_path / "out") == _tables(tmp_path / "fresh")

@@ -19,14 +19,14 @@ def test_default_grid_is_every_layer_times_dense_plus_four_designs_at_each_nonze
     grid = _grid(sparsities=(0, 0.5, 0.667, 0.75))
     layers = load_workload(REPO / "workloads" / "resnet50.yaml").layers
     assert len(grid.layers) == len(layers)
-    assert len(grid.variants) == 1 + 2 * 2 * 3
-    assert len(grid.points) == len(layers) * 13
+    assert len(grid.variants) == 1 + 2 + 2 * 2 * 3  # dense, each scheme's own hardware at 0, the designs
+    assert len(grid.points) == len(layers) * 15
     assert len({p.id for p in grid.points}) == len(grid.points)
     dense = [p for p in grid.points if p.variant.dense]
     assert len(dense) == len(layers) and all(p.variant.sparsity == 0 for p in dense)
     combos = {(p.variant.scheme.kind, p.variant.sides, p.variant.sparsity) for p in grid.points if not p.variant.dense}
     assert combos == {(k, sd, s) for k in ("structured", "unstructured") for sd in ("single", "dual")
-                      for s in (0.5, 0.667, 0.75)}
+                      for s in (0.5, 0.667, 0.75)} | {("structured", "single", 0.0), ("unstructured", "single", 0.0)}
     for p in grid.points:  # each scheme on the arch of its topology: STC for dense/structured, DSTC for unstructured
         assert p.arch.topology == p.variant.scheme.topology
         assert p.arch.name == ("dstc" if p.variant.scheme.kind == "unstructured" else "stc")
@@ -37,6 +37,7 @@ def test_dense_runs_even_without_a_zero_sparsity_and_schemes_dedupe():
     grid = _grid(sparsities=(0.5,), schemes=("structured", "dense", "structured"), sides=("single",),
                  layers=("fc",))
     assert [(v.scheme.name, v.sides, v.sparsity) for v in grid.variants] == [("dense", "single", 0.0),
+                                                                              ("structured", "single", 0.0),
                                                                               ("structured", "single", 0.5)]
 
 
@@ -55,7 +56,7 @@ def test_memory_axes_cross_and_apply_to_every_arch():
                                                              ("lrf_metadata_bits", ("4", "8", "16"))))
     assert grid.axes == {"smem_kib": [128, 256], "lrf_metadata_bits": [4, 8, 16]}
     assert grid.reference == {"smem_kib": 256, "lrf_metadata_bits": 8}  # the STC defaults
-    assert len(grid.points) == 2 * 3 * 5
+    assert len(grid.points) == 2 * 3 * (1 + 2 + 4)
     for p in grid.points:
         setting = dict(p.setting)
         assert p.arch.smem_kib == setting["smem_kib"] and p.arch.lrf_metadata_bits == setting["lrf_metadata_bits"]
@@ -125,6 +126,7 @@ def test_point_ids_name_every_coordinate():
     grid = _grid(sparsities=(0.5,), act_sparsities=(0.3,), sides=("dual",), schemes=("unstructured",),
                  layers=("fc",), axes=(("smem_kib", ("128",)),))
     ids = sorted(p.id for p in grid.points)
-    assert ids == ["fc-dense-smem_kib128", "fc-unstructured-dual-s0.5-a0.3-smem_kib128"]
+    assert ids == ["fc-dense-smem_kib128", "fc-unstructured-dual-s0.5-a0.3-smem_kib128",
+                   "fc-unstructured-single-s0-smem_kib128"]
     p = grid.points[-1]
     assert point_id(p.layer, p.variant, p.setting) == p.id

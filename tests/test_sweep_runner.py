@@ -21,13 +21,16 @@ def _energies(run):
     return {o.point.id: (o.record["status"], (o.record.get("result") or {}).get("energy_pj")) for o in run.outcomes}
 
 
+# The fake sweeps: 2 layers x (dense + each scheme's own hardware at sparsity 0 (2) + 2 schemes x 2 sides x 2 sparsities).
+
+
 def test_a_repeated_sweep_is_served_from_the_cache(tmp_path):
     first = CountingRegistry()
     run1 = run_fake(tmp_path / "out", tmp_path / "cache", first)
-    assert len(first.calls) == len(run1.grid.points) == 18 and run1.stats.computed == 18
+    assert len(first.calls) == len(run1.grid.points) == 22 and run1.stats.computed == 22
     again = CountingRegistry()
     run2 = run_fake(tmp_path / "out", tmp_path / "cache", again)
-    assert again.calls == [] and run2.stats.cached == 18 and all(o.cached for o in run2.outcomes)
+    assert again.calls == [] and run2.stats.cached == 22 and all(o.cached for o in run2.outcomes)
     assert _energies(run1) == _energies(run2)
 
 
@@ -48,12 +51,12 @@ def test_a_partly_changed_sweep_recomputes_only_what_changed(tmp_path):
     counting = CountingRegistry()
     run = run_fake(tmp_path / "out", tmp_path / "cache", counting, axes=(("smem_kib", ("128", "256")),))
     new = [o.point.id for o in run.outcomes if not o.cached]
-    assert sorted(counting.calls) == sorted(new) and len(new) == 18
+    assert sorted(counting.calls) == sorted(new) and len(new) == 22
     assert all("smem_kib128" in pid for pid in new)
     # other search settings or other code are other keys
     again = CountingRegistry()
     run_fake(tmp_path / "out", tmp_path / "cache", again, fingerprint="other code", layers=("fc",))
-    assert len(again.calls) == 9
+    assert len(again.calls) == 11
 
 
 def test_the_same_rendered_inputs_share_one_result(tmp_path):
@@ -61,7 +64,7 @@ def test_the_same_rendered_inputs_share_one_result(tmp_path):
     run_fake(tmp_path / "out", tmp_path / "cache", layers=("fc",))
     counting = CountingRegistry()
     run = run_fake(tmp_path / "out2", tmp_path / "cache", counting, layers=("fc",), axes=(("smem_kib", ("256",)),))
-    assert counting.calls == [] and run.stats.cached == 9
+    assert counting.calls == [] and run.stats.cached == 11
 
 
 def test_failed_points_are_recorded_and_never_stop_the_sweep(tmp_path):
@@ -73,12 +76,12 @@ def test_failed_points_are_recorded_and_never_stop_the_sweep(tmp_path):
     assert status == {"conv1": {"failed"}, "fc": {"failed"}, "conv2_1_a_1x1": {"ok"}}
     errors = {o.record["error_type"] for o in run.outcomes if o.record["status"] == "failed"}
     assert errors == {"MappingError", "ZeroDivisionError"}
-    assert run.stats.failed == 18
+    assert run.stats.failed == 22
     assert all("\n" not in o.record["error"] for o in run.outcomes if o.record["status"] == "failed")
     # a MappingError is deterministic and cached; an unexpected exception is retried on the next run
     again = CountingRegistry(fail_layers=("fc",), crash_layers=("conv1",))
     run_fake(tmp_path / "out", tmp_path / "cache", again, layers=("conv1", "fc", "conv2_1_a_1x1"))
-    assert sorted({name.split("-")[0] for name in again.calls}) == ["conv1"] and len(again.calls) == 9
+    assert sorted({name.split("-")[0] for name in again.calls}) == ["conv1"] and len(again.calls) == 11
 
 
 def test_every_point_gets_a_folder_with_its_timeloop_inputs_and_mapping(tmp_path):
@@ -101,7 +104,7 @@ def test_stale_point_folders_of_an_earlier_sweep_are_pruned(tmp_path):
     (out / "points" / "mine").mkdir()
     (out / "points" / "mine" / "notes.txt").write_text("keep me")
     run = run_fake(out, tmp_path / "cache", layers=("fc",))
-    assert pointdirs.prune(out, [p.id for p in run.grid.points]) == 9
+    assert pointdirs.prune(out, [p.id for p in run.grid.points]) == 11
     assert sorted(p.name for p in (out / "points").iterdir()) == sorted([p.id for p in run.grid.points] + ["mine"])
 
 
@@ -125,12 +128,12 @@ def _run_with(executor, tmp_path, name):
 def test_local_process_pool_gives_the_same_results_as_inline(tmp_path):
     inline = _run_with(InlineExecutor, tmp_path, "inline")
     pool = _run_with(lambda: LocalPoolExecutor(2), tmp_path, "pool")
-    assert pool.stats.executor == "2 local processes" and pool.stats.computed == 10
+    assert pool.stats.executor == "2 local processes" and pool.stats.computed == 14
     assert _energies(pool) == _energies(inline)
 
 
 def test_dask_local_cluster_gives_the_same_results_as_inline(tmp_path):
     inline = _run_with(InlineExecutor, tmp_path, "inline")
     dask = _run_with(lambda: DaskExecutor("local", 2), tmp_path, "dask")
-    assert dask.stats.executor.startswith("Dask LocalCluster") and dask.stats.computed == 10
+    assert dask.stats.executor.startswith("Dask LocalCluster") and dask.stats.computed == 14
     assert _energies(dask) == _energies(inline)

@@ -26,7 +26,7 @@ def swept(tmp_path_factory):
 
 def test_results_have_one_row_per_layer_and_point_with_the_required_columns(swept):
     run, results, _ = swept
-    assert len(results) == len(run.grid.points) == 3 * 9 * 4  # layers x (dense + 4 designs x 2) x settings
+    assert len(results) == len(run.grid.points) == 3 * 11 * 4  # layers x (dense + 2 own dense + 4 designs x 2) x settings
     assert set(REQUIRED + LEVELS + ["smem_kib", "smem_metadata_kib"]) <= set(results.columns)
     assert list(results["point"]) == [p.id for p in run.grid.points]
     assert results["status"].eq("ok").all()
@@ -36,6 +36,9 @@ def test_results_have_one_row_per_layer_and_point_with_the_required_columns(swep
     dual = results[results["sides"].eq("dual")]
     assert (dual["input_density"] == 1 - dual["act_sparsity"]).all()
     assert (results["weight_density"] == 1 - results["sparsity"]).all()
+    computes = results["actual_computes"] + results["skipped_computes"] + results["gated_computes"]
+    assert (computes == results["algorithmic_computes"]).all()  # every MAC not performed is skipped or gated
+    assert results.loc[results["sparsity"].gt(0), "skipped_computes"].gt(0).all()
     level_sum = results[LEVELS].sum(axis=1)
     assert (level_sum - results["energy_pj"]).abs().max() < 1e-6 * results["energy_pj"].max()
     assert results["mapping_id"].str.len().eq(12).all()
@@ -44,9 +47,11 @@ def test_results_have_one_row_per_layer_and_point_with_the_required_columns(swep
 
 def test_summary_weights_layers_by_count_and_normalises_to_dense_at_the_same_setting(swept):
     run, results, summary = swept
-    assert len(summary) == 9 * 4
+    assert len(summary) == 11 * 4
     dense = summary[summary["kind"].eq("dense")]
     assert len(dense) == 4 and dense["energy_vs_dense"].eq(1.0).all() and dense["cycles_vs_dense"].eq(1.0).all()
+    own = summary[summary["sparsity"].eq(0) & ~summary["kind"].eq("dense")]
+    assert len(own) == 2 * 4 and own["energy_vs_own_dense"].eq(1.0).all() and own["cycles_vs_own_dense"].eq(1.0).all()
     row = summary[summary["scheme"].eq("unstructured") & summary["sides"].eq("dual") & summary["sparsity"].eq(0.75)
                   & summary["smem_kib"].eq(128) & summary["smem_metadata_kib"].eq(32)].iloc[0]
     layers = results[results["point"].str.startswith(tuple(f"{l}-unstructured-dual-s0.75-smem_kib128-smem_metadata_kib32"
@@ -59,6 +64,10 @@ def test_summary_weights_layers_by_count_and_normalises_to_dense_at_the_same_set
     assert row["cycles"] == (layers["cycles"] * layers["count"]).sum()
     assert row["energy_vs_dense"] == pytest.approx(energy / (dense_layers["energy_pj"] * dense_layers["count"]).sum())
     assert row["complete"] and row["layers"] == 3 and row["layers_failed"] == 0
+    own_row = own[own["scheme"].eq("unstructured") & own["smem_kib"].eq(128) & own["smem_metadata_kib"].eq(32)].iloc[0]
+    assert row["energy_vs_own_dense"] == pytest.approx(energy / own_row["energy_pj"])
+    # the two normalisations differ by the architecture cost: own dense / dense
+    assert row["energy_vs_dense"] == pytest.approx(row["energy_vs_own_dense"] * own_row["energy_vs_dense"])
     for col in COMPUTES:
         assert row[col] == (layers[col] * layers["count"]).sum()
 
@@ -113,4 +122,4 @@ def test_an_axis_of_multiples_has_its_factor_and_each_rows_value(tmp_path):
     values = set(zip(results["arch"], results["lrf_metadata_bits_factor"], results["lrf_metadata_bits"]))
     assert values == {("stc", 1.0, 8), ("stc", 2.0, 16), ("dstc", 1.0, 128), ("dstc", 2.0, 256)}
     summary = summary_frame(results, list(run.grid.axes))
-    assert len(summary) == 2 * 5 and "lrf_metadata_bits" not in summary.columns
+    assert len(summary) == 2 * 7 and "lrf_metadata_bits" not in summary.columns

@@ -2,8 +2,9 @@
 
 A grid is the product of memory settings (``--set NAME=V1,V2`` axes, crossed; ``--set A,B=a1:b1,a2:b2``
 moves A and B together) x design variants x variants x layers, where the variants are the dense
-baseline (sparsity 0, rendered single-sided) and every requested scheme x sides x nonzero sparsity
-(x activation sparsity for dual points).  Each scheme runs on the arch whose ``topology`` it needs:
+baseline (sparsity 0, rendered single-sided), every requested scheme at sparsity 0 (its own
+hardware running dense data, the "own dense" point both sides normalise to) and every requested
+scheme x sides x nonzero sparsity (x activation sparsity for dual points).  Each scheme runs on the arch whose ``topology`` it needs:
 dense and structured on the STC arch (``arch/stc.yaml``), unstructured on the DSTC arch
 (``arch/dstc.yaml``), unless ``--arch`` files of those topologies are given.  Labelled archs
 (``--arch big_rf=arch/stc_rf4k.yaml``) are design variants: each label is a set of archs (one per
@@ -125,6 +126,8 @@ def build_grid(config: SweepConfig) -> Grid:
         notes.append("no nonzero sparsity given: only the dense baseline runs")
     variants = [Variant(dense, "single", 0.0, None)]
     for scheme in schemes:
+        if any(s > 0 for s in sparsities):  # the design's own hardware at zero sparsity (its "own dense")
+            variants.append(Variant(scheme, "single", 0.0, None))
         for sides in config.sides:
             for sparsity in (s for s in sparsities if s > 0):
                 for act in (acts if sides == "dual" and acts else [None]):

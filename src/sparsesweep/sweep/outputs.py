@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import bounds as bounds_mod
 from .claims import axis_column, check_all
 from .report import write_report
 from .runner import SweepRun
@@ -77,6 +78,10 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
     axes, reference = list(run.grid.axes), run.grid.reference
     results = results_frame(run.outcomes, axes, run.backend, run.options.objective, root)
     summary = summary_frame(results, axes)
+    lanes = {arch.name: arch.cores * arch.pes_per_core for arch in run.grid.archs.values()}
+    violations = bounds_mod.check_rows(results, axes, lanes)
+    results.insert(results.columns.get_loc("status") + 1, "bound_violations",
+                   bounds_mod.violations_column(results, violations))
     results.to_csv(out / RESULTS, index=False)
     summary.to_csv(out / SUMMARY, index=False)
     # With several design variants, the claims, totals and standard plots use the first; the
@@ -90,8 +95,10 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
                           variants_plot(summary, reference, out / "variants_energy.png", title)) if p]
     own_summary = summary_frame(own, axes) if own is not results else summary
     checked = check_all(own_summary, reference, bases)
-    report = write_report(out / REPORT, run, results, own_summary, checked, plots, command, root, basis=bases(None) if bases.left_out[None] else None,
-                          scope=bases.scope(), extra=[variants_section(summary, reference)])
-    stats = {**asdict(run.stats), "claims": {c.id: r.holds for c, r in checked}}
+    report = write_report(out / REPORT, run, results, own_summary, checked, plots, command, root,
+                          basis=bases(None) if bases.left_out[None] else None, scope=bases.scope(),
+                          extra=[variants_section(summary, reference)], violations=violations)
+    stats = {**asdict(run.stats), "bound_violations": len(violations),
+             "claims": {c.id: r.holds for c, r in checked}}
     (out / RUN_STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return [out / RESULTS, out / SUMMARY, *plots, report, out / RUN_STATS]

@@ -2,6 +2,9 @@
 
 * ``energy_vs_sparsity.png`` / ``cycles_vs_sparsity.png``: network energy and cycles over weight
   sparsity per design (scheme x sides), normalised to the dense baseline (as Sparseloop's fig15);
+  each curve starts at its own hardware's value at sparsity 0;
+* ``energy_vs_own_dense.png`` / ``cycles_vs_own_dense.png``: the same normalised to each design's
+  own hardware at sparsity 0 (the sparsity gain alone);
 * ``energy_breakdown.png``: stacked bars of the per-level energy of every point, normalised to the
   dense total;
 * ``axis_<parameter>.png``: one per swept arch parameter: network energy over its values, one panel
@@ -52,6 +55,10 @@ def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path, title: st
     drawn = [
         (_vs_sparsity(rows, "energy_vs_dense", "network energy / dense"), "energy_vs_sparsity.png", None),
         (_vs_sparsity(rows, "cycles_vs_dense", "network cycles / dense"), "cycles_vs_sparsity.png", None),
+        (_vs_sparsity(rows, "energy_vs_own_dense", "network energy / own hardware at sparsity 0"),
+         "energy_vs_own_dense.png", None),
+        (_vs_sparsity(rows, "cycles_vs_own_dense", "network cycles / own hardware at sparsity 0"),
+         "cycles_vs_own_dense.png", None),
         (_breakdown(rows), "energy_breakdown.png", None),
     ]
     drawn += [(_axis(bases(axis), reference, axis), f"axis_{axis}.png", axis) for axis in reference]
@@ -69,10 +76,14 @@ def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str) -> Any:
     rows = _labelled(rows)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.axhline(1.0, color="grey", lw=1, ls="--", label="dense")
-    for i, (label, group) in enumerate((lb, g) for lb, g in rows.groupby("label", sort=False) if lb != "dense"):
+    own = rows[rows["sparsity"].eq(0) & ~rows["kind"].eq("dense")].drop_duplicates("scheme")
+    zero = dict(zip(own["scheme"], own[metric].astype(float)))
+    curves = rows[rows["sparsity"].gt(0) & ~rows["kind"].eq("dense")]
+    for i, (label, group) in enumerate(curves.groupby("label", sort=False)):
         group = group.sort_values("sparsity")
-        xs = [0.0, *group["sparsity"]]
-        ys = [1.0, *group[metric]]  # every design starts at the dense baseline
+        start = zero.get(group["scheme"].iloc[0])  # each design starts at its own hardware's sparsity-0 value
+        xs = ([0.0] if start is not None else []) + list(group["sparsity"])
+        ys = ([start] if start is not None else []) + list(group[metric])
         ax.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], label=label, **JOIN)
     ax.set_xticks(sorted({0.0, *rows["sparsity"]}))
     ax.set_xlabel("weight sparsity (markers: evaluated points)")

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from . import claims as claims_mod
+from .bounds import Violation
 from .claims import Claim, ClaimResult, at_reference
 from .pointdirs import MAPPING_FILE, POINTS
 from .runner import SweepRun
@@ -33,13 +34,14 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.DataFrame,
                  checked: list[tuple[Claim, ClaimResult]], plots: Sequence[Path], command: str,
                  root: Path | None = None, basis: pd.DataFrame | None = None, scope: str = "",
-                 extra: Sequence[str | None] = ()) -> Path:
+                 extra: Sequence[str | None] = (), violations: Sequence[Violation] = ()) -> Path:
     """``basis``: the totals over the layers every point at the reference setting evaluated, when some
     failed; ``scope``: which layers the claims and plots left out; ``extra``: more sections (e.g. the
     design variants), placed before the plots."""
     grid = run.grid
     parts = [f"# Sparsity sweep: {grid.workload.name}", "", f"Command: `{command}`", "",
-             _setup(run, results, root), _failures(results), _totals(summary, grid.reference),
+             _setup(run, results, root), _failures(results), _bounds(results, violations),
+             _totals(summary, grid.reference),
              _totals(basis, grid.reference, "This table leaves out the layers with a failed point at this "
                      "setting.") if basis is not None else None,
              _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference),
@@ -123,6 +125,22 @@ def _failures(results: pd.DataFrame) -> str | None:
                       "empty.", "", md_table(("point", "error"), rows), ""])
 
 
+def _bounds(results: pd.DataFrame, violations: Sequence[Violation]) -> str:
+    checked = int(results["status"].eq("ok").sum())
+    lines = ["## Physics bounds", "",
+             f"Checked on each of the {checked} evaluated rows: speedup over the dense baseline (same layer and "
+             "memory setting) at most 1 / weight density single-sided and 1 / (weight density x activation "
+             "density) dual-sided, times the dense point's own GEMM padding (its padded MACs over the layer's: a "
+             "design that needs no K padding saves it); actual computes at most algorithmic (and actual + gated too: skipped is the "
+             "rest); per-level energies adding up to the total. "
+             + (f"**{len(violations)} violations** (also in the `bound_violations` column of results.csv):"
+                if violations else "No row violates a bound."), ""]
+    if violations:
+        lines += [md_table(("point", "check", "value", "bound", "cause"),
+                           [(v.point, v.check, f"{v.value:.4g}", f"{v.bound:.4g}", v.cause) for v in violations]), ""]
+    return "\n".join(lines)
+
+
 def _floats(frame: pd.DataFrame) -> pd.DataFrame:
     """Nullable integer columns as floats (NaN for missing), for arithmetic and formatting."""
     return frame.astype({c: float for c, t in frame.dtypes.items() if isinstance(t, pd.Int64Dtype)})
@@ -133,16 +151,45 @@ def _totals(summary: pd.DataFrame, reference: Mapping[str, Any], scope: str = ""
     table = []
     for r in rows.itertuples():
         skipped = 1 - r.actual_computes / r.algorithmic_computes if r.algorithmic_computes else float("nan")
-        table.append((variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity), f"{r.sparsity:g}",
-                      r.design, _num(r.energy_pj / 1e6, 1), _num(r.energy_vs_dense, 3), _num(r.cycles, 0),
-                      _num(r.cycles_vs_dense, 3), _num(100 * skipped, 1),
+        label = variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity)
+        if r.kind != "dense" and r.sparsity == 0:
+            label = f"{r.scheme} (own hardware, dense data)"
+        table.append((label, f"{r.sparsity:g}",
+                      r.design, _num(r.energy_pj / 1e6, 1), _num(r.energy_vs_dense, 3),
+                      _num(r.energy_vs_own_dense, 3), _num(r.cycles, 0), _num(r.cycles_vs_dense, 3),
+                      _num(r.cycles_vs_own_dense, 3), _num(100 * skipped, 1),
                       "yes" if r.complete else f"no ({r.layers_failed} failed)"))
     setting = (" at " + ", ".join(f"{k}={v}" for k, v in reference.items())) if reference else ""
     title = f"## Network totals{setting}" + (", over the layers every point evaluated" if scope else "")
     return "\n".join([title, "", *([scope, ""] if scope else []),
-                      md_table(("design", "sparsity", "hardware", "energy (uJ)", "energy / dense", "cycles",
-                                "cycles / dense", "computes not performed (%)", "complete"), table), "",
-                      "Every memory setting is in summary.csv; every layer in results.csv.", ""])
+                      md_table(("design", "sparsity", "hardware", "energy (uJ)", "energy / dense",
+                                "energy / own dense", "cycles", "cycles / dense", "cycles / own dense",
+                                "computes not performed (%)", "complete"), table), "",
+                      "Two normalisations: `/ dense` is over the dense TC baseline (as Sparseloop's fig15); "
+                      "`/ own dense` is over the same scheme's hardware at sparsity 0 (its row `own hardware, "
+                      "dense data`). Every memory setting is in summary.csv; every layer in results.csv.", "",
+                      _decomposition(rows)])
+
+
+def _decomposition(rows: pd.DataFrame) -> str:
+    """energy / dense = architecture cost (own dense / dense) x sparsity gain (energy / own dense)."""
+    table = []
+    for r in rows.itertuples():
+        if r.kind == "dense" or r.sparsity == 0:
+            continue
+        for metric in ("energy", "cycles"):
+            total, gain = getattr(r, f"{metric}_vs_dense"), getattr(r, f"{metric}_vs_own_dense")
+            cost = total / gain if gain and not math.isnan(gain) else float("nan")
+            table.append((variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity), f"{r.sparsity:g}",
+                          metric, _num(total, 3), _num(cost, 3), _num(gain, 3)))
+    if not table:
+        return ""
+    return "\n".join(["### Architecture cost x sparsity gain", "",
+                      "Each design's ratio to the dense baseline splits into what its hardware costs running dense "
+                      "data (architecture cost = own hardware at sparsity 0 / dense) and what sparsity saves on that "
+                      "hardware (sparsity gain = point / own hardware at sparsity 0).", "",
+                      md_table(("design", "sparsity", "metric", "vs dense", "architecture cost", "sparsity gain"),
+                               table), ""])
 
 
 def _energy_label(run: SweepRun) -> str:

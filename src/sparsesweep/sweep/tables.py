@@ -10,9 +10,11 @@ source (``pinned``, ``scaled`` or ``hwcomponents``, see the README), and ``error
 
 ``summary.csv``: per point (scheme, sides, sparsities, memory setting) the network totals, each
 layer weighted by its ``count``: energy, cycles (layers run one after another), computes and
-per-level energy, the design's ``area_um2``; ``layers`` / ``layers_failed`` / ``complete``; and ``energy_vs_dense`` /
+per-level energy, the design's ``area_um2``; ``layers`` / ``layers_failed`` / ``complete``; ``energy_vs_dense`` /
 ``cycles_vs_dense``: the totals over those of the dense baseline at the same memory setting
-(dense = 1.0).  Totals of incomplete points (a layer failed) are left empty, never partial.
+(dense = 1.0, as Sparseloop's fig15); and ``energy_vs_own_dense`` / ``cycles_vs_own_dense``: over
+the same scheme's hardware at sparsity 0 (its "own dense" point), so that ``*_vs_dense`` =
+architecture cost (own dense / dense) x sparsity gain (``*_vs_own_dense``).  Totals of incomplete points (a layer failed) are left empty, never partial.
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     for metric in ("energy_pj", "cycles"):
         base = np.asarray(summary.set_index(basis).index.map(dense[metric].to_dict()), dtype=float)
         summary[f"{metric.split('_')[0]}_vs_dense"] = summary[metric].astype(float) / base
+    own = summary[summary["sparsity"].eq(0) & ~summary["kind"].eq("dense")].drop_duplicates(["scheme", *axes])
+    own = own.set_index(["scheme", *axes])
+    index = pd.MultiIndex.from_frame(summary[["scheme", *axes]]) if axes else pd.Index(summary["scheme"])
+    for metric in ("energy_pj", "cycles"):
+        base = own[metric].astype(float).reindex(index).to_numpy()
+        ratio = summary[metric].astype(float).to_numpy() / base
+        summary[f"{metric.split('_')[0]}_vs_own_dense"] = np.where(summary["kind"].eq("dense"), 1.0, ratio)
     return summary
 
 
@@ -133,9 +142,13 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
     result = record.get("result")
     if record["status"] == "ok" and result:
         computes = result["computes"]
+        # Timeloop counts as "skipped" only the MACs skipped at the compute level; MACs removed earlier
+        # (storage-level or spatial skipping, position-skipping) appear in none of its counts. Every
+        # MAC not performed and not gated is skipped here, so actual + skipped + gated = algorithmic.
+        gated = computes.get("gated", 0)
         row.update(energy_pj=result["energy_pj"], cycles=result["cycles"],
                    algorithmic_computes=computes["algorithmic"], actual_computes=computes["actual"],
-                   skipped_computes=computes.get("skipped", 0), gated_computes=computes.get("gated", 0),
+                   skipped_computes=computes["algorithmic"] - computes["actual"] - gated, gated_computes=gated,
                    mapping_id=mapping_id(record["mapping"]))
         row.update({f"energy_pj.{name}": level["energy_pj"] for name, level in result["levels"].items()})
     return row
