@@ -77,14 +77,15 @@ def test_unstructured_single_needs_75():
     result = c.unstructured_single_needs_75(late, {})
     assert result.holds is True and "0.75: 0.800" in result.evidence
     never = c.unstructured_single_needs_75(summary(lambda k, sd, s: 1.3), {})
-    assert never.holds is True and "either" in never.notes
+    assert never.holds is True and "no break-even" in never.evidence
     assert c.unstructured_single_needs_75(summary(fig15_like, sparsities=(0.75,)), {}).holds is None
 
 
 def test_unstructured_dual_needs_40():
     at_40 = summary(lambda k, sd, s: 1.0 - (s - 0.4) if k == "unstructured" else 0.5, sparsities=(0.3, 0.5, 0.75))
     result = c.unstructured_dual_needs_40(at_40, {})
-    assert result.holds is True and "~0.40" in result.evidence and "interpolated" in result.evidence
+    assert result.holds is True and "break-even 0.400" in result.evidence and "interpolated" in result.evidence
+    assert "not measured to 0.01" in result.evidence  # 0.3 and 0.5 are wider apart than 0.01
     late = summary(lambda k, sd, s: 1.0 - (s - 0.7) if k == "unstructured" else 0.5)
     assert c.unstructured_dual_needs_40(late, {}).holds is False
     flat = summary(lambda k, sd, s: 1.2)
@@ -164,7 +165,7 @@ def test_incomplete_points_are_left_out():
 
 def test_check_all_runs_every_claim():
     results = c.check_all(summary(fig15_like), {})
-    assert [claim.id for claim, _ in results] == [claim.id for claim in c.CLAIMS] and len(results) == 8
+    assert [claim.id for claim, _ in results] == [claim.id for claim in c.CLAIMS] and len(results) == 13
     assert all(isinstance(r.evidence, str) and r.evidence for _, r in results)
 
 
@@ -181,3 +182,62 @@ def test_axis_claims_read_an_axis_of_multiples():
     result = c.lrf_metadata_insignificant(small, {"lrf_metadata_bits_factor": 1.0})
     assert result.holds is True and "lrf_metadata_bits x0.5 -> x2" in result.evidence
     assert c.axis_column(small.columns, "lrf_metadata_bits") == "lrf_metadata_bits_factor"
+
+
+def test_verdicts_are_given_per_side_and_one_failing_side_fails_the_claim():
+    """Single-sided ~2x, dual-sided only 1.1x: the dual row says 'does not hold', the single row 'holds'."""
+    frame = summary(lambda k, sd, s: (0.3 if sd == "single" else 0.5) if k == "structured"
+                    else (0.6 if sd == "single" else 0.55))
+    result = c.structured_saves_2x(frame, {})
+    verdicts = {p.scope: p.holds for p in result.parts}
+    assert verdicts == {"single": True, "dual": False} and result.holds is False
+    assert all(p.threshold and p.points for p in result.parts)
+
+
+def test_a_measured_break_even_is_judged_on_its_bracket():
+    late = summary(lambda k, sd, s: 1.0 - (s - 0.70) if k == "unstructured" else 0.5, sparsities=(0.5, 0.695, 0.705, 0.75))
+    result = c.unstructured_single_needs_75(late, {})
+    assert result.holds is False and "break-even 0.700" in result.evidence and "not measured" not in result.evidence
+    at_75 = summary(lambda k, sd, s: 1.0 - (s - 0.75) if k == "unstructured" else 0.5, sparsities=(0.5, 0.745, 0.755))
+    assert c.unstructured_single_needs_75(at_75, {}).holds is True
+
+
+def test_structured_better_energy_counts_the_cases():
+    assert c.structured_better_energy(summary(fig15_like), {}).holds is True
+    mostly_not = summary(lambda k, sd, s: 0.5 if k == "structured" else (0.4 if s > 0.5 else 0.6))
+    result = c.structured_better_energy(mostly_not, {})
+    assert result.holds is False and "1 of 3" in result.evidence
+
+
+def test_convergence_needs_an_extreme_sparsity_and_can_fail():
+    assert "0.875" in c.both_converge_at_extreme(summary(fig15_like), {}).evidence
+    close = summary(lambda k, sd, s: 0.3 if k == "structured" else 0.3 * (1 + (0.9 - s)), sparsities=(0.5, 0.9))
+    assert c.both_converge_at_extreme(close, {}).holds is True
+    apart = summary(lambda k, sd, s: 0.3 if k == "structured" else 0.6, sparsities=(0.5, 0.9))
+    assert c.both_converge_at_extreme(apart, {}).holds is False
+
+
+def test_dual_vs_single_claims_hold_and_fail():
+    assert c.dual_outperforms_single(summary(fig15_like), {}).holds is True
+    worse = summary(lambda k, sd, s: 0.5 if sd == "single" else 0.6)
+    result = c.dual_outperforms_single(worse, {})
+    assert result.holds is False and {p.scope for p in result.parts} == {"structured", "unstructured"}
+    low = (0.2, 0.5, 0.75)
+    overhead = summary(lambda k, sd, s: 1.0 if sd == "single" else (1.0 + (0.3 if k == "unstructured" else 0.1)) * (s < 0.3)
+                       + 0.5 * (s >= 0.3), sparsities=low)
+    assert c.dual_overhead_at_low_sparsity(overhead, {}).holds is True
+    no_overhead = summary(lambda k, sd, s: 1.0 if sd == "single" else 0.9, sparsities=low)
+    assert c.dual_overhead_at_low_sparsity(no_overhead, {}).holds is False
+    assert "0.2" in c.dual_overhead_at_low_sparsity(summary(fig15_like), {}).evidence  # not tested: says what to add
+
+
+def test_dual_advantage_at_matched_combined_density():
+    # dual 0.5 (combined density 0.25) against single 0.75 (density 0.25)
+    shrinks = summary(lambda k, sd, s: {0.5: 0.6, 0.75: 0.45}[s] if sd == "single" else {0.5: 0.4, 0.75: 0.2}[s],
+                      sparsities=(0.5, 0.75))
+    result = c.dual_advantage_shrinks_when_matched(shrinks, {})
+    assert result.holds is True and "dual 0.5 vs single 0.75" in result.evidence
+    reverses = summary(lambda k, sd, s: {0.5: 0.6, 0.75: 0.35}[s] if sd == "single" else {0.5: 0.4, 0.75: 0.2}[s],
+                       sparsities=(0.5, 0.75))
+    assert c.dual_advantage_shrinks_when_matched(reverses, {}).holds is False
+    assert "0.75" in c.dual_advantage_shrinks_when_matched(summary(fig15_like, sparsities=(0.5,)), {}).evidence

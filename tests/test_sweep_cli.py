@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sweep_fakes import CALLS_ENV, fake_registry
 
@@ -56,18 +57,22 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
     for plot in plots:
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text()
-    for text in ("## Claims", "structured saves ~2x energy", "more LRF metadata changes energy insignificantly",
+    for text in ("## Claims", "structured saves ~2x energy", "more register-file metadata reduces energy insignificantly",
                  "**Energy source**", "arch/ert/stc_45nm.yaml", "arch/ert/dstc_45nm.yaml", "arch/dstc.yaml",
                  "objective `energy`", "![axis_smem_kib](axis_smem_kib.png)", "timeloop-model input.yaml ERT.yaml"):
         assert text in report
-    results = (out / "results.csv").read_text().splitlines()
-    assert len(results) == 1 + 2 * 11 * 4 and "smem_kib,lrf_metadata_bits" in results[0]
-    assert len(list((out / "points").iterdir())) == 2 * 11 * 4
+    results = pd.read_csv(out / "results.csv")
+    assert "smem_kib,lrf_metadata_bits" in (out / "results.csv").read_text().splitlines()[0]
+    grid = results[results["sparsity"].isin([0, 0.5, 0.75])]
+    extra = results[~results["sparsity"].isin([0, 0.5, 0.75])]  # break-even points, at the reference setting
+    assert len(grid) == 2 * 11 * 4 and len(extra) and extra["kind"].eq("unstructured").all()
+    assert extra["smem_kib"].eq(256).all() and extra["lrf_metadata_bits"].eq(8).all()
+    assert len(list((out / "points").iterdir())) == len(results)
     stats = json.loads((out / "run.json").read_text())
-    assert stats["computed"] == 88 and set(stats["claims"]) >= {"structured_saves_2x", "lrf_metadata_insignificant"}
+    assert stats["computed"] == len(results) and set(stats["claims"]) >= {"structured_saves_2x", "lrf_metadata_insignificant"}
     assert (cache / "sweep").is_dir()  # $SPARSESWEEP_CACHE_DIR holds the cache
     err = capsys.readouterr().err
-    assert "88 points (0 cached, 88 computed" in err
+    assert f"{len(results)} points (0 cached, {len(results)} computed" in err
 
 
 def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(tmp_path, cache, capsys):
@@ -123,10 +128,10 @@ def test_repeat_is_cached_and_no_cache_recomputes_without_touching_the_cache(tmp
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv(CALLS_ENV, str(calls))
     out = tmp_path / "out"
-    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 22
-    assert _sweep(out) == 0 and len(calls.read_text().splitlines()) == 22  # all cached
+    assert _sweep(out, "--no-break-even") == 0 and len(calls.read_text().splitlines()) == 22
+    assert _sweep(out, "--no-break-even") == 0 and len(calls.read_text().splitlines()) == 22  # all cached
     records = sorted(cache.rglob("*.json"))
-    assert _sweep(out, "--no-cache") == 0 and len(calls.read_text().splitlines()) == 44
+    assert _sweep(out, "--no-cache", "--no-break-even") == 0 and len(calls.read_text().splitlines()) == 44
     assert sorted(cache.rglob("*.json")) == records and not (out / ".sweep-journal").exists()
     assert json.loads((out / "run.json").read_text())["computed"] == 22
 
@@ -148,7 +153,7 @@ def test_an_unreachable_dask_scheduler_is_a_one_line_error(tmp_path, cache, caps
 
 # ---- interrupted sweeps resume -----------------------------------------------------------------
 
-RESUME = ["--layers", "conv1,fc,conv2_1_a_1x1", "--sparsity", "0,0.5,0.75", "-j", "2"]
+RESUME = ["--layers", "conv1,fc,conv2_1_a_1x1", "--sparsity", "0,0.5,0.75", "-j", "2", "--no-break-even"]
 
 
 def _start(out: Path, env: dict, *extra: str) -> subprocess.Popen:

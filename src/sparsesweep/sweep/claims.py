@@ -1,4 +1,9 @@
-"""The study's claims, each checked against a sweep's network totals (the summary table).
+"""The study's claims (the thirteen of the poster "Modeling Structured vs Unstructured and Dual vs
+Single Sided Sparsity in DNNs"), each checked against a sweep's network totals (the summary table).
+
+Each claim gives one verdict per side (single / dual; per design kind for the dual-vs-single claims)
+and, where they differ, per normalisation (to the dense TC baseline, and to the design's own
+hardware at sparsity 0), each a :class:`Part` with its evidence, threshold and the points it used.
 
 Every claim is a function ``check(summary, reference) -> ClaimResult`` over the summary DataFrame
 (:func:`~.tables.summary_frame`) and the reference values of the swept arch parameters (the other
@@ -33,14 +38,42 @@ LOWERS = -0.005  # "lowers": at least 0.5% less energy at the largest size than 
 EQUALLY = 0.02  # "equally": relative changes within 2 percentage points
 NOTHING = 0.005  # "changes nothing": every relative change within 0.5%
 INSIGNIFICANT = 0.02  # "insignificantly": every relative change within 2%
+MOST = 0.5  # "most cases": more than half
+BREAK_EVEN_STEP = 0.01  # a break-even is "measured" when evaluated points bracket it this tightly
 TOL = 1e-9
 
 
 @dataclass(frozen=True)
-class ClaimResult:
+class Part:
+    """One verdict of a claim: for one side (single / dual), design kind or normalisation."""
+
+    scope: str
     holds: bool | None
     evidence: str
+    threshold: str = ""
+    points: str = ""  # which points (designs, sparsities, settings) the verdict used
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    holds: bool | None  # every tested part holds: True; any fails: False; none tested: None
+    evidence: str
     notes: str = ""
+    parts: tuple[Part, ...] = ()
+
+
+def combine(parts: list[Part], notes: str = "") -> ClaimResult:
+    """A claim's overall result from its parts."""
+    tested = [p.holds for p in parts if p.holds is not None]
+    holds = None if not tested else all(tested)
+    evidence = "; ".join(f"{p.scope}: {p.evidence}" for p in parts)
+    return ClaimResult(holds, evidence, notes if holds is not True else "", tuple(parts))
+
+
+def command_adding(sparsities: list[float], extra: str = "") -> str:
+    """The command that adds the points a claim needs to the default study."""
+    values = ",".join(f"{s:g}" for s in sorted(set(sparsities)))
+    return f"`python sweep.py --sparsity {values}{extra}`"
 
 
 @dataclass(frozen=True)
@@ -116,91 +149,169 @@ def _pair(summary: pd.DataFrame, reference: Mapping[str, Any], metric: str) -> d
     return out
 
 
-# ---- the claims --------------------------------------------------------------------------------
+# ---- the claims: structured vs unstructured ---------------------------------------------------
+
+DEFAULT = [0.0, 0.5, 0.667, 0.75]  # the default study's sparsities (what "not tested" adds to)
+ARCH_NOTE = ("Unstructured runs on the DSTC arch (per-core LRF feeding a 16x16 MAC array, bitmask metadata, its own "
+             "pinned energies) and pads M and N to the 32x32 core split; structured runs on the STC arch. The "
+             "'own dense' rows divide each design by its own hardware at sparsity 0, which removes that difference.")
+
+
+def _pts(df: pd.DataFrame, what: str) -> str:
+    return f"{what} at " + ", ".join(f"{s:g}" for s in df.index)
+
 
 def structured_saves_2x(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
-    pairs = {sd: df[df.index <= UP_TO_70 + TOL] for sd, df in _pair(summary, reference, "energy_pj").items()}
-    pairs = {sd: df for sd, df in pairs.items() if len(df)}
-    if not pairs:
-        return ClaimResult(None, "not tested: needs structured and unstructured points at a sparsity in (0, 0.7]")
-    ratios = pd.concat([df["unstructured"] / df["structured"] for df in pairs.values()])
-    gmean = float(np.exp(np.log(ratios).mean()))
-    holds = bool(RATIO_BAND[0] <= gmean <= RATIO_BAND[1] and (ratios > 1).all())
-    parts = [f"{sd}: " + _fmt((df["unstructured"] / df["structured"]).to_dict(), 2) for sd, df in pairs.items()]
-    evidence = (f"unstructured / structured network energy by sparsity: {'; '.join(parts)} "
-                f"(geometric mean {gmean:.2f}x; '~2x' = {RATIO_BAND[0]}..{RATIO_BAND[1]}x with structured "
-                "always cheaper)")
-    notes = "" if holds else ("Unstructured runs on the DSTC arch (per-core LRF feeding a 16x16 MAC array, bitmask "
-                              "metadata, its own pinned energies) and pads M and N to the 32x32 core split; structured "
-                              "runs on the STC arch. The ratio mixes both differences.")
-    return ClaimResult(holds, evidence, notes)
+    parts = []
+    for norm, metric in (("", "energy_pj"), (", own dense", "energy_vs_own_dense")):
+        if metric not in summary.columns:
+            continue
+        for sd, df in _pair(summary, reference, metric).items():
+            df = df[df.index <= UP_TO_70 + TOL]
+            scope = sd + norm
+            if not len(df):
+                parts.append(Part(scope, None, "not tested: needs structured and unstructured points at a sparsity "
+                                  f"in (0, 0.7]; run {command_adding(DEFAULT)}"))
+                continue
+            ratios = df["unstructured"] / df["structured"]
+            gmean = float(np.exp(np.log(ratios).mean()))
+            holds = bool(RATIO_BAND[0] <= gmean <= RATIO_BAND[1] and (ratios > 1).all())
+            parts.append(Part(scope, holds, f"unstructured / structured energy {_fmt(ratios.to_dict(), 2)} "
+                              f"(geometric mean {gmean:.2f}x)", f"{RATIO_BAND[0]}..{RATIO_BAND[1]}x, structured "
+                              "always cheaper", _pts(df, f"structured and unstructured {sd}")))
+    if not parts:
+        parts = [Part("single, dual", None, "not tested: needs structured and unstructured points at a sparsity in "
+                      f"(0, 0.7]; run {command_adding(DEFAULT)}")]
+    return combine(parts, ARCH_NOTE)
+
+
+def structured_better_energy(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
+    """"Structured outperforms unstructured in energy across most cases": more than half of the
+    sparsities (network totals) where both were evaluated."""
+    parts = []
+    for norm, metric in (("", "energy_pj"), (", own dense", "energy_vs_own_dense")):
+        if metric not in summary.columns:
+            continue
+        for sd, df in _pair(summary, reference, metric).items():
+            wins = df["structured"] < df["unstructured"]
+            holds = bool(wins.mean() > MOST)
+            parts.append(Part(sd + norm, holds, f"structured cheaper at {int(wins.sum())} of {len(df)} sparsities "
+                              f"(unstructured / structured {_fmt((df['unstructured'] / df['structured']).to_dict(), 2)})",
+                              f"more than {MOST:.0%} of the cases", _pts(df, f"structured and unstructured {sd}")))
+    if not parts:
+        parts = [Part("single, dual", None, f"not tested: needs structured and unstructured points; run "
+                      f"{command_adding(DEFAULT)}")]
+    return combine(parts, ARCH_NOTE)
+
+
+def _break_even_part(summary: pd.DataFrame, reference: Mapping[str, Any], sides: str, metric: str,
+                     scope: str) -> tuple[float | None, str, pd.Series]:
+    ratios = series(at_reference(summary, reference), "unstructured", sides, metric)
+    own = at_reference(summary, reference)
+    own = own[own["kind"].eq("unstructured") & own["sparsity"].eq(0) & own["complete"].astype(bool)]
+    if len(own) and metric in own.columns:
+        ratios = pd.concat([pd.Series({0.0: float(own[metric].iloc[0])}), ratios]).sort_index()
+    s, how = break_even(ratios)
+    return s, how, ratios
+
+
+def _measured(how: str, s: float | None) -> bool:
+    """A break-even bracketed by evaluated points at most ``STEP`` apart."""
+    if s is None or not how.startswith("interpolated"):
+        return False
+    lo, hi = (float(x) for x in how.removeprefix("interpolated between ").split(" and "))
+    return hi - lo <= BREAK_EVEN_STEP + 1e-9
 
 
 def unstructured_single_needs_75(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
-    ratios = series(at_reference(summary, reference), "unstructured", "single", "energy_vs_dense")
-    if not len(ratios):
-        return ClaimResult(None, "not tested: needs unstructured single-sided points")
-    below = ratios[ratios.index < AT_75]
-    if not len(below):
-        return ClaimResult(None, f"not tested: needs a sparsity below 0.75 (energy vs dense: {_fmt(ratios)})")
-    wins_below = below[below < 1]
-    at = ratios[ratios.index >= AT_75]
-    s, how = break_even(ratios)
-    where = f"; break-even ~{s:.2f} ({how})" if s is not None else ""
-    evidence = f"unstructured single energy vs dense: {_fmt(ratios)}{where}"
-    if len(wins_below):
-        return ClaimResult(False, evidence, f"it already beats dense at sparsity {wins_below.index[0]:g}.")
-    notes = "" if (at < 1).any() else "It does not beat dense at the swept sparsities >= 0.75 either."
-    return ClaimResult(True, evidence, notes)
+    parts = []
+    for norm, metric in (("single", "energy_vs_dense"), ("single, own dense", "energy_vs_own_dense")):
+        if metric not in summary.columns:
+            continue
+        s, how, ratios = _break_even_part(summary, reference, "single", metric, norm)
+        nonzero = ratios[ratios.index > 0]
+        if not len(nonzero):
+            parts.append(Part(norm, None, f"not tested: needs unstructured single-sided points; run "
+                              f"{command_adding(DEFAULT)}"))
+            continue
+        below = nonzero[nonzero.index < AT_75]
+        if not len(below):
+            parts.append(Part(norm, None, f"not tested: needs a sparsity below 0.75; run "
+                              f"{command_adding(DEFAULT)}"))
+            continue
+        where = f"; break-even {s:.3f} ({how})" if s is not None else f"; no break-even ({how})"
+        if s is not None and not _measured(how, s):
+            where += f" - not measured to {BREAK_EVEN_STEP:g}: the sweep refines it unless a point failed"
+        if _measured(how, s):
+            holds = s >= AT_75 - 0.005  # measured: the break-even itself is at >= 75%
+        else:
+            holds = not (below < 1).any()  # no win below 75% among the evaluated points
+        parts.append(Part(norm, bool(holds), f"energy ratio {_fmt(nonzero.to_dict())}{where}",
+                          f"no win below sparsity {AT_75}", _pts(nonzero, "unstructured single")))
+    return combine(parts)
 
 
 def unstructured_dual_needs_40(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
-    ratios = series(at_reference(summary, reference), "unstructured", "dual", "energy_vs_dense")
-    s, how = break_even(ratios)
-    if s is None:
-        return ClaimResult(None, f"not tested: no break-even found ({how}); energy vs dense: {_fmt(ratios)}")
-    holds = NEAR_40[0] <= s <= NEAR_40[1]
-    evidence = (f"unstructured dual energy vs dense: {_fmt(ratios)}; break-even sparsity ~{s:.2f} ({how}; "
-                f"'~40%' = {NEAR_40[0]}..{NEAR_40[1]})")
-    notes = "Sweep sparsities around 0.3..0.5 to measure the break-even instead of extrapolating." if "extra" in how else ""
-    if not holds:
-        notes = (notes + " " if notes else "") + ("The break-even is where what DSTC saves per MAC not performed "
-                                                  "(shares below) pays for its overheads: bitmask metadata, its own "
-                                                  "energies and the padded GEMM.")
-    return ClaimResult(holds, evidence, notes)
+    parts = []
+    for norm, metric in (("dual", "energy_vs_dense"), ("dual, own dense", "energy_vs_own_dense")):
+        if metric not in summary.columns:
+            continue
+        s, how, ratios = _break_even_part(summary, reference, "dual", metric, norm)
+        nonzero = ratios[ratios.index > 0]
+        if s is None or not len(nonzero):
+            parts.append(Part(norm, None, f"not tested: no break-even ({how}); energy ratio {_fmt(nonzero.to_dict())}; "
+                              f"needs dual points on both sides of the crossing, e.g. {command_adding(DEFAULT + [0.2, 0.4])}",
+                              f"break-even in {NEAR_40[0]}..{NEAR_40[1]}", _pts(nonzero, "unstructured dual")))
+            continue
+        holds = NEAR_40[0] <= s <= NEAR_40[1]
+        note = "" if _measured(how, s) else f" - not measured to {BREAK_EVEN_STEP:g}"
+        parts.append(Part(norm, holds, f"energy ratio {_fmt(nonzero.to_dict())}; break-even {s:.3f} ({how}){note}",
+                          f"break-even in {NEAR_40[0]}..{NEAR_40[1]}", _pts(ratios, "unstructured dual")))
+    notes = ("The break-even is where what DSTC saves per MAC not performed pays for its overheads: bitmask metadata, "
+             "its own energies and the padded GEMM.")
+    return combine(parts, notes)
 
 
 def unstructured_faster_at_66(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
-    pairs = {sd: df[df.index >= AT_66 - TOL] for sd, df in _pair(summary, reference, "cycles").items()}
-    pairs = {sd: df for sd, df in pairs.items() if len(df)}
-    if not pairs:
-        return ClaimResult(None, "not tested: needs structured and unstructured points at a sparsity >= 0.66")
-    faster = all((df["unstructured"] < df["structured"]).all() for df in pairs.values())
-    parts = [f"{sd}: " + _fmt((df["unstructured"] / df["structured"]).to_dict(), 2) for sd, df in pairs.items()]
-    evidence = f"unstructured / structured network cycles: {'; '.join(parts)} (< 1 = unstructured faster)"
-    notes = "" if faster else ("Cycles follow the MACs each design performs (shares below) and how well its array is "
-                               "used: structured skipping removes exactly the zero weights' MACs from the PE lanes; "
-                               "unstructured on DSTC performs the share below, on a padded GEMM.")
-    return ClaimResult(faster, evidence, notes)
+    parts = []
+    for norm, metric in (("", "cycles"), (", own dense", "cycles_vs_own_dense")):
+        if metric not in summary.columns:
+            continue
+        for sd, df in _pair(summary, reference, metric).items():
+            df = df[df.index >= AT_66 - TOL]
+            if not len(df):
+                parts.append(Part(sd + norm, None, f"not tested: needs both designs at a sparsity >= 0.66; run "
+                                  f"{command_adding(DEFAULT)}"))
+                continue
+            ratio = df["unstructured"] / df["structured"]
+            parts.append(Part(sd + norm, bool((ratio < 1).all()), f"unstructured / structured cycles "
+                              f"{_fmt(ratio.to_dict(), 2)}", "< 1 at every sparsity >= 0.66",
+                              _pts(df, f"structured and unstructured {sd}")))
+    if not parts:
+        parts = [Part("single, dual", None, f"not tested: needs both designs at a sparsity >= 0.66; run "
+                      f"{command_adding(DEFAULT)}")]
+    notes = ("Cycles follow the MACs each design performs (shares below) and how well its array is used: structured "
+             "skipping removes exactly the zero weights' MACs from the PE lanes; unstructured on DSTC performs the "
+             "share below, on a padded GEMM.")
+    return combine(parts, notes)
 
 
 def same_skipped_computes(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
     """Computes not performed = algorithmic - actual (skipped, gated, or removed by spatial skipping)."""
     frac = summary.assign(skip_fraction=1 - summary["actual_computes"] / summary["algorithmic_computes"])
-    pairs = _pair(frac, reference, "skip_fraction")
-    if not pairs:
-        return ClaimResult(None, "not tested: needs structured and unstructured points at the same sparsity")
-    worst = max(float((df["structured"] - df["unstructured"]).abs().max()) for df in pairs.values())
-    parts = [f"{sd}: " + ", ".join(f"{s:g}: {r.structured:.1%} vs {r.unstructured:.1%}" for s, r in df.iterrows())
-             for sd, df in pairs.items()]
-    evidence = (f"computes not performed (1 - actual / algorithmic), structured vs unstructured: {'; '.join(parts)} "
-                f"(largest gap {worst:.1%}; 'the same' = within {SAME_SKIPS:.0%})")
-    holds = worst <= SAME_SKIPS
-    notes = "" if holds else ("Structured designs remove exactly the zero-weight MACs, single or dual: dualCompress "
-                              "compresses activations only in DRAM/SMEM and its RF skips on weights alone. Unstructured "
-                              "designs skip what their SAFs allow (shares below). Fractions are of each design's own "
-                              "padded algorithmic computes.")
-    return ClaimResult(holds, evidence, notes)
+    parts = []
+    for sd, df in _pair(frac, reference, "skip_fraction").items():
+        gap = float((df["structured"] - df["unstructured"]).abs().max())
+        parts.append(Part(sd, gap <= SAME_SKIPS, "structured vs unstructured " + ", ".join(
+            f"{s:g}: {r.structured:.1%} vs {r.unstructured:.1%}" for s, r in df.iterrows()) + f" (largest gap {gap:.1%})",
+            f"within {SAME_SKIPS:.0%} (1 - actual / algorithmic)", _pts(df, f"structured and unstructured {sd}")))
+    if not parts:
+        parts = [Part("single, dual", None, f"not tested: needs both designs at the same sparsity; run "
+                      f"{command_adding(DEFAULT)}")]
+    notes = ("Structured designs remove exactly the zero-weight MACs, single or dual: dualCompress compresses "
+             "activations only in DRAM/SMEM and its RF skips on weights alone. Unstructured designs skip what their "
+             "SAFs allow (shares below). Fractions are of each design's own padded algorithmic computes.")
+    return combine(parts, notes)
 
 
 def _axis_changes(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str,
@@ -231,27 +342,49 @@ PINNED = ("Sizes change capacities: a smaller buffer or metadata store forces sm
           "the evidence names the source used).")
 
 
+def _by_sides(changes: Mapping[tuple[str, str, float], float], sides: str) -> dict[tuple[str, str, float], float]:
+    return {k: d for k, d in changes.items() if k[1] == sides}
+
+
+def _memory_command(parameter: str) -> str:
+    return f"`python sweep.py --sparsity 0,0.5,0.667,0.75 --set {parameter}=x0.5,x1,x2`"
+
+
 def more_smem_lowers_both_equally(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
     changes, span = _axis_changes(summary, reference, "smem_kib")
     if not changes:
-        return ClaimResult(None, span if span.startswith("not") else f"not tested: no complete points over {span}")
-    lowers = all(d <= LOWERS for d in changes.values())
-    gaps = [abs(changes[("structured", sd, s)] - changes[("unstructured", sd, s)])
-            for (k, sd, s) in changes if k == "structured" and ("unstructured", sd, s) in changes]
-    equal = bool(gaps) and max(gaps) <= EQUALLY
-    evidence = (f"energy change {span}: {_changes_text(changes)} (lowers = <= {LOWERS:+.1%}; equally = within "
-                f"{EQUALLY:.0%} of each other" + (f", largest gap {max(gaps):.2%})" if gaps else ")"))
-    return ClaimResult(lowers and equal, evidence, "" if lowers and equal else PINNED)
+        why = span if span.startswith("not") else f"not tested: no complete points over {span}"
+        return combine([Part("single, dual", None, f"{why}; run {_memory_command('smem_kib')}")])
+    parts = []
+    for sd in ("single", "dual"):
+        mine = _by_sides(changes, sd)
+        if not mine:
+            continue
+        lowers = all(d <= LOWERS for d in mine.values())
+        gaps = [abs(mine[("structured", sd, s)] - mine[("unstructured", sd, s)])
+                for (k, _, s) in mine if k == "structured" and ("unstructured", sd, s) in mine]
+        equal = bool(gaps) and max(gaps) <= EQUALLY
+        parts.append(Part(sd, lowers and equal, f"energy change {span}: {_changes_text(mine)}"
+                          + (f" (largest gap {max(gaps):.2%})" if gaps else ""),
+                          f"lowers = <= {LOWERS:+.1%}; equally = within {EQUALLY:.0%} of each other",
+                          f"structured and unstructured {sd} at every swept value of smem_kib"))
+    return combine(parts, PINNED)
 
 
 def _within(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str, limit: float, word: str) -> ClaimResult:
     """Holds when every relative energy change over ``axis`` stays within ``limit``."""
     changes, span = _axis_changes(summary, reference, axis)
     if not changes:
-        return ClaimResult(None, span if span.startswith("not") else f"not tested: no complete points over {span}")
-    holds = all(abs(d) <= limit for d in changes.values())
-    evidence = f"energy change {span}: {_changes_text(changes)} ('{word}' = within {limit:.1%})"
-    return ClaimResult(holds, evidence, "" if holds else PINNED)
+        why = span if span.startswith("not") else f"not tested: no complete points over {span}"
+        return combine([Part("single, dual", None, f"{why}; run {_memory_command(axis)}")])
+    parts = []
+    for sd in ("single", "dual"):
+        mine = _by_sides(changes, sd)
+        if mine:
+            parts.append(Part(sd, all(abs(d) <= limit for d in mine.values()), f"energy change {span}: "
+                              f"{_changes_text(mine)}", f"'{word}' = within {limit:.1%}",
+                              f"structured and unstructured {sd} at every swept value of {axis}"))
+    return combine(parts, PINNED)
 
 
 def metadata_ram_changes_nothing(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
@@ -262,21 +395,34 @@ def lrf_metadata_insignificant(summary: pd.DataFrame, reference: Mapping[str, An
     return _within(summary, reference, "lrf_metadata_bits", INSIGNIFICANT, "insignificantly")
 
 
+from .claims_sides import (both_converge_at_extreme, dual_advantage_shrinks_when_matched,  # noqa: E402
+                           dual_outperforms_single, dual_overhead_at_low_sparsity)
+
 CLAIMS: tuple[Claim, ...] = (
+    Claim("structured_better_energy", "structured outperforms unstructured in energy across most cases",
+          structured_better_energy),
     Claim("structured_saves_2x", "structured saves ~2x energy vs unstructured up to ~70% sparsity", structured_saves_2x),
-    Claim("unstructured_single_needs_75", "unstructured single-sided needs >=75% sparsity to beat dense",
+    Claim("unstructured_single_needs_75", "unstructured needs >=75% sparsity to beat the dense baseline (single-sided)",
           unstructured_single_needs_75),
-    Claim("unstructured_dual_needs_40", "dual-sided unstructured needs ~40% sparsity to beat dense",
+    Claim("unstructured_dual_needs_40", "dual-sided unstructured needs ~40% sparsity to be effective",
           unstructured_dual_needs_40),
-    Claim("unstructured_faster_at_66", "unstructured is faster in cycles at >=66% sparsity", unstructured_faster_at_66),
+    Claim("both_converge_at_extreme", "at extreme sparsity structured and unstructured converge",
+          both_converge_at_extreme),
     Claim("same_skipped_computes", "both skip the same number of computations", same_skipped_computes),
-    Claim("more_smem_lowers_both_equally", "more SMEM lowers energy for both equally", more_smem_lowers_both_equally,
-          "smem_kib"),
-    Claim("metadata_ram_changes_nothing", "more metadata RAM alone changes nothing", metadata_ram_changes_nothing,
-          "smem_metadata_kib"),
-    Claim("lrf_metadata_insignificant", "more LRF metadata changes energy insignificantly", lrf_metadata_insignificant,
-          "lrf_metadata_bits"),
+    Claim("unstructured_faster_at_66", "unstructured is faster in cycles at sparsity >=66%", unstructured_faster_at_66),
+    Claim("dual_outperforms_single", "dual-sided generally outperforms single-sided", dual_outperforms_single),
+    Claim("dual_overhead_at_low_sparsity", "dual-sided overhead dominates at low sparsity, especially for unstructured",
+          dual_overhead_at_low_sparsity),
+    Claim("dual_advantage_shrinks_when_matched", "after adjusting for combined input + weight sparsity, dual-sided "
+          "still leads but its advantage shrinks", dual_advantage_shrinks_when_matched),
+    Claim("more_smem_lowers_both_equally", "more SRAM reduces energy equally for structured and unstructured",
+          more_smem_lowers_both_equally, "smem_kib"),
+    Claim("metadata_ram_changes_nothing", "more metadata SRAM alone has no energy/cycle effect",
+          metadata_ram_changes_nothing, "smem_metadata_kib"),
+    Claim("lrf_metadata_insignificant", "more register-file metadata reduces energy insignificantly",
+          lrf_metadata_insignificant, "lrf_metadata_bits"),
 )
+STUDY = 'the poster "Modeling Structured vs Unstructured and Dual vs Single Sided Sparsity in DNNs"'
 
 
 def mechanism(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:

@@ -89,6 +89,8 @@ def add_arguments(p: argparse.ArgumentParser, backends: Sequence[str]) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="ignore the shared cache: recompute every point (an interrupted run still resumes)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-break-even", action="store_true",
+                   help="do not evaluate the extra sparsities that measure break-evens to within 0.01")
 
 
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
@@ -106,7 +108,8 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
 def options_from_args(args: argparse.Namespace) -> SweepOptions:
     return SweepOptions(config=config_from_args(args), backend=args.backend, objective=args.objective,
                         time_limit_s=args.time_limit, seed=args.seed, jobs=args.jobs, dask=args.dask,
-                        out=Path(args.out), cache=not args.no_cache, progress=not args.quiet, energy=args.energy)
+                        out=Path(args.out), cache=not args.no_cache, progress=not args.quiet, energy=args.energy,
+                        break_even=not args.no_break_even)
 
 
 def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = None) -> int:

@@ -97,8 +97,9 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
     checked = check_all(own_summary, reference, bases)
     report = write_report(out / REPORT, run, results, own_summary, checked, plots, command, root,
                           basis=bases(None) if bases.left_out[None] else None, scope=bases.scope(),
-                          extra=[variants_section(summary, reference)], violations=violations)
+                          extra=[variants_section(summary, reference)], violations=violations,
+                          layers=lambda axis: bases.note(axis) or f"all {results['layer'].nunique()}")
     stats = {**asdict(run.stats), "bound_violations": len(violations),
-             "claims": {c.id: r.holds for c, r in checked}}
+             "claims": {c.id: {p.scope: p.holds for p in r.parts} or r.holds for c, r in checked}}
     (out / RUN_STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return [out / RESULTS, out / SUMMARY, *plots, report, out / RUN_STATS]

@@ -49,6 +49,7 @@ class SweepOptions:
     cache: bool = True  # False: recompute every point (keeps a private journal so it still resumes)
     progress: bool = True  # progress bar on a terminal
     energy: str | None = None  # pinned, hwcomponents or scaled; None: scaled when an energy-relevant axis is swept
+    break_even: bool = True  # measure break-even sparsities with extra points (breakeven.py)
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,13 @@ def execute(options: SweepOptions, registry: BackendRegistry, command: str) -> S
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
                    energy=energy)
     from . import pointdirs
+    from .breakeven import refine
     from .outputs import write_outputs
 
-    pointdirs.prune(out, [p.id for p in grid.points])
+    run = run if not options.break_even else refine(run, lambda more: run_grid(
+        more, backend=options.backend, options=search, registry=registry, store=store, out=out, progress=False,
+        executor_factory=lambda: make_executor(options.jobs, options.dask), energy=energy))
+    pointdirs.prune(out, [p.id for p in run.grid.points])
     try:
         files = write_outputs(run, out, command, _root())
     except OSError as exc:

@@ -1,0 +1,116 @@
+"""Break-even sparsities measured, not extrapolated: extra sparsities evaluated until the network
+total crosses the dense baseline within a bracket of at most ``STEP``.
+
+For each swept unstructured design (single- and dual-sided) at the reference memory setting, the
+curve of network energy over the dense baseline's is read from the points already evaluated (the
+design's own hardware at sparsity 0 included).  Where it crosses 1 between two sparsities wider
+apart than ``STEP``, the crossing is bracketed by evaluating every layer at new sparsities: the
+linear estimate inside the bracket minus and plus ``STEP / 2`` (or the estimate alone while the
+bracket is wide), until the bracket is at most ``STEP`` wide or ``MAX_ROUNDS`` rounds have run.
+The new points become ordinary rows (``results.csv``, ``summary.csv``, the curves) so every
+number the claims quote can be checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import pandas as pd
+
+from .grid import Grid, PlannedPoint, Variant, point_id, with_setting
+from .runner import Outcome, SweepRun
+from .tables import results_frame, summary_frame
+
+STEP = 0.01  # break-evens are measured to within this sparsity
+MAX_ROUNDS = 4
+WIDE = 0.05  # a bracket wider than this gets one point at the estimate, narrower ones two around it
+KINDS = ("unstructured",)  # the designs whose break-evens the claims quote
+
+
+def crossing(curve: pd.Series) -> tuple[float, float, float, float] | None:
+    """The first bracket ``(s0, r0, s1, r1)`` where the curve (ratio by sparsity) falls through 1."""
+    pts = [(float(s), float(r)) for s, r in curve.dropna().sort_index().items()]
+    for (s0, r0), (s1, r1) in zip(pts, pts[1:]):
+        if r0 >= 1 > r1:
+            return s0, r0, s1, r1
+    return None
+
+
+def next_sparsities(bracket: tuple[float, float, float, float]) -> list[float]:
+    """Where to evaluate next inside a bracket wider than ``STEP`` (see the module docs)."""
+    s0, r0, s1, r1 = bracket
+    guess = s0 + (r0 - 1) * (s1 - s0) / (r0 - r1)
+    if s1 - s0 > WIDE:
+        wanted = [guess]
+    else:
+        wanted = [guess - STEP / 2, guess + STEP / 2]
+    out = []
+    for s in wanted:
+        s = round(min(max(s, s0 + STEP / 4), s1 - STEP / 4), 4)
+        if s0 < s < s1 and s not in out:
+            out.append(s)
+    return out
+
+
+def curves(summary: pd.DataFrame, reference: dict, kinds: Sequence[str] = KINDS) -> dict[tuple[str, str], pd.Series]:
+    """Energy vs dense by sparsity of each (scheme, sides) of ``kinds`` at the reference setting,
+    starting at the scheme's own hardware at sparsity 0."""
+    rows = summary
+    for name, value in reference.items():
+        if name in rows.columns:
+            rows = rows[rows[name].eq(value)]
+    rows = rows[rows["complete"].astype(bool) & rows["kind"].isin(kinds)]
+    out = {}
+    for scheme in dict.fromkeys(rows["scheme"]):
+        mine = rows[rows["scheme"].eq(scheme)]
+        zero = mine[mine["sparsity"].eq(0)]
+        for sides in ("single", "dual"):
+            part = mine[mine["sides"].eq(sides) & mine["sparsity"].gt(0)]
+            if sides == "dual":
+                part = part[(part["act_sparsity"].astype(float) - part["sparsity"].astype(float)).abs() < 1e-9]
+            if not len(part):
+                continue
+            curve = pd.concat([zero, part]).drop_duplicates("sparsity").set_index("sparsity")["energy_vs_dense"]
+            out[(scheme, sides)] = curve.astype(float).sort_index()
+    return out
+
+
+def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
+    """``run`` with the extra points that measure every break-even; ``evaluate`` runs a grid."""
+    grid = run.grid
+    setting = tuple((axis, grid.reference[axis]) for axis in grid.axes)
+    hw = {topo: with_setting(arch, setting) for topo, arch in grid.archs.items()}
+    schemes = {s.name: s for s in grid.schemes}
+    outcomes = list(run.outcomes)
+    added: list[PlannedPoint] = []
+    seconds = 0.0
+    for _ in range(MAX_ROUNDS):
+        results = results_frame(outcomes, list(grid.axes), run.backend, run.options.objective)
+        summary = summary_frame(results, list(grid.axes))
+        todo = []
+        for (scheme, sides), curve in curves(summary, grid.reference).items():
+            bracket = crossing(curve)
+            if bracket is None or bracket[2] - bracket[0] <= STEP + 1e-9 or scheme not in schemes:
+                continue
+            todo += [Variant(schemes[scheme], sides, s, None) for s in next_sparsities(bracket)]
+        if not todo:
+            break
+        points = [PlannedPoint(point_id(layer, v, setting), layer, v, hw[v.scheme.topology], setting)
+                  for v in todo for layer in grid.layers]
+        extra = evaluate(replace(grid, points=points, variants=todo))
+        outcomes += extra.outcomes
+        added += points
+        seconds += extra.stats.seconds
+        run.stats.cached += extra.stats.cached
+        run.stats.computed += extra.stats.computed
+        run.stats.failed += extra.stats.failed
+        run.stats.search_seconds += extra.stats.search_seconds
+    if not added:
+        return run
+    run.stats.total += len(added)
+    run.stats.seconds += seconds
+    grid = replace(grid, points=grid.points + added,
+                   notes=grid.notes + [f"break-evens measured to within {STEP:g} sparsity: {len(added)} extra points "
+                                       f"at {', '.join(sorted({f'{p.variant.sides} {p.variant.sparsity:g}' for p in added}))}"])
+    return replace(run, grid=grid, outcomes=outcomes)
