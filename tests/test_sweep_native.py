@@ -19,7 +19,8 @@ def native_sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("native")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CACHE_ENV, str(tmp / "cache"))
-        code = main(["--layers", LAYERS, "--sparsity", "0,0.5", "--out", str(tmp / "out"), "-j", "1", "--quiet"])
+        code = main(["--layers", LAYERS, "--sparsity", "0,0.5", "--out", str(tmp / "out"), "-j", "1", "--quiet",
+                     "--no-break-even"])
     return code, tmp / "out"
 
 
@@ -52,8 +53,9 @@ def test_every_sparse_point_evaluates_and_reevaluates_from_its_folder(native_swe
 def test_sparse_points_do_fewer_macs_and_the_summary_is_normalised(native_sweep):
     _, out = native_sweep
     results = pd.read_csv(out / "results.csv")
-    sparse = results[results["kind"].ne("dense") & results["status"].eq("ok")]
+    sparse = results[results["kind"].ne("dense") & results["status"].eq("ok") & results["sparsity"].gt(0)]
     assert len(sparse) == 8
+    assert results["bound_violations"].isna().all()  # every row within the physics bounds
     structured = sparse[sparse["kind"].eq("structured")]
     not_done = 1 - structured["actual_computes"] / structured["algorithmic_computes"]
     assert (not_done - 0.5).abs().max() < 0.01  # 2:4 weights: half the MACs are not done (single and dual)
@@ -63,3 +65,5 @@ def test_sparse_points_do_fewer_macs_and_the_summary_is_normalised(native_sweep)
     summary = pd.read_csv(out / "summary.csv")
     assert summary.loc[summary["kind"].eq("dense"), "energy_vs_dense"].eq(1.0).all()
     assert summary["complete"].all() and summary["energy_vs_dense"].gt(0).all()
+    own = summary[summary["kind"].ne("dense") & summary["sparsity"].eq(0)]
+    assert len(own) == 2 and own["energy_vs_own_dense"].eq(1.0).all()
