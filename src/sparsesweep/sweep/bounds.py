@@ -84,7 +84,7 @@ def _energy(ok: pd.DataFrame) -> list[Violation]:
 
 
 def _speedup(ok: pd.DataFrame, axes: list[str], macs_per_cycle: dict[str, int]) -> list[Violation]:
-    keys = ["layer", *axes]
+    keys = ["layer", *(["variant"] if "variant" in ok.columns else []), *axes]
     dense = ok[ok["kind"].eq("dense")]
     if not len(dense):
         return []

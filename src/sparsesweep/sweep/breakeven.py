@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from .grid import Grid, PlannedPoint, Variant, point_id, with_setting
+from .grid import BASE_VARIANT, Grid, PlannedPoint, Variant, point_id, with_setting
 from .runner import Outcome, SweepRun
 from .tables import results_frame, summary_frame
 
@@ -79,8 +79,13 @@ def curves(summary: pd.DataFrame, reference: dict, kinds: Sequence[str] = KINDS)
 def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     """``run`` with the extra points that measure every break-even; ``evaluate`` runs a grid."""
     grid = run.grid
-    setting = tuple((axis, grid.reference[axis]) for axis in grid.axes)
-    hw = {topo: with_setting(arch, setting) for topo, arch in grid.archs.items()}
+    label = next(iter(grid.designs), BASE_VARIANT)  # the design variant the claims read (the first)
+    at_ref = [p for p in grid.points if p.design == label
+              and all(dict(p.setting).get(k, v) == v for k, v in grid.reference.items())]
+    if not at_ref:
+        return run
+    setting = at_ref[0].setting
+    hw = {topo: with_setting(arch, setting) for topo, arch in grid.designs.get(label, grid.archs).items()}
     schemes = {s.name: s for s in grid.schemes}
     outcomes = list(run.outcomes)
     added: list[PlannedPoint] = []
@@ -89,6 +94,8 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
         results = results_frame(outcomes, list(grid.axes), run.backend, run.options.objective)
         summary = summary_frame(results, list(grid.axes))
         todo = []
+        if "variant" in summary.columns:
+            summary = summary[summary["variant"].eq(label)]
         for (scheme, sides), curve in curves(summary, grid.reference).items():
             bracket = crossing(curve)
             if bracket is None or bracket[2] - bracket[0] <= STEP + 1e-9 or scheme not in schemes:
@@ -96,7 +103,7 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
             todo += [Variant(schemes[scheme], sides, s, None) for s in next_sparsities(bracket)]
         if not todo:
             break
-        points = [PlannedPoint(point_id(layer, v, setting), layer, v, hw[v.scheme.topology], setting)
+        points = [PlannedPoint(point_id(layer, v, setting, label), layer, v, hw[v.scheme.topology], setting, label)
                   for v in todo for layer in grid.layers]
         extra = evaluate(replace(grid, points=points, variants=todo))
         outcomes += extra.outcomes

@@ -82,9 +82,9 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     for metric in ("energy_pj", "cycles"):
         base = np.asarray(summary.set_index(basis).index.map(dense[metric].to_dict()), dtype=float)
         summary[f"{metric.split('_')[0]}_vs_dense"] = summary[metric].astype(float) / base
-    own = summary[summary["sparsity"].eq(0) & ~summary["kind"].eq("dense")].drop_duplicates(["scheme", *axes])
-    own = own.set_index(["scheme", *axes])
-    index = pd.MultiIndex.from_frame(summary[["scheme", *axes]]) if axes else pd.Index(summary["scheme"])
+    mine = ["scheme", *basis]  # the same scheme's hardware at sparsity 0, same variant and memory setting
+    own = summary[summary["sparsity"].eq(0) & ~summary["kind"].eq("dense")].drop_duplicates(mine).set_index(mine)
+    index = pd.MultiIndex.from_frame(summary[mine])
     for metric in ("energy_pj", "cycles"):
         base = own[metric].astype(float).reindex(index).to_numpy()
         ratio = summary[metric].astype(float).to_numpy() / base
