@@ -56,6 +56,11 @@ def test_sparse_points_do_fewer_macs_and_the_summary_is_normalised(native_sweep)
     sparse = results[results["kind"].ne("dense") & results["status"].eq("ok") & results["sparsity"].gt(0)]
     assert len(sparse) == 8
     assert results["bound_violations"].isna().all()  # every row within the physics bounds
+    for level in ("DRAM", "SMEM", "RF", "LRF"):  # each level's energy splits into data and metadata
+        split = results[f"energy_pj.{level}.data"] + results[f"energy_pj.{level}.metadata"]
+        assert (split - results[f"energy_pj.{level}"]).abs().max() <= 1e-6 * results[f"energy_pj.{level}"].max()
+    assert results.loc[results["kind"].eq("dense"), [c for c in results if c.endswith(".metadata")]].eq(0).all().all()
+    assert results.loc[results["kind"].eq("unstructured") & results["sparsity"].gt(0), "energy_pj.SMEM.metadata"].gt(0).all()
     structured = sparse[sparse["kind"].eq("structured")]
     not_done = 1 - structured["actual_computes"] / structured["algorithmic_computes"]
     assert (not_done - 0.5).abs().max() < 0.01  # 2:4 weights: half the MACs are not done (single and dual)

@@ -87,6 +87,18 @@ def tensor_energy(t: TensorCounts, costs: LevelCosts) -> float:
     return per_instance * t.avg_instances + address_generation_energy(t, costs.addr_gen)
 
 
+def metadata_energy(t: TensorCounts, costs: LevelCosts) -> float:
+    """The metadata part (pJ) of :func:`tensor_energy`: metadata reads, fills and updates only."""
+    per_instance = 0.0
+    width = costs.md_width
+    for md, md_energy in ((t.md_reads, costs.metadata[0]), (t.md_fills, costs.metadata[1]),
+                          (t.md_updates, costs.metadata[2])):
+        for count, energy in ((md.random, md_energy[0]), (md.gated, md_energy[1]), (md.skipped, md_energy[2])):
+            if count:
+                per_instance += _md_vectors(count, width) * energy
+    return per_instance * t.avg_instances
+
+
 def address_generation_energy(t: TensorCounts, energy: float) -> float:
     """Only when the architecture gives ``addr_gen_energy`` (pJ per address)."""
     if not energy:

@@ -96,7 +96,7 @@ def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str) -> Any:
 
 def _breakdown(rows: pd.DataFrame) -> Any:
     rows = _labelled(rows)
-    levels = [c for c in rows.columns if c.startswith("energy_pj.")]
+    levels = [c for c in rows.columns if c.startswith("energy_pj.") and c.count(".") == 1]
     dense = rows.loc[rows["kind"].eq("dense"), "energy_pj"]
     base = float(dense.iloc[0]) if len(dense) else float("nan")
     names = [lb if lb == "dense" else f"{lb} {s:g}" for lb, s in zip(rows["label"], rows["sparsity"])]

@@ -40,8 +40,10 @@ TAIL = ("area_um2", "mapping_id", "M", "N", "K", "macs", "macs_orig", "backend",
 
 
 def level_columns(levels: Sequence[str]) -> list[str]:
-    ordered = [lv for lv in LEVEL_ORDER if lv in levels] + sorted(set(levels) - set(LEVEL_ORDER))
-    return [f"energy_pj.{lv}" for lv in ordered]
+    """``energy_pj.<level>`` in tree order, each followed by its ``.data`` / ``.metadata`` split when given."""
+    names = {lv.split(".", 1)[0] for lv in levels}
+    ordered = [lv for lv in LEVEL_ORDER if lv in names] + sorted(names - set(LEVEL_ORDER))
+    return [f"energy_pj.{lv}{part}" for lv in ordered for part in ("", ".data", ".metadata") if f"{lv}{part}" in levels]
 
 
 def results_frame(outcomes: Sequence[Outcome], axes: Sequence[str], backend: str, objective: str,
@@ -151,6 +153,9 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
                    skipped_computes=computes["algorithmic"] - computes["actual"] - gated, gated_computes=gated,
                    mapping_id=mapping_id(record["mapping"]))
         row.update({f"energy_pj.{name}": level["energy_pj"] for name, level in result["levels"].items()})
+        for name, md in (record.get("metadata_pj") or {}).items():  # native engine: data vs metadata per level
+            row[f"energy_pj.{name}.data"] = result["levels"][name]["energy_pj"] - md
+            row[f"energy_pj.{name}.metadata"] = md
     return row
 
 

@@ -38,8 +38,11 @@ def run_search(task: SearchTask) -> dict[str, Any]:
     try:
         backend = task.registry.create(task.backend)
         found = backend.search(SpecBundle(name=task.point, data=dict(task.data)), task.options, None)
-        return {"status": "ok", "mapping": list(found.mapping), "result": found.result.to_json_dict(),
-                "evaluated": found.evaluated, "seconds": time.perf_counter() - start, "cacheable": True}
+        record = {"status": "ok", "mapping": list(found.mapping), "result": found.result.to_json_dict(),
+                  "evaluated": found.evaluated, "seconds": time.perf_counter() - start, "cacheable": True}
+        if task.backend == "native":
+            record["metadata_pj"] = metadata_by_level(task, found.mapping)
+        return record
     except SparsesweepError as exc:
         return _failure(exc.one_line(), type(exc).__name__, isinstance(exc, SpecError), start)
     except Exception as exc:  # an engine or backend bug must not stop the sweep; report it
@@ -47,6 +50,20 @@ def run_search(task: SearchTask) -> dict[str, Any]:
         at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
         message = " ".join(f"{type(exc).__name__}: {exc}{at}".split())
         return _failure(message, type(exc).__name__, False, start)
+
+
+def metadata_by_level(task: SearchTask, mapping: Any) -> dict[str, float]:
+    """Per storage level, the metadata part of its energy (pJ) for the mapping found (native engine)."""
+    from ..engine.context import context_for
+    from ..engine.energy import metadata_energy
+    from ..engine.model import evaluate_spec
+    from ..tl import load_spec
+
+    spec = load_spec(SpecBundle(name=task.point, data={**task.data, "mapping": list(mapping)}))
+    evaluation = evaluate_spec(spec)
+    costs = context_for(spec).costs
+    return {level.name: sum(metadata_energy(t, cost) for t in row)
+            for level, cost, row in zip(spec.arch.storage, costs, evaluation.tensors)}
 
 
 def _failure(message: str, kind: str, cacheable: bool, start: float) -> dict[str, Any]:
