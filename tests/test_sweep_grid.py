@@ -100,13 +100,23 @@ def test_reference_is_the_first_value_when_the_default_is_not_swept():
     ({"sparsities": (0.66,)}, "no N:M pattern"),
     ({"sparsities": (1.0,)}, "outside (0, 1]"),
     ({"act_sparsities": (-0.1,)}, "--act-sparsity"),
-    ({"sides": ("both",)}, "unknown sides"),
+    ({"sides": ("single", "both")}, "unknown sides"),
+    ({"schemes": ("structred",)}, "--schemes"),
+    ({"layers": ("conv_1",)}, "--layers"),
     ({"archs": ("arch/stc.yaml", "arch/stc.yaml")}, "two unlabelled --arch files have topology"),
 ])
 def test_bad_options_are_one_line_errors_before_any_work(kwargs, message):
     with pytest.raises(SpecError) as err:
         _grid(**{"sparsities": (0, 0.5), "layers": ("fc",), **kwargs})
     assert message in err.value.one_line() and "\n" not in err.value.one_line()
+
+
+def test_sides_both_is_single_and_dual():
+    both = _grid(sparsities=(0, 0.5), layers=("fc",), sides=("both",))
+    assert {v.sides for v in both.variants if not v.dense and v.sparsity > 0} == {"single", "dual"}
+    from sparsesweep.sweep.cli import parse_sides
+
+    assert parse_sides("both") == ("single", "dual") and parse_sides("dual") == ("dual",)
 
 
 def test_parsers():

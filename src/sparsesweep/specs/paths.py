@@ -52,12 +52,13 @@ def templates_dir() -> Path:
     return data_root() / "templates"
 
 
-def resolve_named(value: str | Path, folder: str, what: str) -> Path:
+def resolve_named(value: str | Path, folder: str, what: str, key: str | None = None) -> Path:
     """A file given as a path, or as a bare name looked up in ``<root>/<folder>/``.
 
     ``structured`` -> ``sparse_opt/structured.yaml``; ``arch/stc.yaml`` -> that path (relative to
-    the working directory, else to the data root).
+    the working directory, else to the data root).  ``key``: the option errors name (``--<what>``).
     """
+    key = key or f"--{what}"
     path = Path(value).expanduser()
     if path.is_file():
         return path
@@ -70,9 +71,9 @@ def resolve_named(value: str | Path, folder: str, what: str) -> Path:
             if cand.is_file():
                 return cand
         names = available_names(folder)
-        raise SpecError(f"unknown {what} '{value}'", key=f"--{what}",
+        raise SpecError(f"unknown {what} '{value}'", key=key,
                         fix=suggest(str(value), names) if names else f"add {folder}/{value}.yaml")
-    raise SpecError("file not found", file=path, key=f"--{what}", fix="check the path")
+    raise SpecError("file not found", file=path, key=key, fix="check the path")
 
 
 def available_names(folder: str) -> list[str]:

@@ -17,6 +17,7 @@ from ..backends.base import OBJECTIVES, BackendRegistry, default_registry
 from ..clitools import OneLineParser, quiet_pipe, with_examples
 from ..energy.ert import SOURCES
 from ..errors import EXIT_USER_ERROR, SparsesweepError
+from ..specs.scheme import Sides
 from .grid import DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, default_schemes, parse_axis, parse_fractions, \
     parse_list
 from .runner import SweepInterrupted
@@ -93,11 +94,17 @@ def add_arguments(p: argparse.ArgumentParser, backends: Sequence[str]) -> None:
                    help="do not evaluate the extra sparsities that measure break-evens to within 0.01")
 
 
+def parse_sides(text: str) -> tuple[Sides, ...]:
+    """``single``, ``dual``, ``single,dual`` or ``both`` (= single,dual)."""
+    items = parse_list(text, "--sides")
+    return ("single", "dual") if items == ["both"] else tuple(items)  # type: ignore[return-value]
+
+
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(
         sparsities=tuple(parse_fractions(args.sparsity, "--sparsity")),
         schemes=tuple(parse_list(args.schemes, "--schemes")) if args.schemes else default_schemes(args.backend),
-        sides=tuple(parse_list(args.sides, "--sides")),  # type: ignore[arg-type]
+        sides=parse_sides(args.sides),
         layers=tuple(parse_list(args.layers, "--layers")) if args.layers else None,
         archs=tuple(args.arch), workload=args.workload,
         axes=tuple(parse_axis(text) for text in args.axes),

@@ -107,9 +107,10 @@ def build_grid(config: SweepConfig) -> Grid:
     notes: list[str] = []
     sparsities = _unique([check_sparsity(s) for s in config.sparsities])
     acts = _unique([check_sparsity(s, "--act-sparsity") for s in config.act_sparsities])
-    for sides in config.sides:
+    sides_given = ("single", "dual") if tuple(config.sides) == ("both",) else tuple(config.sides)
+    for sides in sides_given:
         if sides not in SIDES:
-            raise SpecError(f"unknown sides '{sides}'", key="--sides", fix="use single, dual or single,dual")
+            raise SpecError(f"unknown sides '{sides}'", key="--sides", fix="use single, dual, single,dual or both")
     dense = load_scheme(resolve_named(DENSE_SCHEME, "sparse_opt", "scheme"))
     schemes = _schemes(config.schemes)
     workload_path = resolve_named(config.workload, "workloads", "workload")
@@ -120,7 +121,7 @@ def build_grid(config: SweepConfig) -> Grid:
     every_arch = {f"{label}/{topo}": arch for label, d in designs.items() for topo, arch in d.items()}
     axes, groups = _axes(config.axes, every_arch)
     paired = {column: group[0] for group in groups for column in group[1:]}
-    if acts and "dual" not in config.sides:
+    if acts and "dual" not in sides_given:
         notes.append("--act-sparsity only affects dual-sided points, and none are swept")
     if not any(s > 0 for s in sparsities):
         notes.append("no nonzero sparsity given: only the dense baseline runs")
@@ -128,7 +129,7 @@ def build_grid(config: SweepConfig) -> Grid:
     for scheme in schemes:
         if any(s > 0 for s in sparsities):  # the design's own hardware at zero sparsity (its "own dense")
             variants.append(Variant(scheme, "single", 0.0, None))
-        for sides in config.sides:
+        for sides in sides_given:
             for sparsity in (s for s in sparsities if s > 0):
                 for act in (acts if sides == "dual" and acts else [None]):
                     variants.append(Variant(scheme, sides, sparsity, act))
@@ -219,7 +220,7 @@ def _unique(values: list[float]) -> list[float]:
 def _schemes(names: Sequence[str]) -> list[SchemeSpec]:
     schemes: list[SchemeSpec] = []
     for name in names:
-        scheme = load_scheme(resolve_named(name, "sparse_opt", "scheme"))
+        scheme = load_scheme(resolve_named(name, "sparse_opt", "scheme", key="--schemes"))
         if scheme.kind != "dense" and scheme.name not in {s.name for s in schemes}:
             schemes.append(scheme)
     return schemes
