@@ -57,7 +57,8 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
     for plot in plots:
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text()
-    for text in ("## Claims", "structured saves ~2x energy", "more register-file metadata reduces energy insignificantly",
+    for text in ("## Provenance", "sparsesweep 0.", "| arch/stc.yaml | arch (base/stc) |", "workloads/resnet50.yaml",
+                 "sparse_opt/structured.yaml", "## Per layer", "## Physics bounds", "## Claims", "structured saves ~2x energy", "more register-file metadata reduces energy insignificantly",
                  "**Energy source**", "arch/ert/stc_45nm.yaml", "arch/ert/dstc_45nm.yaml", "arch/dstc.yaml",
                  "objective `energy`", "![axis_smem_kib](axis_smem_kib.png)", "timeloop-model input.yaml ERT.yaml"):
         assert text in report
@@ -81,7 +82,7 @@ def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: 11 of 22 points failed (first: fc-") and "report.md" in err[-1]
     report = (out / "report.md").read_text()
-    assert "## Failed points (11)" in report
+    assert "## Failed points (11, 1 causes)" in report and "no valid mapping for <layer> (fake)" in report
     assert "uses the layers that every point in it evaluated; left out at the reference setting: fc." in report
     assert "## Network totals, over the layers every point evaluated" in report
     assert (out / "results.csv").read_text().count(",failed,") == 11

@@ -100,6 +100,7 @@ class Grid:
     notes: list[str] = field(default_factory=list)
     designs: dict[str, dict[str, ArchSpec]] = field(default_factory=dict)  # variant label -> topology -> arch
     paired: dict[str, str] = field(default_factory=dict)  # column that follows -> the column it moves with
+    inputs: tuple[Path, ...] = ()  # the workload and scheme files read (provenance; archs are in designs)
 
 
 def build_grid(config: SweepConfig) -> Grid:
@@ -146,7 +147,9 @@ def build_grid(config: SweepConfig) -> Grid:
                 points.extend(PlannedPoint(point_id(layer, variant, setting, label), layer, variant, arch, setting,
                                            label) for layer in layers)
     return Grid(points=points, axes=axes, reference=reference, archs=archs, schemes=schemes, workload=workload,
-                layers=layers, variants=variants, notes=notes, designs=designs, paired=paired)
+                layers=layers, variants=variants, notes=notes, designs=designs, paired=paired,
+                inputs=(workload_path, *(resolve_named(name, "sparse_opt", "scheme", key="--schemes")
+                                         for name in (DENSE_SCHEME, *config.schemes))))
 
 
 def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]], design: str = BASE_VARIANT) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from . import claims as claims_mod
+from . import report_views as views
 from .bounds import Violation
 from .claims import Claim, ClaimResult, at_reference
 from .pointdirs import MAPPING_FILE, POINTS
@@ -41,14 +42,14 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
     design variants), placed before the plots."""
     grid = run.grid
     parts = [f"# Sparsity sweep: {grid.workload.name}", "", f"Command: `{command}`", "",
-             _setup(run, results, root), _failures(results), _bounds(results, violations),
+             _setup(run, results, root), views.failures_by_cause(results, md_table), _bounds(results, violations),
              _totals(summary, grid.reference),
              _totals(basis, grid.reference, "This table leaves out the layers with a failed point at this "
                      "setting.") if basis is not None else None,
              _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference),
                      layers, _energy_label(run)),
-             _model_notes(summary, grid.reference), *extra, _plots(plots, path.parent),
-             _rerun(results)]
+             views.per_layer(results, grid.reference, md_table), _model_notes(summary, grid.reference), *extra,
+             _plots(plots, path.parent), views.provenance(grid, results, root, md_table, _rel), _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
     return path
 
@@ -114,16 +115,6 @@ def _energy_text(run: SweepRun) -> str:
         text += (f" Design areas (component models, um^2; results.csv `area_um2`): {areas[0]:,}"
                  + (f"..{areas[-1]:,}" if len(areas) > 1 else "") + ".")
     return text
-
-
-def _failures(results: pd.DataFrame) -> str | None:
-    failed = results[results["status"].ne("ok")]
-    if not len(failed):
-        return None
-    rows = [(r.point, r.error) for r in failed.itertuples()]
-    return "\n".join([f"## Failed points ({len(failed)})", "",
-                      "These points have `status: failed` in results.csv; network totals that need them are left "
-                      "empty.", "", md_table(("point", "error"), rows), ""])
 
 
 def _bounds(results: pd.DataFrame, violations: Sequence[Violation]) -> str:

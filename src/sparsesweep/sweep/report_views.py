@@ -1,0 +1,111 @@
+"""Report sections a researcher quotes: the per-layer view, failed points grouped by cause, and the
+provenance of every number (package version, git commit, file hashes, energy source)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from .tables import variant_label
+
+Table = Callable[[Sequence[str], Sequence[Sequence[Any]]], str]
+
+
+def per_layer(results: pd.DataFrame, reference: Mapping[str, Any], table: Table) -> str:
+    """Which layers gain (energy below their own dense point) or lose, per design and sparsity."""
+    rows = results[results["status"].eq("ok")]
+    for name, value in reference.items():
+        if name in rows.columns:
+            rows = rows[rows[name].eq(value)]
+    if "variant" in rows.columns and len(rows):
+        rows = rows[rows["variant"].eq(rows["variant"].iloc[0])]
+    dense = rows[rows["kind"].eq("dense")].set_index("layer")["energy_pj"].astype(float)
+    sparse = rows[~rows["kind"].eq("dense") & rows["sparsity"].gt(0)]
+    if not len(dense) or not len(sparse):
+        return ""
+    out = []
+    for (label, s), group in sparse.assign(label=[variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity)
+                                                  for r in sparse.itertuples()]).groupby(["label", "sparsity"],
+                                                                                         sort=False):
+        ratio = (group.set_index("layer")["energy_pj"].astype(float) / dense).dropna().sort_values()
+        lose = ratio[ratio >= 1]
+        out.append((label, f"{s:g}", f"{int((ratio < 1).sum())} of {len(ratio)}",
+                    ", ".join(f"{k} ({v:.2f})" for k, v in lose.items()) or "none",
+                    f"{ratio.index[0]} ({ratio.iloc[0]:.2f})", f"{ratio.index[-1]} ({ratio.iloc[-1]:.2f})"))
+    return "\n".join(["## Per layer", "",
+                      "Each layer's energy over the same layer's dense point (results.csv has every number; "
+                      "`layers_energy.png` plots them).", "",
+                      table(("design", "sparsity", "layers that gain", "layers that lose (energy / dense)",
+                             "best", "worst"), out), ""])
+
+
+def _cause(error: str, layer: str) -> str:
+    """An error message with the point-specific parts (layer, numbers) masked, to group by."""
+    text = str(error).replace(layer, "<layer>")
+    return re.sub(r"\b\d+(\.\d+)?\b", "N", text)
+
+
+def failures_by_cause(results: pd.DataFrame, table: Table) -> str | None:
+    failed = results[results["status"].ne("ok")]
+    if not len(failed):
+        return None
+    groups: dict[str, list[str]] = {}
+    for r in failed.itertuples():
+        groups.setdefault(_cause(r.error, r.layer), []).append(r.point)
+    rows = [(len(points), cause, ", ".join(points[:6]) + (f" and {len(points) - 6} more" if len(points) > 6 else ""))
+            for cause, points in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+    return "\n".join([f"## Failed points ({len(failed)}, {len(groups)} causes)", "",
+                      "These points have `status: failed` in results.csv (each with its full error); network totals "
+                      "that need them are left empty. Grouped by cause (layer names and numbers masked):", "",
+                      table(("points", "cause", "which"), rows), ""])
+
+
+def _sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "unreadable"
+
+
+def _git_commit(root: Path | None) -> str:
+    if root is None:
+        return "none (no data root)"
+    try:
+        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=False)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "none (git not available)"
+    if done.returncode != 0:
+        return "none (not a git checkout)"
+    return done.stdout.strip()[:12] + (" with local changes" if dirty.stdout.strip() else "")
+
+
+def provenance(grid: Any, results: pd.DataFrame, root: Path | None, table: Table,
+               rel: Callable[[Path | None, Path | None], str]) -> str:
+    files: dict[str, str] = {}
+    for label, design in (grid.designs or {"base": grid.archs}).items():
+        for topology, arch in sorted(design.items()):
+            files[rel(arch.source, root)] = f"arch ({label}/{topology})"
+            for dense in (False, True):
+                path = arch.ert_path(dense=dense)
+                if path is not None:
+                    files.setdefault(rel(path, root), f"energy table ({topology}{', dense points' if dense else ''})")
+    for path in grid.inputs:
+        files.setdefault(rel(path, root), "workload" if "workloads" in Path(path).parts else "scheme")
+    rows = [(name, what, _sha(root / name if root and not Path(name).is_absolute() else Path(name)))
+            for name, what in files.items()]
+    sources = sorted(set(results["energy_source"].dropna())) if "energy_source" in results else []
+    return "\n".join(["## Provenance", "",
+                      f"- Package: sparsesweep {__version__}; git commit: {_git_commit(root)}",
+                      f"- Energy source: {'; '.join(sources) or '-'}", "",
+                      "Every input file, with the first 16 hex digits of its SHA-256:", "",
+                      table(("file", "what", "sha256"), rows), ""])
