@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .claims import DEFAULT, ClaimResult, Part, _fmt, _pair, _pts, at_reference, combine, command_adding, series
+from .claims_base import DEFAULT, ClaimResult, Part, _fmt, _pair, _pts, at_reference, combine, command_adding, series
 
 EXTREME = 0.85  # "extreme sparsity": at least this
 CONVERGE = 0.20  # "converge": energies within 20% of each other there, and closer than at the lowest sparsity
