@@ -101,7 +101,8 @@ def _measured(how: str, s: float | None) -> bool:
 
 def unstructured_single_needs_75(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
     parts = []
-    for norm, metric in (("single", "energy_vs_dense"), ("single, own dense", "energy_vs_own_dense")):
+    # "beat the dense baseline" is a statement about energy vs the dense TC: no own-dense variant.
+    for norm, metric in (("single", "energy_vs_dense"),):
         if metric not in summary.columns:
             continue
         s, how, ratios = _break_even_part(summary, reference, "single", metric, norm)
@@ -129,7 +130,7 @@ def unstructured_single_needs_75(summary: pd.DataFrame, reference: Mapping[str, 
 
 def unstructured_dual_needs_40(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
     parts = []
-    for norm, metric in (("dual", "energy_vs_dense"), ("dual, own dense", "energy_vs_own_dense")):
+    for norm, metric in (("dual", "energy_vs_dense"),):  # "effective" = beats the dense baseline
         if metric not in summary.columns:
             continue
         s, how, ratios = _break_even_part(summary, reference, "dual", metric, norm)
