@@ -73,19 +73,20 @@ def test_api_errors_are_one_line(reference):
 def test_sweep_returns_dataframes_claims_and_the_folder(tmp_path):
     out = tmp_path / "out"
     run = sparsesweep.sweep(layers=["conv1", "fc"], sparsity=[0, 0.5, 0.75], axes={"smem_kib": [128, 256]},
-                            backend="fake", registry=fake_registry(), jobs=1, out=out)
+                            backend="fake", registry=fake_registry(), jobs=1, out=out, break_even=False)
     assert run.out == out and isinstance(run.results, pd.DataFrame) and isinstance(run.summary, pd.DataFrame)
-    assert len(run.results) == 2 * 2 * 9 and len(run.summary) == 2 * 9
+    assert len(run.results) == 2 * 2 * 11 and len(run.summary) == 2 * 11  # dense, 2 own dense, 8 designs
     pd.testing.assert_frame_equal(run.summary, pd.read_csv(out / "summary.csv"))
     stats = json.loads((out / "run.json").read_text())
-    assert run.claims == stats["claims"] and run.stats["total"] == 36 and run.failed == 0
-    assert set(run.claims) >= {"structured_saves_2x"} and all(v in (True, False, None) for v in run.claims.values())
+    assert run.claims == stats["claims"] and run.stats["total"] == 44 and run.failed == 0
+    assert set(run.claims) >= {"structured_saves_2x"}  # each claim: one verdict per side (and normalisation)
+    assert all(v in (True, False, None) for sides in run.claims.values() for v in sides.values())
     assert "sparsesweep.sweep(...)" in run.report and out / "energy_vs_sparsity.png" in run.plots
     dense = run.summary[run.summary["kind"].eq("dense")]
     assert (dense["energy_vs_dense"] == 1.0).all()
     again = sparsesweep.load(out)
     pd.testing.assert_frame_equal(again.results, run.results)
-    assert again.to_dict()["claims"] == run.claims and len(again.to_dict()["summary"]) == 18
+    assert again.to_dict()["claims"] == run.claims and len(again.to_dict()["summary"]) == 22
 
 
 def test_sweep_keywords_match_the_command_line(tmp_path):

@@ -93,7 +93,7 @@ def test_paired_axes_move_together_and_cross_the_others():
     assert all(p.arch.smem_kib == dict(p.setting)["smem_kib"] and
                p.arch.smem_metadata_kib == dict(p.setting)["smem_metadata_kib"] for p in grid.points)
     assert grid.reference == {"smem_kib": 256, "lrf_metadata_bits": 8} and grid.paired == {"smem_metadata_kib": "smem_kib"}
-    assert len(grid.points) == 3 * 2 * 5
+    assert len(grid.points) == 3 * 2 * 7  # dense, 2 own dense, 4 designs
 
 
 def test_paired_geometry_is_validated_as_a_whole():
@@ -132,7 +132,7 @@ def test_labelled_archs_are_design_variants_of_one_topology():
     assert grid.designs["big_rf"]["stc"].rf_words == 4096 and grid.designs["base"]["stc"].rf_words == 2048
     assert grid.designs["big_rf"]["dstc"] == grid.designs["base"]["dstc"]  # the unlabelled / default arch fills in
     ids = [p.id for p in grid.points]
-    assert len(ids) == len(set(ids)) == 2 * 5 and "fc-dense-vbig_rf" in ids and "fc-dense" in ids
+    assert len(ids) == len(set(ids)) == 2 * 7 and "fc-dense-vbig_rf" in ids and "fc-dense" in ids
     assert {p.arch.name for p in grid.points if p.design == "big_rf" and p.variant.scheme.topology == "stc"} == \
         {"stc_rf4k"}
 
@@ -157,9 +157,9 @@ def test_variants_get_their_column_their_dense_baseline_a_plot_and_a_report_sect
     out = tmp_path / "out"
     assert main(["--backend", "fake", "--layers", "conv1,fc", "--sparsity", "0,0.5", "--arch", "arch/stc.yaml",
                  "--arch", "small_smem=arch/stc_rf4k.yaml", "--set", "smem_kib=128,256", "-j", "1", "--quiet",
-                 "--out", str(out)], registry=fake_registry()) == 0
+                 "--out", str(out), "--no-break-even"], registry=fake_registry()) == 0
     results, summary = pd.read_csv(out / "results.csv"), pd.read_csv(out / "summary.csv")
-    assert set(results["variant"]) == {"base", "small_smem"} and len(results) == 2 * 2 * 2 * 5
+    assert set(results["variant"]) == {"base", "small_smem"} and len(results) == 2 * 2 * 2 * 7
     for (variant, smem), rows in summary.groupby(["variant", "smem_kib"]):
         dense = rows[rows["kind"].eq("dense")]
         assert len(dense) == 1 and float(dense["energy_vs_dense"].iloc[0]) == 1.0
@@ -180,7 +180,7 @@ def test_plots_are_titled_with_workload_backend_and_energy_source(tmp_path, monk
                         lambda self, text, **kw: (titles.append(text), real(self, text, **kw))[1])
     assert main(["--backend", "fake", "--layers", "fc", "--sparsity", "0,0.5", "-j", "1", "--quiet",
                  "--out", str(tmp_path / "out")], registry=fake_registry()) == 0
-    assert len(titles) == 4  # energy and cycles vs sparsity, breakdown, layers
+    assert len(titles) == 6  # energy and cycles vs sparsity, the same vs own dense, breakdown, layers
     for title in titles:
         assert title.startswith("resnet50 | backend fake | energy: pinned ERT") and "stc_45nm.yaml" in title
 
@@ -188,7 +188,8 @@ def test_plots_are_titled_with_workload_backend_and_energy_source(tmp_path, monk
 # ---- sparsesweep compare -------------------------------------------------------------------------
 
 def _fake_sweep(out: Path, *extra: str) -> Path:
-    assert main(["--backend", "fake", "--layers", "conv1,fc", "-j", "1", "--quiet", "--out", str(out), *extra],
+    assert main(["--backend", "fake", "--layers", "conv1,fc", "-j", "1", "--quiet", "--out", str(out),
+                 "--no-break-even", *extra],
                 registry=fake_registry()) == 0
     return out
 
@@ -210,7 +211,7 @@ def test_compare_writes_per_point_ratios_and_names_points_only_one_sweep_has(tmp
     out = capsys.readouterr().out
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     sa, sc = pd.read_csv(a / "summary.csv"), pd.read_csv(c / "summary.csv")
-    assert len(table) == len(sa) == 10 and out.startswith("10 points in both")
+    assert len(table) == len(sa) == 14 and out.startswith("14 points in both")
     assert f"only in {c}:" in out and "sparsity=0.75" in out and f"only in {a}:" not in out
     only = pd.read_csv(tmp_path / "cmp" / "compare_only.csv")
     assert set(only["only_in"]) == {str(c)} and len(only) == len(sc) - len(sa) == 8
@@ -222,7 +223,7 @@ def test_compare_writes_per_point_ratios_and_names_points_only_one_sweep_has(tmp
                    & sc["smem_kib"].eq(row.smem_kib)]
         assert row.energy_pj_ratio == pytest.approx(float(right["energy_pj"].iloc[0]) / float(left["energy_pj"].iloc[0]))
     layers = pd.read_csv(tmp_path / "cmp" / "compare_layers.csv")
-    assert len(layers) == 2 * 10 and set(layers["layer"]) == {"conv1", "fc"}
+    assert len(layers) == 2 * 14 and set(layers["layer"]) == {"conv1", "fc"}
     assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -237,7 +238,7 @@ def test_compare_refuses_ambiguous_matches_and_where_picks_one(tmp_path, capsys)
     assert "cannot be matched one to one: it sweeps smem_kib" in err and "--where smem_kib=" in err
     assert cli_main(["compare", str(a), str(b), "--where", "smem_kib=256", "--out", str(tmp_path / "cmp")]) == 0
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
-    assert len(table) == 5 and (table["energy_pj_ratio"] == 1.0).all()  # 256 KiB is the default: same points
+    assert len(table) == 7 and (table["energy_pj_ratio"] == 1.0).all()  # 256 KiB is the default: same points
 
 
 def test_compare_of_a_folder_without_a_sweep_is_one_error(tmp_path, capsys):
