@@ -260,6 +260,6 @@ def test_lines_between_evaluated_points_are_dotted_and_ticks_are_the_evaluated_s
     monkeypatch.setattr(matplotlib.axes.Axes, "set_xticks",
                         lambda self, t, *a, **kw: (ticks.append(list(t)), real_ticks(self, t, *a, **kw))[1])
     assert main(["--backend", "fake", "--layers", "fc", "--sparsity", "0,0.5,0.75", "--set", "smem_kib=128,512",
-                 "-j", "1", "--quiet", "--out", str(tmp_path / "out")], registry=fake_registry()) == 0
+                 "-j", "1", "--quiet", "--no-break-even", "--out", str(tmp_path / "out")], registry=fake_registry()) == 0
     assert drawn and all(ls == ":" for _, ls in drawn)  # every joining line is dotted
     assert [0.0, 0.5, 0.75] in ticks  # the sparsity axis ticks are the evaluated sparsities
