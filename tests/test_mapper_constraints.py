@@ -41,12 +41,14 @@ def test_factor_syntax_exact_max_min_and_permutation_prefix_suffix():
     assert rules.min_utilization == 0.5
 
 
-def test_zero_means_the_whole_bound_and_too_large_factors_are_clamped_with_a_warning():
-    spec = small_spec([{"target": "DRAM", "type": "temporal", "factors": "M=0 N=64"}])
+def test_zero_means_the_whole_bound_and_too_large_exact_factors_are_ignored_with_a_warning():
+    # As Timeloop: "N=64" above the bound is dropped (N stays free); "N<=64" is no limit.
+    spec = small_spec([{"target": "DRAM", "type": "temporal", "factors": "M=0 N=64 K<=64"}])
     rules = parse_constraints(spec)
-    m, n = spec.problem.dims.index("M"), spec.problem.dims.index("N")
-    assert rules.levels[2].temporal.exact == {m: spec.problem.bounds[m], n: spec.problem.bounds[n]}
-    assert len(rules.warnings) == 1 and "N=64" in rules.warnings[0]
+    m, n, k = (spec.problem.dims.index(x) for x in "MNK")
+    assert rules.levels[2].temporal.exact == {m: spec.problem.bounds[m]}
+    assert rules.levels[2].temporal.maximum == {k: spec.problem.bounds[k]}
+    assert len(rules.warnings) == 1 and "N=64" in rules.warnings[0] and "ignored" in rules.warnings[0]
 
 
 def test_hyphenated_keys_and_mapspace_constraints_are_read_too():

@@ -47,7 +47,7 @@ def test_batch_model_reproduces_the_engine_on_every_dense_reference_mapping(refe
             continue
         rules = parse_constraints(spec)
         dense, energy, cycles, result = model_and_engine(spec, rules, emit.from_mapping(spec, spec.mapping), 0)
-        assert result is not None and bool(dense.legal[0])
+        assert result is not None and bool(dense.fits[0])
         assert energy == pytest.approx(result.energy_pj, rel=1e-12), case
         assert cycles == result.cycles, case
         names = [d.name for d in spec.problem.dataspaces]
@@ -85,10 +85,10 @@ def test_batch_model_agrees_with_the_engine_on_sampled_mapspace_candidates(refer
     for i in pick:
         dense, energy, cycles, result = model_and_engine(spec, rules, cands, int(i))
         if result is None:
-            assert not dense.legal[0], "the engine rejected a mapping the model calls legal"
+            assert not dense.fits[0], "the engine rejected a mapping the model calls legal"
             continue
         legal += 1
-        assert bool(dense.legal[0]), "the model rejected a mapping the engine accepts"
+        assert bool(dense.fits[0]), "the model rejected a mapping the engine accepts"
         assert energy == pytest.approx(result.energy_pj, rel=1e-12)
         assert cycles == result.cycles
     assert legal >= 20

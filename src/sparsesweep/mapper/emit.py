@@ -1,10 +1,11 @@
 """Candidates <-> Timeloop ``mapping:`` entries <-> the engine's parsed mappings.
 
 :func:`entries` writes one candidate as Timeloop mapping entries (permutations innermost
-first, ``split`` on spatial entries) that satisfy the constraints; :func:`to_mapping`
+first, ``split`` on spatial entries: the non-trivial X loops, then the Y loops); :func:`to_mapping`
 parses them back with the project's own Timeloop parser, so what is evaluated is exactly
 what is written.  :func:`violations` checks any parsed mapping against the constraints
-(independently of how the search generated it).
+(independently of how the search generated it): the mapspace's semantics and, literally,
+the check timeloop-model makes before it evaluates a mapping (:mod:`.tlcheck`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..tl.mapping import Mapping, parse_mapping
 from ..tl.spec import Spec
 from .batch import Batch
 from .constraints import Constraints, SlotRule
+from .tlcheck import model_violations, spatial_order
 
 
 def entries(spec: Spec, rules: Constraints, b: Batch, i: int) -> list[dict[str, Any]]:
@@ -34,7 +36,7 @@ def entries(spec: Spec, rules: Constraints, b: Batch, i: int) -> list[dict[str, 
         fx, fy = arch.fanout(li)
         spatial = [int(v) for v in b.spatial[i, li]]
         if fx * fy > 1 or any(v > 1 for v in spatial):
-            perm, split = _spatial_order(rule.spatial, spatial, list(b.xaxis[i, li]), len(dims))
+            perm, split = spatial_order(rule.spatial.prefix, spatial, list(b.xaxis[i, li]))
             entry = {"target": level.name, "type": "spatial", "factors": _factors(dims, spatial),
                      "permutation": _perm(dims, perm), "split": split}
             entry.update({k: list(v) for k, v in rule.spatial.options.items() if k != "no_reduction"})
@@ -57,25 +59,6 @@ def _factors(dims: tuple[str, ...], values: list[int]) -> str:
 def _perm(dims: tuple[str, ...], order: list[int]) -> str:
     sep = "" if all(len(d) == 1 for d in dims) else " "
     return sep.join(dims[d] for d in order)
-
-
-def _spatial_order(rule: SlotRule, factors: list[int], xaxis: list[bool], ndims: int) -> tuple[list[int], int]:
-    active = [d for d in range(ndims) if factors[d] > 1]
-    xs = [d for d in active if xaxis[d]]
-    if rule.split is not None:
-        head = list(rule.prefix)
-        if len(head) < rule.split:
-            rest = [d for d in range(ndims) if d not in head]
-            need = rule.split - len(head)
-            extra = [d for d in rest if d in xs][:need]
-            extra += [d for d in rest if d not in active and d not in extra][: need - len(extra)]
-            head += extra
-        order = head + [d for d in range(ndims) if d not in head]
-        return order, rule.split
-    pre = [d for d in rule.prefix if d in active]
-    order = pre + [d for d in xs if d not in pre] + [d for d in active if d not in xs and d not in pre]
-    order += [d for d in range(ndims) if d not in order]
-    return order, len(xs)
 
 
 def to_mapping(spec: Spec, mapping_entries: list[dict[str, Any]]) -> Mapping:
@@ -103,8 +86,9 @@ def from_mapping(spec: Spec, mapping: Mapping) -> Batch:
     return Batch(temporal, spatial, rank, xaxis, keep)
 
 
-def violations(spec: Spec, rules: Constraints, mapping: Mapping) -> list[str]:
-    """Every way ``mapping`` breaks the constraints (empty: it complies)."""
+def violations(spec: Spec, rules: Constraints, mapping: Mapping, literal: bool = True) -> list[str]:
+    """Every way ``mapping`` breaks the constraints (empty: it complies); ``literal=False`` leaves
+    out timeloop-model's own check (:mod:`.tlcheck`), keeping the mapspace's semantics only."""
     out: list[str] = []
     dims = spec.problem.dims
     names = [d.name for d in spec.problem.dataspaces]
@@ -125,20 +109,16 @@ def violations(spec: Spec, rules: Constraints, mapping: Mapping) -> list[str]:
                     out.append(f"{where} {kind} {dims[d]}={value} outside [{low}, {high}]")
         order = [d for d, b in lvl.temporal if b > 1]
         out += _order_violations(where, "temporal", rule.temporal, order, dims)
-        s_order = [d for d, _, _ in lvl.spatial]
-        if rule.spatial.split is not None:
-            xs = sum(1 for _, _, x in lvl.spatial if x)
-            if xs != min(rule.spatial.split, len(s_order)):
-                out.append(f"{where} spatial split {xs}, constrained to {rule.spatial.split}")
-            if s_order[: len(rule.spatial.prefix)] != list(rule.spatial.prefix):
-                out.append(f"{where} spatial permutation does not start with the constrained one")
-        else:
-            out += _order_violations(where, "spatial", rule.spatial, [d for d, b, _ in lvl.spatial if b > 1], dims)
+        s_order = [d for d, b, x in lvl.spatial if b > 1 and x] + [d for d, b, x in lvl.spatial if b > 1 and not x]
+        out += _order_violations(where, "spatial", rule.spatial, s_order, dims)
         for ds in names:
             if ds in rule.keep and ds not in lvl.keep:
                 out.append(f"{where} bypasses {ds}, constrained to keep it")
             if ds in rule.bypass and ds in lvl.keep:
                 out.append(f"{where} keeps {ds}, constrained to bypass it")
+    if literal:
+        levels = [s.name for s in spec.arch.storage]
+        out += [v for v in model_violations(rules, mapping, dims, spec.problem.bounds, levels) if v not in out]
     if total_spatial < rules.min_utilization * spec.arch.compute.instances - 1e-9:
         out.append(f"utilization {total_spatial}/{spec.arch.compute.instances} below {rules.min_utilization}")
     return out
