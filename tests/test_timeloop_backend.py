@@ -24,7 +24,7 @@ from conftest import REPO, reference_root
 from sparsesweep.backends import Backend, SearchOptions, default_registry
 from sparsesweep.backends.stats import read_stats
 from sparsesweep.backends.timeloop import MAPPER, MODEL, RUNS_ENV, TimeloopBackend
-from sparsesweep.backends.tlrun import BIN_ENV, TIMEOUT_ENV, find_binary
+from sparsesweep.backends.tlrun import BIN_ENV, ROOT_ENV, SHARED, TIMEOUT_ENV, find_binary
 from sparsesweep.errors import BackendError, SpecError
 from sparsesweep.inputs import load_bundle
 from sparsesweep.yamlio import dump_yaml
@@ -210,11 +210,12 @@ def test_missing_binary_says_how_to_get_timeloop(tmp_path: Path, case: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(BIN_ENV, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(ROOT_ENV, raising=False)
     with pytest.raises(BackendError) as err:
-        _backend().evaluate(load_bundle(case / "input.yaml"), tmp_path / "w")
+        _backend(roots=()).evaluate(load_bundle(case / "input.yaml"), tmp_path / "w")
     message = err.value.one_line()
     assert "\n" not in message
-    assert message.startswith(f"{MODEL} not found on PATH and {BIN_ENV} is not set (fix: ")
+    assert message.startswith(f"{MODEL} not found on PATH, ${ROOT_ENV}, and {BIN_ENV} is not set (fix: ")
     assert "Docker image" in message and "--backend native" in message
     assert not (tmp_path / "w").exists()  # nothing was written before the binary was found
 
@@ -235,6 +236,24 @@ def test_bin_variable_may_name_a_binary_or_its_folder(fake_bin: Path) -> None:
     assert find_binary(MAPPER, {BIN_ENV: str(fake_bin)}) == fake_bin / MAPPER
     assert find_binary(MAPPER, {BIN_ENV: str(fake_bin / MODEL)}) == fake_bin / MAPPER
     assert find_binary(MODEL, {"PATH": f"/nonexistent{os.pathsep}{fake_bin}"}) == fake_bin / MODEL
+
+
+def test_then_timeloop_root_then_the_shared_folder_beside_the_repository(fake_bin: Path, tmp_path: Path) -> None:
+    def install(folder: Path) -> Path:
+        folder.mkdir(parents=True)
+        exe = folder / MODEL
+        exe.write_bytes((fake_bin / MODEL).read_bytes())
+        exe.chmod(0o755)
+        return exe
+
+    in_root = install(tmp_path / "tl" / "bin")
+    repo = tmp_path / "clone" / "sparsesweep"
+    shared = install(repo.joinpath(*SHARED, "bin"))
+    assert find_binary(MODEL, {"PATH": "", ROOT_ENV: str(tmp_path / "tl")}, [repo]) == in_root
+    assert find_binary(MODEL, {"PATH": ""}, [repo]) == shared
+    assert find_binary(MODEL, {"PATH": str(fake_bin), ROOT_ENV: str(tmp_path / "tl")}, [repo]) == fake_bin / MODEL
+    with pytest.raises(BackendError, match=f"^{MODEL} not found on PATH, \\${ROOT_ENV} or ../shared/timeloop, "):
+        find_binary(MODEL, {"PATH": ""}, [tmp_path / "elsewhere"])
 
 
 def test_without_a_pinned_ert_accelergy_must_be_available(fake_bin: Path, case: Path, tmp_path: Path,

@@ -7,7 +7,8 @@ for one with ``timeloop-mapper``); ``search`` runs ``timeloop-mapper`` and reads
 :mod:`sparsesweep.backends.stats` into the same :class:`~sparsesweep.result.Result` the native
 engine returns.
 
-* Binaries: ``$SPARSESWEEP_TIMELOOP_BIN`` (a folder or a binary) or ``PATH``.
+* Binaries: ``$SPARSESWEEP_TIMELOOP_BIN`` (a folder or a binary), ``PATH``, ``$TIMELOOP_ROOT``
+  or ``../shared/timeloop`` beside the repository (:func:`~sparsesweep.backends.tlrun.find_binary`).
 * Working folders are kept: the given ``workdir``, or a new folder under
   ``$SPARSESWEEP_TIMELOOP_RUNS`` (default: the user cache folder, ``.../sparsesweep/timeloop``);
   the folder is reported through ``notify`` and holds the inputs, Timeloop's outputs, the
@@ -110,6 +111,7 @@ class TimeloopBackend:
     timeout_s: float | None = None  # hard limit per run (s); None: $SPARSESWEEP_TIMELOOP_TIMEOUT or 1 h
     environ: Mapping[str, str] | None = None  # where to look up the variables above (default: os.environ)
     notify: Callable[[str], None] = field(default=_to_stderr, repr=False)  # reports working folders
+    roots: tuple[Path, ...] | None = None  # repositories beside which ../shared/timeloop is looked for (None: ours)
 
     # -- Backend protocol ------------------------------------------------------------
 
@@ -117,7 +119,7 @@ class TimeloopBackend:
         """Run ``timeloop-model`` on the bundle's mapping (or search one if it has none)."""
         if "mapping" not in bundle.data:
             return self.search(bundle, SearchOptions(), workdir).result
-        binary = find_binary(MODEL, self.environ)
+        binary = find_binary(MODEL, self.environ, self.roots)
         folder = self._folder(bundle, workdir)
         files = self._prepare(bundle, folder, MODEL)
         record = run_tool([str(binary), *files], folder, timeout_s=self._timeout())
@@ -127,7 +129,7 @@ class TimeloopBackend:
 
     def search(self, bundle: SpecBundle, options: SearchOptions, workdir: Path | None = None) -> SearchResult:
         """Run ``timeloop-mapper`` within the bundle's constraints and read its best mapping."""
-        binary = find_binary(MAPPER, self.environ)
+        binary = find_binary(MAPPER, self.environ, self.roots)
         folder = self._folder(bundle, workdir)
         given = bundle.data.get("mapper")
         if given is not None and not isinstance(given, Mapping):

@@ -1,7 +1,11 @@
 """Finding and running the Timeloop executables.
 
-The binaries are found through ``SPARSESWEEP_TIMELOOP_BIN`` (the folder that holds
-``timeloop-model`` / ``timeloop-mapper``, or one of the binaries itself) or else on ``PATH``.
+The binaries are found (:func:`find_binary`, the one discovery used by the backend, the sweep
+and the tests) through ``SPARSESWEEP_TIMELOOP_BIN`` (the folder that holds ``timeloop-model`` /
+``timeloop-mapper``, or one of the binaries itself), else on ``PATH``, else under
+``$TIMELOOP_ROOT`` (a Timeloop install: its ``bin/`` folder, or the folder itself), else in
+``../shared/timeloop`` beside the repository the package was installed from (or beside the
+working directory, when that is the repository).
 A run is a plain argument list (never a shell) in a working folder; its standard output and
 error go to log files in that folder, it has a hard timeout, and a search may also get a
 soft time limit after which the tool is sent SIGINT (Timeloop's mapper then stops
@@ -25,18 +29,27 @@ from pathlib import Path
 from ..errors import BackendError
 
 BIN_ENV = "SPARSESWEEP_TIMELOOP_BIN"
+ROOT_ENV = "TIMELOOP_ROOT"
+SHARED = ("..", "shared", "timeloop")  # a prebuilt Timeloop beside the repository
 TIMEOUT_ENV = "SPARSESWEEP_TIMELOOP_TIMEOUT"
 DEFAULT_TIMEOUT_S = 3600.0
 SIGINT_GRACE_S = 60.0  # how long a tool may take to write its results after SIGINT (s)
 
 GET_TIMELOOP = (
     "run inside the sparsesweep Docker image (README: 'Running on real Timeloop (Docker)'), "
-    f"set {BIN_ENV} to the folder that holds the Timeloop binaries, or use --backend native"
+    f"set {BIN_ENV} to the folder that holds the Timeloop binaries (or {ROOT_ENV} to a Timeloop install), "
+    "or use --backend native"
 )
 
 
-def find_binary(tool: str, environ: Mapping[str, str] | None = None) -> Path:
-    """The path of ``tool`` (e.g. ``timeloop-model``): ``$SPARSESWEEP_TIMELOOP_BIN`` first, then ``PATH``."""
+def find_binary(tool: str, environ: Mapping[str, str] | None = None,
+                roots: Sequence[Path] | None = None) -> Path:
+    """The path of ``tool`` (e.g. ``timeloop-model``).
+
+    In order: ``$SPARSESWEEP_TIMELOOP_BIN`` (an error if it is set but wrong), ``PATH``,
+    ``$TIMELOOP_ROOT`` (its ``bin/`` or itself), then ``<root>/../shared/timeloop/bin`` for each
+    repository root in ``roots`` (default: :func:`repository_roots`; ``()`` looks nowhere else).
+    """
     env = os.environ if environ is None else environ
     hint = env.get(BIN_ENV, "").strip()
     if hint:
@@ -55,11 +68,33 @@ def find_binary(tool: str, environ: Mapping[str, str] | None = None) -> Path:
             "unset it to search PATH, or use --backend native",
         )
     found = shutil.which(tool, path=env.get("PATH", os.defpath))
-    if found is None:
-        raise BackendError(
-            f"{tool} not found on PATH and {BIN_ENV} is not set", fix=GET_TIMELOOP
-        )
-    return Path(found)
+    if found is not None:
+        return Path(found)
+    places = []
+    root_hint = env.get(ROOT_ENV, "").strip()
+    if root_hint:
+        places.append(Path(root_hint).expanduser())
+    for root in repository_roots() if roots is None else roots:
+        places.append(Path(root).joinpath(*SHARED))
+    for place in places:
+        for folder in (place / "bin", place):
+            if _is_executable(folder / tool):
+                return (folder / tool).absolute()
+    where = f"PATH, ${ROOT_ENV}" + ("" if roots is not None and len(roots) == 0 else " or ../shared/timeloop")
+    raise BackendError(f"{tool} not found on {where}, and {BIN_ENV} is not set", fix=GET_TIMELOOP)
+
+
+def repository_roots() -> list[Path]:
+    """The sparsesweep repository the package runs from (``pip install -e .``), and the working
+    directory when it is such a repository (holds ``templates/``)."""
+    out = []
+    repo = Path(__file__).resolve().parents[3]
+    if (repo / "pyproject.toml").is_file() and (repo / "templates").is_dir():
+        out.append(repo)
+    cwd = Path.cwd()
+    if (cwd / "templates").is_dir() and cwd.resolve() != repo:
+        out.append(cwd)
+    return out
 
 
 def _is_executable(path: Path) -> bool:
