@@ -11,8 +11,8 @@
 * ``test_saved_expectation_is_timeloops``: the saved ``expected.json`` still equals what
   Timeloop prints for that input.
 
-Timeloop is found on PATH, in ``$TIMELOOP_ROOT/bin`` or in ``../shared/timeloop/bin``; the tests
-that run it skip only when it is absent.  Long runs: ``bench/difftest_campaign.py``.
+Timeloop is found as the timeloop backend finds it (``find_binary``: PATH, ``$TIMELOOP_ROOT``,
+``../shared/timeloop``); the tests that run it skip only when it is absent.  Long runs: ``bench/difftest_campaign.py``.
 """
 
 from __future__ import annotations

@@ -19,8 +19,6 @@ Each Timeloop run happens in its own fresh working folder.  :func:`run_case` ret
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -28,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparsesweep.backends.stats import read_stats
+from sparsesweep.backends.tlrun import find_binary
 from sparsesweep.compare import Tolerance, diff_results
 from sparsesweep.engine import evaluate_spec
-from sparsesweep.errors import SparsesweepError
+from sparsesweep.errors import BackendError, SparsesweepError
 from sparsesweep.inputs import load_bundle
 from sparsesweep.result import Result
 from sparsesweep.tl import load_spec
 
-REPO = Path(__file__).resolve().parents[2]
 TOLERANCE = Tolerance(energy_rel=0.005)
 TIMEOUT_S = 60.0
 AGREEING = ("agree", "both_refuse")
@@ -44,17 +42,12 @@ ABSURD_PJ = 1e12
 
 
 def find_timeloop_model() -> Path | None:
-    """``timeloop-model`` on PATH, else in ``$TIMELOOP_ROOT/bin``, else in ``<repo>/../shared/timeloop/bin``."""
-    found = shutil.which("timeloop-model")
-    if found:
-        return Path(found)
-    roots = [os.environ.get("TIMELOOP_ROOT"), str(REPO.parent / "shared" / "timeloop")]
-    for root in roots:
-        if root:
-            cand = Path(root) / "bin" / "timeloop-model"
-            if cand.is_file() and os.access(cand, os.X_OK):
-                return cand
-    return None
+    """``timeloop-model`` as the timeloop backend finds it (``find_binary``: ``$SPARSESWEEP_TIMELOOP_BIN``,
+    PATH, ``$TIMELOOP_ROOT``, ``<repo>/../shared/timeloop``), or None."""
+    try:
+        return find_binary("timeloop-model")
+    except BackendError:
+        return None
 
 
 @dataclass
