@@ -141,9 +141,9 @@ class TimeloopBackend:
             [str(binary), *files], folder, timeout_s=timeout, soft_limit_s=options.time_limit_s
         )
         map_file = folder / f"{MAPPER}.map.yaml"
-        if not map_file.is_file():
+        if not map_file.is_file() or not map_file.read_text(encoding="utf-8", errors="replace").strip():
             raise BackendError(
-                f"{MAPPER} found no valid mapping (it wrote no {map_file.name})",
+                f"{MAPPER} found no valid mapping (it wrote no {map_file.name}, or an empty one)",
                 file=record.stdout_log,
                 fix="loosen the architecture constraints or the mapper settings; "
                 f"re-run by hand: {record.rerun}",
