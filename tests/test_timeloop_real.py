@@ -96,11 +96,17 @@ def test_every_sweep_point_runs_on_timeloop_model_with_the_sweeps_numbers(sweep,
 # -- timeloop-model's constraint check, as tlcheck models it ---------------------------------------
 
 def _dstc_fc(folder: Path) -> Path:
-    """The tiny fc layer on the DSTC design (unstructured, single-sided): M=64 N=32 K=64."""
+    """The tiny fc layer on the DSTC design (unstructured, single-sided): M=64 N=32 K=64, with the
+    artifact's DSTC-Os loop order at the LRF ('permutation: NMK', which our templates leave out)."""
     layer = load_workload(TINY).layer("fc")
     point = render_point(load_arch(REPO / "arch" / "dstc.yaml"), layer, load_scheme(REPO / "sparse_opt" /
                          "unstructured.yaml"), "single", 0.5)
     write_point(point, folder)
+    data = yaml.safe_load((folder / "input.yaml").read_text())
+    targets = data["architecture_constraints"]["targets"]
+    lrf = next(t for t in targets if t["target"] == "LRF" and t["type"] == "temporal")
+    lrf["permutation"] = "NMK"
+    (folder / "input.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return folder
 
 
