@@ -119,6 +119,8 @@ def test_an_interrupt_outside_the_points_exits_130(tmp_path, cache, capsys, monk
 def test_the_timeloop_backend_without_timeloop_is_one_error_before_any_work(tmp_path, cache, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("SPARSESWEEP_TIMELOOP_BIN", raising=False)
+    monkeypatch.delenv("TIMELOOP_ROOT", raising=False)
+    monkeypatch.setattr("sparsesweep.backends.tlrun.repository_roots", lambda: [])  # no ../shared/timeloop
     assert main(["--backend", "timeloop", "--out", str(tmp_path / "out"), *SMALL]) == 2
     err = capsys.readouterr().err
     assert "timeloop-mapper not found" in err and err.count("\n") == 1
