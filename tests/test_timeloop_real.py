@@ -5,7 +5,8 @@ A small native sweep (dense, structured and unstructured, single- and dual-sided
 ``timeloop-model input.yaml ERT.yaml mapping.yaml`` in a working folder of its own, and Timeloop's
 cycles, computes and energies (total and per level) must equal the sweep's row.  Points of
 ``unstructured_position_skipping`` are listed apart and not run: that SAF is the 2022 artifact
-build's, which no Timeloop release models (Timeloop master refuses the input).
+build's, which no Timeloop release models (Timeloop master refuses the input).  A sweep on the
+timeloop backend reports the stats Timeloop printed, and the engine agrees with them.
 
 Timeloop is found by the backend's own discovery (``find_binary``: ``$SPARSESWEEP_TIMELOOP_BIN``,
 ``PATH``, ``$TIMELOOP_ROOT``, ``../shared/timeloop`` beside the repository); the tests skip only
@@ -166,3 +167,32 @@ def test_a_level_with_spatial_constraints_and_no_spatial_loop_makes_timeloop_abo
     assert predicted and "no spatial loop" in predicted[0]
     with pytest.raises(BackendError, match="Assertion|Aborted|SIGABRT"):
         run_model(tmp_path, ["input.yaml", "ERT.yaml"])
+
+
+# -- a sweep on the timeloop backend ----------------------------------------------------------------
+
+def test_a_timeloop_backend_sweep_reports_timeloops_stats_and_the_engine_agrees(tmp_path):
+    """``--backend timeloop``: every row is what Timeloop's mapper printed in its stats, and the native
+    engine evaluates the point's folder (inputs + Timeloop's mapping) to the same numbers."""
+    from sparsesweep.backends.native import NativeBackend
+    from sparsesweep.backends.timeloop import RUNS_ENV
+
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(tmp_path / "cache"))
+        mp.setenv(RUNS_ENV, str(runs))
+        code = main(["--workload", str(TINY), "--layers", "fc", "--sparsity", "0,0.5", "--sides", "single",
+                     "--schemes", "structured,unstructured", "--backend", "timeloop", "--time-limit", "5",
+                     "--out", str(out), "-j", "1", "--quiet"])
+    rows = pd.read_csv(out / "results.csv")
+    assert code == 0 and rows["status"].eq("ok").all(), rows["error"].dropna().tolist()
+    assert set(rows["kind"]) == {"dense", "structured", "unstructured"}
+    native = NativeBackend()
+    for row in rows.itertuples():
+        (folder,) = runs.glob(f"{row.point}-*")
+        stats = read_stats(folder / "timeloop-mapper.stats.txt")
+        assert (stats.cycles, stats.computes.actual) == (row.cycles, row.actual_computes), row.point
+        assert stats.energy_pj == pytest.approx(row.energy_pj, rel=1e-9), row.point
+        again = native.evaluate(load_bundle(out / "points" / row.point))
+        assert (again.cycles, again.computes.actual) == (row.cycles, row.actual_computes), row.point
+        assert again.energy_pj == pytest.approx(row.energy_pj, rel=1e-6), row.point
