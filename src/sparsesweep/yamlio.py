@@ -3,7 +3,9 @@
 ``load_yaml`` parses with PyYAML's safe loader (no arbitrary objects) and keeps a
 side table from key paths to line numbers, so that any later validation error can
 say ``arch/stc.yaml:12: smem.depth: ...``.  Duplicate keys are refused (PyYAML
-would silently keep the last one).  Timeloop v0.4 tags (``!Component``,
+would silently keep the last one).  Untrusted input is bounded: a document larger than
+``MAX_DOCUMENT_BYTES``, nested deeper than ``MAX_DEPTH`` or expanding (through aliases) to more than
+``MAX_NODES`` nodes is refused before it is constructed, so an alias bomb is one error, not a hang.  Timeloop v0.4 tags (``!Component``,
 ``!Container``, ...) load as plain mappings with the tag under the ``"!"`` key.
 """
 
@@ -23,6 +25,10 @@ KeyPath = tuple[str | int, ...]
 # Timeloop v0.4 node tags; they only label a mapping, so load them as one.
 V04_TAGS = ("Component", "Container", "Hierarchical", "Parallel", "Pipelined", "Nothing", "Array")
 TAG_KEY = "!"
+
+MAX_DOCUMENT_BYTES = 8 * 2**20  # real inputs are tens of KiB
+MAX_NODES = 200_000  # after alias expansion
+MAX_DEPTH = 200
 
 
 # libyaml's C scanner/parser is ~8x faster than the pure-Python one (same nodes, marks and errors);
@@ -82,9 +88,14 @@ class YamlDoc:
 def parse_yaml(text: str, path: Path | str = "<string>") -> YamlDoc:
     """Parse YAML text safely; raise :class:`SpecError` with the line on bad syntax."""
     path = Path(path)
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise SpecError(f"document too large ({len(text) / 2**20:.1f} MiB, the limit is "
+                        f"{MAX_DOCUMENT_BYTES // 2**20} MiB)", file=path, fix="split it or check it is the right file")
     loader = _SafeTaggedLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_bounds(node, path)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -106,10 +117,38 @@ def parse_yaml(text: str, path: Path | str = "<string>") -> YamlDoc:
     return YamlDoc(path=path, data=data, lines=lines)
 
 
+def _check_bounds(root: yaml.Node, path: Path) -> None:
+    """Refuse a node graph that expands to too many nodes (aliases share nodes) or nests too deep."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > MAX_DEPTH:
+            raise SpecError(f"nested deeper than {MAX_DEPTH} levels", file=path, line=node.start_mark.line + 1,
+                            fix="flatten the document")
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        if total > MAX_NODES:
+            raise SpecError(f"aliases expand to more than {MAX_NODES:,} nodes", file=path,
+                            line=node.start_mark.line + 1, fix="write the data out instead of nesting aliases")
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0)
+
+
 def load_yaml(path: Path | str) -> YamlDoc:
     """Read and parse a YAML file (see :func:`parse_yaml`)."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise SpecError(f"file too large ({path.stat().st_size / 2**20:.1f} MiB, the limit is "
+                            f"{MAX_DOCUMENT_BYTES // 2**20} MiB)", file=path, fix="check it is the right file")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise SpecError("file not found", file=path, fix="check the path") from exc

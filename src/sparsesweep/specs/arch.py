@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import SpecError, suggest
 from ..validation import validate
 from ..yamlio import YamlDoc, load_yaml
+from .base import Spec
 
 Topology = Literal["stc", "dstc"]
 BITS_PER_KIB = 8 * 1024
@@ -27,13 +28,14 @@ _IDENTITY = ("name", "description", "topology", "derived")
 DERIVED_FROM: dict[str, tuple[str, ...]] = {"pes_per_core": ("pe_mesh_x", "pe_mesh_y")}
 Derivable = Literal["pes_per_core"]
 _NONE_WORDS = ("none", "null", "unlimited", "")
+_FILES = ("ert", "dense_ert")  # parameters that name a file
 
 
 def _pos(description: str, default: int) -> Any:
     return Field(default, ge=1, description=description)
 
 
-class ArchSpec(BaseModel):
+class ArchSpec(Spec):
     """A DNN accelerator: DRAM, a shared SMEM with metadata storage, cores with an RF, PEs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -246,6 +248,8 @@ def apply_overrides(arch: ArchSpec, overrides: Mapping[str, Any], *, source: str
         optional = ArchSpec.model_fields[name].default is None
         if optional and isinstance(value, str) and value.strip().lower() in _NONE_WORDS:
             value = None
+        if name in _FILES and isinstance(value, str):
+            value = _override_file(arch, name, value, source)
         data[name] = value
     try:
         new = ArchSpec.model_validate(data)
@@ -268,6 +272,18 @@ def apply_overrides(arch: ArchSpec, overrides: Mapping[str, Any], *, source: str
     new._source = arch.source
     new._base_dir = arch._base_dir
     return new
+
+
+def _override_file(arch: ArchSpec, name: str, value: str, source: str) -> str:
+    """An ERT given on the command line: relative to the working directory (else to the arch file)."""
+    given = Path(value).expanduser()
+    if given.is_file():
+        return str(given.resolve())
+    base = arch._base_dir
+    if not given.is_absolute() and base is not None and (base / given).is_file():
+        return str((base / given).resolve())
+    raise SpecError(f"energy reference table '{value}' not found", key=f"{source} {name}",
+                    fix="give an ERT YAML relative to the working directory, e.g. arch/ert/stc_45nm.yaml")
 
 
 def parse_assignment(text: str, *, source: str = "--set") -> tuple[str, str]:

@@ -15,17 +15,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..errors import SpecError, suggest
 from ..validation import validate
 from ..yamlio import YamlDoc, load_yaml
 from .arch import ArchSpec
+from .base import Spec
 
 _RANGE = re.compile(r"\[[^\]]*\]")
 
 
-class ErtAction(BaseModel):
+class ErtAction(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Action name, e.g. read, write, gated_read, metadata_read, mac_random.")
@@ -33,7 +34,7 @@ class ErtAction(BaseModel):
     energy: float = Field(ge=0, description="Energy per action (pJ).")
 
 
-class ErtTable(BaseModel):
+class ErtTable(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Dotted component path; its last part names the level.")
@@ -44,14 +45,14 @@ class ErtTable(BaseModel):
         return _RANGE.sub("", self.name).rsplit(".", 1)[-1]
 
 
-class ErtBody(BaseModel):
+class ErtBody(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: float | str = Field(0.3, description="Timeloop ERT version.")
     tables: list[ErtTable] = Field(min_length=1, description="One table per level.")
 
 
-class ErtFile(BaseModel):
+class ErtFile(Spec):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     derived_for: dict[str, int | float | str] = Field(

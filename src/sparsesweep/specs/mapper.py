@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from .base import Spec
 
 Metric = Literal["edp", "energy", "delay", "last_level_accesses"]
 
 
-class MapperSettings(BaseModel):
+class MapperSettings(Spec):
     """Search settings for ``timeloop-mapper`` (rendered with master's underscore keys)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from ..errors import SpecError
 from ..validation import validate
 from ..yamlio import YamlDoc, load_yaml
+from .base import Spec
 
 Kind = Literal["dense", "structured", "unstructured"]
 Sides = Literal["single", "dual"]
@@ -120,7 +121,7 @@ NMText = Annotated[str, AfterValidator(_check_nm)]
 Density = Annotated[float | None, AfterValidator(_check_density)]
 
 
-class SchemeSpec(BaseModel):
+class SchemeSpec(Spec):
     """How the hardware exploits sparsity (formats, SAFs); see ``sparse_opt/README`` in the README."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

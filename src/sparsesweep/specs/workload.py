@@ -17,20 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..errors import SpecError, suggest
 from ..validation import validate
 from ..yamlio import YamlDoc, load_yaml
+from .base import Spec
 
 CONV_DIMENSIONS = ("C", "M", "R", "S", "N", "P", "Q")
+MAX_LAYER_MACS = 2**50  # counts (MACs x traffic factors) stay well inside int64 and exact in float64
 
 
 def _dim(description: str) -> Any:
     return Field(1, ge=1, description=description)
 
 
-class Layer(BaseModel):
+class Layer(Spec):
     """One layer shape (a convolution, or a fully-connected layer as a 1x1 conv with P=Q=1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -112,7 +114,7 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-class Workload(BaseModel):
+class Workload(Spec):
     """A network: an ordered list of layers."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -179,6 +181,10 @@ def workload_from_doc(doc: YamlDoc) -> Workload:
             raise doc.error(f"layer name '{layer.name}' is used twice (also layers[{seen[layer.name]}])",
                             ("layers", i, "name"), fix="give every layer its own name; use 'repeat' for copies")
         seen[layer.name] = i
+        if layer.total_macs > MAX_LAYER_MACS:
+            raise doc.error(f"layer '{layer.name}' has {layer.total_macs:.3g} MACs (with repeat), more than the "
+                            f"{MAX_LAYER_MACS:.3g} the engine's counts hold", ("layers", i),
+                            fix="check the dimensions (a typo in a size?)")
         if layer.type == "fc":
             for dim in ("R", "S", "P", "Q"):
                 if getattr(layer, dim) != 1:

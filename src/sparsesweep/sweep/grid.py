@@ -16,6 +16,7 @@ archs are given.  Memory settings apply to every arch by parameter name.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ def build_grid(config: SweepConfig) -> Grid:
                 plan_point(arch, layers[0], variant.scheme, variant.sides, variant.sparsity, variant.act_sparsity)
                 points.extend(PlannedPoint(point_id(layer, variant, setting, label), layer, variant, arch, setting,
                                            label) for layer in layers)
+    _check_unique_ids(points)
     return Grid(points=points, axes=axes, reference=reference, archs=archs, schemes=schemes, workload=workload,
                 layers=layers, variants=variants, notes=notes, designs=designs, paired=paired,
                 inputs=(workload_path, *(resolve_named(name, "sparse_opt", "scheme", key="--schemes")
@@ -161,10 +163,31 @@ def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]],
         name = f"{layer.name}-{variant.scheme.name}-{variant.sides}-s{variant.sparsity:g}"
         if variant.act_sparsity is not None:
             name += f"-a{variant.act_sparsity:g}"
-    name += "".join(f"-{key}{value}" for key, value in setting)
+    name += "".join(f"-{key}{_id_value(value)}" for key, value in setting)
     if design != BASE_VARIANT:
         name += f"-v{design}"
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+
+
+def _id_value(value: Any) -> str:
+    if isinstance(value, str):  # a file (an ERT): its name
+        return Path(value).stem
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _check_unique_ids(points: Sequence[PlannedPoint]) -> None:
+    """Two points with one id would share a folder and a table row: refuse before any work."""
+    seen: dict[str, PlannedPoint] = {}
+    for point in points:
+        other = seen.setdefault(point.id, point)
+        if other is not point:
+            a, b = other.variant, point.variant
+            what = (f"schemes '{a.scheme.name}' and '{b.scheme.name}'" if a.scheme.name != b.scheme.name
+                    else f"settings {dict(other.setting)} and {dict(point.setting)}" if other.setting != point.setting
+                    else f"sparsities {a.sparsity!r}/{a.act_sparsity!r} and {b.sparsity!r}/{b.act_sparsity!r}")
+            raise SpecError(f"two points get the same id '{point.id}' ({what})", key="--set/--schemes/--sparsity",
+                            fix="give values that differ in their first 6 digits and names that differ in letters "
+                                "or digits")
 
 
 def with_setting(arch: ArchSpec, setting: Sequence[tuple[str, Any]]) -> ArchSpec:
@@ -222,9 +245,17 @@ def _unique(values: list[float]) -> list[float]:
 
 def _schemes(names: Sequence[str]) -> list[SchemeSpec]:
     schemes: list[SchemeSpec] = []
+    files: dict[str, Path] = {}
     for name in names:
-        scheme = load_scheme(resolve_named(name, "sparse_opt", "scheme", key="--schemes"))
-        if scheme.kind != "dense" and scheme.name not in {s.name for s in schemes}:
+        path = resolve_named(name, "sparse_opt", "scheme", key="--schemes")
+        scheme = load_scheme(path)
+        if scheme.name in files:
+            if files[scheme.name].resolve() != Path(path).resolve():
+                raise SpecError(f"schemes {files[scheme.name]} and {path} are both named '{scheme.name}'",
+                                key="--schemes", fix="give each scheme file its own 'name:'")
+            continue  # the same file twice
+        files[scheme.name] = Path(path)
+        if scheme.kind != "dense":
             schemes.append(scheme)
     return schemes
 
@@ -337,7 +368,7 @@ def _factor(text: str, key: str) -> float:
         factor = float(text[1:])
     except ValueError:
         factor = -1.0
-    if not factor > 0:
+    if not (math.isfinite(factor) and factor > 0):
         raise SpecError(f"'{text}' is not a positive multiple", key=key, fix="write multiples as x0.5, x1, x2")
     return factor
 

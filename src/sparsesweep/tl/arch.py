@@ -282,9 +282,9 @@ def _storage(reader: Reader, lvl: _RawLevel) -> StorageLevel:
         key, value = _first(a, *keys)
         return None if key is None else reader.integer(value, p + (key,), minimum)
 
-    def opt_num(*keys: str) -> float | None:
+    def opt_num(*keys: str) -> float | None:  # sizes, buffering and bandwidths: finite and > 0
         key, value = _first(a, *keys)
-        return None if key is None else reader.number(value, p + (key,))
+        return None if key is None else reader.number(value, p + (key,), positive=True)
 
     mx, my = _mesh(reader, lvl)
     word_bits = opt_int("word_bits", "word_width", "datawidth", minimum=1) or DEFAULT_WORD_BITS

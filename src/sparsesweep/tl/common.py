@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -10,6 +11,9 @@ from ..errors import SpecError, suggest
 from ..inputs import SpecBundle
 
 Path = tuple[str | int, ...]
+
+# Larger integers overflow the engine's fixed-width counts (int64); no real dimension or size is near it.
+MAX_INTEGER = 2**40
 
 # Mappings whose keys are user names (dataspaces, dimensions), not schema keys.
 _NAME_KEYED = {"densities", "instance"}
@@ -102,16 +106,27 @@ class Reader:
         return data[key]
 
     def integer(self, value: Any, path: Path, minimum: int | None = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or int(value) != value):
             raise self.error(path, f"expected an integer, got {value!r}", "use a whole number")
         value = int(value)
         if minimum is not None and value < minimum:
             raise self.error(path, f"must be >= {minimum}, got {value}", f"use a value >= {minimum}")
+        if abs(value) > MAX_INTEGER:
+            raise self.error(path, f"{value} is out of range (at most {MAX_INTEGER:.0e})", "use a realistic value")
         return value
 
-    def number(self, value: Any, path: Path) -> float:
+    def number(self, value: Any, path: Path, minimum: float | None = None, positive: bool = False) -> float:
+        """A finite number (``true``/``yes`` are not numbers); ``minimum``/``positive`` bound it."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(path, f"expected a number, got {value!r}", "use a plain number")
+        if not math.isfinite(value):
+            raise self.error(path, f"expected a finite number, got {value!r}", "use a plain finite number")
+        if positive and not value > 0:
+            raise self.error(path, f"must be > 0, got {value!r}", "use a positive number (omit the key for unlimited)"
+                             if "bandwidth" in str(path[-1]) else "use a positive number")
+        if minimum is not None and value < minimum:
+            raise self.error(path, f"must be >= {minimum:g}, got {value!r}", f"use a value >= {minimum:g}")
         return float(value)
 
     def string(self, value: Any, path: Path) -> str:

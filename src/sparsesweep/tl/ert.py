@@ -99,7 +99,7 @@ def parse_ert(reader: Reader, raw: Any) -> dict[str, dict[str, float]]:
             action = reader.mapping(action, apath)
             reader.check_keys(action, apath, {"name", "arguments", "energy"})
             name = reader.string(reader.require(action, "name", apath), apath + ("name",))
-            energy = reader.number(reader.require(action, "energy", apath), apath + ("energy",))
+            energy = reader.number(reader.require(action, "energy", apath), apath + ("energy",), minimum=0.0)
             actions[name] = max(actions.get(name, energy), energy)
     return out
 
