@@ -53,7 +53,7 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
     plots = {"energy_vs_sparsity.png", "cycles_vs_sparsity.png", "energy_vs_own_dense.png", "cycles_vs_own_dense.png",
              "energy_breakdown.png", "axis_smem_kib.png", "axis_lrf_metadata_bits.png", "layers_energy.png",
              "area_smem_kib.png", "area_lrf_metadata_bits.png"}  # both axes change the design area
-    assert {"results.csv", "summary.csv", "report.md", "run.json", "points"} | plots == names
+    assert {"results.csv", "summary.csv", "report.md", "run.json", "points", ".sparsesweep-out"} | plots == names
     for plot in plots:
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text()

@@ -98,16 +98,6 @@ def test_every_point_gets_a_folder_with_its_timeloop_inputs_and_mapping(tmp_path
     assert results_frame(run.outcomes, [], "fake", "edp")["point"].tolist() == [p.id for p in run.grid.points]
 
 
-def test_stale_point_folders_of_an_earlier_sweep_are_pruned(tmp_path):
-    out = tmp_path / "out"
-    run_fake(out, tmp_path / "cache", layers=("conv1", "fc"))
-    (out / "points" / "mine").mkdir()
-    (out / "points" / "mine" / "notes.txt").write_text("keep me")
-    run = run_fake(out, tmp_path / "cache", layers=("fc",))
-    assert pointdirs.prune(out, [p.id for p in run.grid.points]) == 11
-    assert sorted(p.name for p in (out / "points").iterdir()) == sorted([p.id for p in run.grid.points] + ["mine"])
-
-
 def test_a_damaged_cache_record_is_a_miss(tmp_path):
     run_fake(tmp_path / "out", tmp_path / "cache", layers=("fc",), sparsities=(0,))
     store = Store.open(tmp_path / "cache")

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from .clitools import OneLineParser, quiet_pipe, with_examples
 from .errors import EXIT_USER_ERROR, SparsesweepError
+from .signals import EXIT_TERMINATED, exit_code, sigterm_as_interrupt
 
 # Subcommand name -> module under sparsesweep.commands.
 COMMANDS: dict[str, str] = {
@@ -71,15 +72,17 @@ def _main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.command_line = "sparsesweep " + shlex.join(argv)
-        return int(args.run(args) or 0)
+        with sigterm_as_interrupt():
+            return int(args.run(args) or 0)
     except SparsesweepError as exc:
         if debug:
             raise
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        code = exit_code(exc)
+        print("terminated (SIGTERM)" if code == EXIT_TERMINATED else "interrupted", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

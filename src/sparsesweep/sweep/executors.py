@@ -6,7 +6,8 @@ Every executor has the same three operations: ``submit(fn, arg)`` returns a futu
 
 * :class:`InlineExecutor` (``-j 1``): runs each task at submit time; deterministic, no processes.
 * :class:`LocalPoolExecutor` (``-j N``): ``N`` worker processes (``forkserver`` where available,
-  else ``spawn``), which ignore SIGINT so that the sweep stops them itself.
+  else ``spawn``), which ignore SIGINT and SIGTERM so that the sweep stops them itself, and exit
+  on their own when the sweep process is gone (killed with SIGKILL, say).
 * :class:`DaskExecutor` (``--dask local`` or ``--dask tcp://host:port``): a ``LocalCluster`` of
   ``N`` single-threaded worker processes started for the sweep, or a running scheduler, whose
   workers must have sparsesweep installed (tasks carry the rendered inputs, so no shared files).
@@ -17,11 +18,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from ..errors import BackendError
-from .worker import ignore_sigint
+from .worker import pool_worker_init
 
 DASK_CONNECT_TIMEOUT_S = 10
 
@@ -68,7 +70,8 @@ class LocalPoolExecutor:
         if context.get_start_method() == "forkserver":
             context.set_forkserver_preload(["sparsesweep.sweep.worker", "sparsesweep.backends.native"])
         self.name = f"{jobs} local processes"
-        self._pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=ignore_sigint)
+        self._pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=pool_worker_init,
+                                            initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Handle:
         return self._pool.submit(fn, arg)
@@ -83,7 +86,7 @@ class LocalPoolExecutor:
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # running searches are abandoned: their points rerun next time
-            process.terminate()
+            process.kill()  # workers ignore SIGTERM (see pool_worker_init)
         for process in processes:
             process.join(timeout=5)
 

@@ -4,14 +4,13 @@ Each folder holds ``input.yaml`` and ``ERT.yaml`` (re-run the search with
 ``timeloop-mapper input.yaml ERT.yaml``) and, once the point has a mapping, ``mapping.yaml``
 (re-evaluate exactly that mapping with ``timeloop-model input.yaml ERT.yaml mapping.yaml``).
 A marker file records the result key the folder was written for, so a warm sweep skips folders
-that are already up to date.
+that are already up to date.  Which folders a sweep may remove is recorded by :mod:`.outdir`.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,23 +55,3 @@ def write_point(out: Path, point_id: str, files: Mapping[str, str], key: str, re
     except OSError as exc:
         raise SpecError(f"cannot write the point's inputs: {exc.strerror or exc}", file=folder, key="--out",
                         fix="choose a writable output folder") from None
-
-
-def prune(out: Path, keep: Iterable[str]) -> int:
-    """Remove point folders of earlier sweeps (only folders this tool wrote); returns how many."""
-    root = out / POINTS
-    if not root.is_dir():
-        return 0
-    wanted = set(keep)
-    removed = 0
-    for folder in root.iterdir():
-        if folder.is_dir() and folder.name not in wanted and ((folder / MARKER).exists() or _ours(folder)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def _ours(folder: Path) -> bool:
-    """A folder with nothing but our files (an interrupted write leaves no marker)."""
-    names = {p.name for p in folder.iterdir()}
-    return bool(names) and names <= {"input.yaml", "ERT.yaml", MAPPING_FILE, MARKER}

@@ -16,6 +16,7 @@ points become outcomes with ``status: failed``; they never stop the sweep.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import sys
 import time
 from collections.abc import Callable
@@ -28,11 +29,12 @@ from ..energy.ert import Energies
 from ..errors import SparsesweepError
 from ..inputs import bundle_from_docs
 from ..render import render_point
+from ..signals import Terminated
 from ..specs.mapper import MapperSettings
 from ..yamlio import parse_yaml
 from . import keys, pointdirs
 from .energies import EnergyPlan
-from .executors import Executor, Handle
+from .executors import Executor, Handle, InlineExecutor
 from .grid import Grid, PlannedPoint
 from .store import Store
 from .worker import SearchTask, run_search
@@ -74,12 +76,20 @@ class SweepRun:
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C: the finished points are stored; rerunning the command resumes."""
+    """Ctrl-C or SIGTERM: the finished points are stored; rerunning the command resumes."""
 
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__(f"interrupted: {done} of {total} points are done and kept; run the same command again to "
-                         "resume")
-        self.done, self.total = done, total
+    def __init__(self, done: int, total: int, terminated: bool = False) -> None:
+        super().__init__(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: {done} of {total} points are "
+                         "done and kept; run the same command again to resume")
+        self.done, self.total, self.terminated = done, total, terminated
+
+
+def lost_worker_record(exc: BaseException) -> dict[str, Any]:
+    """A point whose worker process died twice (killed by a signal or out of memory, e.g.)."""
+    cause = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return {"status": "failed", "error_type": "WorkerLost", "cacheable": False, "seconds": 0.0,
+            "error": f"the worker process searching this point died twice (killed, e.g. out of memory; {cause}); "
+                     "rerun the sweep to try it again, with fewer -j if memory is short"}
 
 
 def mapper_settings(objective: str) -> MapperSettings:
@@ -99,7 +109,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     mapper = mapper_settings(options.objective)
     memo: dict[Path, str] = {}
     outcomes: dict[str, Outcome] = {}
-    pending: dict[Handle, tuple[PlannedPoint, dict[str, Any], str]] = {}
+    pending: dict[Handle, tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = {}
+    retried: set[str] = set()  # points whose worker died once
     executor: Executor | None = None
     bar = _progress_bar(stats.total, progress)
 
@@ -118,10 +129,29 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
         if stats.failed:
             bar.set_postfix(failed=stats.failed, refresh=False)
 
+    def submit(point: PlannedPoint, spec: dict[str, Any], key: str, task: SearchTask) -> None:
+        nonlocal executor
+        if executor is None:
+            executor = executor_factory()
+            stats.executor = executor.name
+        pending[executor.submit(run_search, task)] = (point, spec, key, task)
+
     def collect(handles: list[Handle]) -> None:
+        nonlocal executor
         for handle in handles:
-            point, spec, key = pending.pop(handle)
-            finish(point, spec, key, handle.result(), cached=False)
+            point, spec, key, task = pending.pop(handle)
+            try:
+                record = handle.result()
+            except Exception as exc:  # run_search never raises: the worker itself was lost
+                if isinstance(exc, cf.BrokenExecutor) and executor is not None:
+                    executor.close(cancel=True)  # a dead pool takes no more work: start another
+                    executor = None
+                if point.id not in retried:  # one more try, in a healthy worker
+                    retried.add(point.id)
+                    submit(point, spec, key, task)
+                    continue
+                record = lost_worker_record(exc)
+            finish(point, spec, key, record, cached=False)
 
     try:
         for point in sorted(grid.points, key=lambda p: -p.layer.macs):  # big layers first: better balance
@@ -143,21 +173,18 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 finish(point, spec, key, record, cached=True)
                 continue
             pointdirs.write_point(out, point.id, spec["files"], key, None)
-            if executor is None:
-                executor = executor_factory()
-                stats.executor = executor.name
             data = data or _bundle_data(point.id, spec["files"])
-            task = SearchTask(point.id, data, backend, options, registry)
-            pending[executor.submit(run_search, task)] = (point, spec, key)
+            submit(point, spec, key, SearchTask(point.id, data, backend, options, registry))
             collect([h for h in pending if h.done()])
-        if executor is not None:
-            for handle in executor.as_completed(list(pending)):
+        while pending:  # a lost worker's points are resubmitted: drain until none is left
+            waiting = executor or InlineExecutor()  # (after a broken pool, its handles are all done)
+            for handle in waiting.as_completed(list(pending)):
                 collect([handle])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         bar.close()
         if executor is not None:
             executor.close(cancel=True)
-        raise SweepInterrupted(len(outcomes), stats.total) from None
+        raise SweepInterrupted(len(outcomes), stats.total, isinstance(exc, Terminated)) from None
     except BaseException:
         if executor is not None:
             executor.close(cancel=True)

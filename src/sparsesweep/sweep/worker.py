@@ -11,7 +11,10 @@ rerun tries those points again.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Mapping
@@ -71,6 +74,36 @@ def _failure(message: str, kind: str, cacheable: bool, start: float) -> dict[str
             "cacheable": cacheable}
 
 
+PARENT_POLL_S = 0.5
+_PR_SET_PDEATHSIG = 1
+
+
 def ignore_sigint() -> None:
     """Worker-process initializer: the parent handles Ctrl-C and stops the workers itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def pool_worker_init(sweep_pid: int) -> None:
+    """Local-pool worker initializer: the sweep handles Ctrl-C and SIGTERM and stops its workers itself;
+    a worker whose sweep is gone (killed with SIGKILL, say) exits at once instead of lingering."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = os.getppid()
+    try:  # Linux: the kernel kills us when our parent (the sweep, or its fork server) exits
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux; the watchdog below still works
+        pass
+    threading.Thread(target=_exit_with, args=(sweep_pid, parent), name="sweep-watchdog", daemon=True).start()
+
+
+def _exit_with(sweep_pid: int, parent: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_S)
+        try:
+            os.kill(sweep_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:  # pragma: no cover - exists but is not ours to signal
+            pass
+        if os.getppid() != parent:
+            os._exit(1)
