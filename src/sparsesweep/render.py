@@ -11,6 +11,7 @@ Templates are Jinja2 files in the top-level ``templates/`` folder, rendered in a
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ def render_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides,
         header = f"# Energies (pJ/action), source {energies.source}: {energies.note}.\n"
     context = _context(name, arch, layer, scheme, plan, mapper or MapperSettings(), mapping)
     input_text = _render(templates or templates_dir(), "input.yaml.j2", context)
-    ert_text = header + f"# Table names follow this point's architecture ({arch.name}).\n" + dump_yaml(ert_data)
+    ert_text = header + f"# Table names follow this point's architecture ({_comment(arch.name)}).\n" + dump_yaml(ert_data)
     docs = [_parse_rendered(input_text, name, INPUT_FILE), _parse_rendered(ert_text, name, ERT_FILE)]
     missing = [k for k in REQUIRED_KEYS if k not in (docs[0].data or {})]
     if missing:
@@ -185,6 +186,22 @@ def _num(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def yaml_scalar(value: Any) -> Any:
+    """Every ``{{ value }}`` of a template, as YAML reads it back: floats always with a dot (``1e-05``
+    is a string to YAML 1.1, ``1.0e-05`` a float), never ``inf``/``nan``, ``None`` as ``null``.
+    Strings pass unchanged (macros and filters return YAML text); user strings are single-line by
+    validation (:mod:`.specs.base`) and go into comments through the ``comment`` filter."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SpecError(f"a rendered value is {value!r}", fix="give finite numbers")
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        return (mantissa if "." in mantissa else mantissa + ".0") + (e + exponent if e else "")
+    return value
+
+
 def _comment(value: Any) -> str:
     return " ".join(str(value).split())
 
@@ -196,7 +213,8 @@ def _flow(value: Any) -> str:
 @lru_cache(maxsize=4)
 def _environment(folder: str) -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
-                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+                               finalize=yaml_scalar)
     env.filters["comment"] = _comment
     env.filters["flow"] = _flow
     return env
