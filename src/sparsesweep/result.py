@@ -7,6 +7,7 @@ the native engine, from real Timeloop and from the reference files compare 1:1.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,3 +86,19 @@ class Result(_Strict):
         frame["cycles"] = frame["cycles"].astype("Int64")
         return frame
 
+    def physical_problem(self) -> str | None:
+        """The first physically impossible number (non-finite or negative energy, negative cycles or
+        counts, more actual than algorithmic computes), or None."""
+        c = self.computes
+        energies = [("energy_pj", self.energy_pj)] + [(f"levels.{n}.energy_pj", lv.energy_pj)
+                                                       for n, lv in self.levels.items()]
+        for name, value in energies:
+            if not math.isfinite(value) or value < 0:
+                return f"{name} is {value!r}"
+        for name, count in (("cycles", self.cycles), ("computes.actual", c.actual), ("computes.gated", c.gated),
+                            ("computes.skipped", c.skipped), ("computes.algorithmic", c.algorithmic)):
+            if count < 0:
+                return f"{name} is {count}"
+        if c.actual > c.algorithmic:
+            return f"computes.actual {c.actual} > computes.algorithmic {c.algorithmic}"
+        return None

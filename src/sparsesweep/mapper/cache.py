@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -72,15 +73,28 @@ def cached_search(bundle: SpecBundle, options: SearchOptions, backend: str,
 
 def _load(path: Path, options: SearchOptions) -> SearchResult | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        data = json.loads(text)
+        if data["key"] != path.stem or not isinstance(data["mapping"], list) or not isinstance(data["extra"], dict):
+            raise ValueError("not the record of its key")
+        result = Result.model_validate(data["result"])
+        problem = result.physical_problem()
+        if problem:
+            raise ValueError(problem)
         limited = bool(data["extra"].get("time_limited", False))
         if limited and options.time_limit_s > float(data["time_limit_s"]):
             return None  # a longer search may do better
-        return SearchResult(mapping=data["mapping"], result=Result.model_validate(data["result"]),
+        return SearchResult(mapping=data["mapping"], result=result,
                             evaluated=int(data["evaluated"]), seconds=float(data["seconds"]),
                             extra={**data["extra"], "cached": True, "cache_file": str(path)})
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # missing or unreadable entries are simply recomputed
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # damaged or tampered: recompute
+        print(f"warning: {path}: dropped a damaged mapper cache record ({' '.join(str(exc).split())[:160]}); "
+              "recomputing it", file=sys.stderr)
+        path.unlink(missing_ok=True)
+        return None
 
 
 def _store(path: Path, key: str, options: SearchOptions, result: SearchResult) -> None:

@@ -29,6 +29,7 @@ from ..energy.ert import Energies
 from ..errors import SparsesweepError
 from ..inputs import bundle_from_docs
 from ..render import render_point
+from ..result import Result
 from ..signals import Terminated
 from ..specs.mapper import MapperSettings
 from ..yamlio import parse_yaml
@@ -84,6 +85,30 @@ class SweepInterrupted(Exception):
         self.done, self.total, self.terminated = done, total, terminated
 
 
+def spec_problem(record: dict[str, Any]) -> str | None:
+    """Why a stored rendering cannot be used (None when it can): shape, and its texts' hash."""
+    files = record["files"]
+    if not (isinstance(files, dict) and files and all(isinstance(v, str) for v in files.values())):
+        return "no rendered files"
+    if not (isinstance(record["info"], dict) and isinstance(record["warnings"], list)
+            and isinstance(record["notes"], list) and isinstance(record["ert"], str)):
+        return "malformed"
+    if record["input_hash"] != keys.input_hash(files):
+        return "its rendered files do not match its input hash (edited?)"
+    return None
+
+
+def result_problem(record: dict[str, Any], input_hash: str) -> str | None:
+    """Why a stored search outcome cannot be used: other inputs, bad shape, impossible numbers."""
+    if record.get("input_hash") != input_hash:
+        return "computed for other inputs than this point's"
+    if record["status"] == "failed":
+        return None if isinstance(record["error"], str) else "malformed error"
+    if record["status"] != "ok" or not isinstance(record["mapping"], list):
+        return "malformed"
+    return Result.model_validate(record["result"]).physical_problem()
+
+
 def lost_worker_record(exc: BaseException) -> dict[str, Any]:
     """A point whose worker process died twice (killed by a signal or out of memory, e.g.)."""
     cause = " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -117,6 +142,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     def finish(point: PlannedPoint, spec: dict[str, Any] | None, key: str, record: dict[str, Any],
                cached: bool) -> None:
         if not cached and record.get("cacheable") and spec is not None:
+            record = {**record, "input_hash": spec["input_hash"]}
             store.put_result(key, record)  # first: nothing computed is lost after this line
         if spec is not None and not pointdirs.is_current(out, point.id, key, record["status"]):
             pointdirs.write_point(out, point.id, spec["files"], key, record)
@@ -158,7 +184,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             energies = energy.for_point(point) if energy else None
             spec_key = keys.spec_key(point, mapper, fingerprint, memo,
                                      {"source": energies.source, **energies.ert} if energies else None)
-            spec, data = store.get_spec(spec_key), None
+            spec, data = store.get_spec(spec_key, spec_problem), None
             if spec is None:
                 try:
                     spec, data = _render(point, mapper, energies)
@@ -168,7 +194,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                     continue
                 store.put_spec(spec_key, spec)
             key = keys.result_key(spec["input_hash"], backend, options, fingerprint)
-            record = store.get_result(key)
+            record = store.get_result(key, lambda r, h=spec["input_hash"]: result_problem(r, h))
             if record is not None:
                 finish(point, spec, key, record, cached=True)
                 continue

@@ -8,7 +8,9 @@ Two kinds of record, each in its own sub-folder and named by its key (see :mod:`
   result or error).
 
 Every record is written to a temporary file and renamed into place, so a sweep killed at any
-moment (SIGINT or SIGKILL) leaves complete records or none; a record that cannot be read is a miss.
+moment (SIGINT or SIGKILL) leaves complete records or none.  A record that cannot be read, is not
+the record of its key, or fails the caller's check (its inputs' hash, physical bounds) is deleted,
+listed in ``dropped`` (the sweep warns) and is a miss: the point is recomputed.
 The parent process is the only writer; workers never touch the store.
 
 The shared cache lives in ``$SPARSESWEEP_CACHE_DIR/sweep`` when the variable is set, else in the
@@ -24,8 +26,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,8 @@ CACHE_ENV = "SPARSESWEEP_CACHE_DIR"
 FORMAT = "v1"  # bump when the record layout changes
 JOURNAL = ".sweep-journal"
 STALE_TMP_S = 3600.0
+
+Check = Callable[[dict[str, Any]], "str | None"]  # a record's problem, or None when it is sound
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -53,6 +57,7 @@ class Store:
 
     root: Path
     private: bool = False  # a --no-cache journal, removed when the sweep completes
+    dropped: list[str] = field(default_factory=list, compare=False)  # damaged records deleted (why, where)
 
     @classmethod
     def open(cls, root: Path, *, private: bool = False) -> Store:
@@ -66,14 +71,14 @@ class Store:
         store._remove_stale_tmp()
         return store
 
-    def get_spec(self, key: str) -> dict[str, Any] | None:
-        return self._read("specs", key)
+    def get_spec(self, key: str, check: Check | None = None) -> dict[str, Any] | None:
+        return self._read("specs", key, check)
 
     def put_spec(self, key: str, record: Mapping[str, Any]) -> None:
         self._write("specs", key, record)
 
-    def get_result(self, key: str) -> dict[str, Any] | None:
-        return self._read("results", key)
+    def get_result(self, key: str, check: Check | None = None) -> dict[str, Any] | None:
+        return self._read("results", key, check)
 
     def put_result(self, key: str, record: Mapping[str, Any]) -> None:
         self._write("results", key, record)
@@ -89,7 +94,7 @@ class Store:
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
 
-    def _read(self, kind: str, key: str) -> dict[str, Any] | None:
+    def _read(self, kind: str, key: str, check: Check | None = None) -> dict[str, Any] | None:
         path = self._path(kind, key)
         try:
             text = path.read_text(encoding="utf-8")
@@ -98,9 +103,19 @@ class Store:
         try:
             data = json.loads(text)
         except ValueError:
-            path.unlink(missing_ok=True)  # not ours or damaged: recompute
+            data = None
+        if not isinstance(data, dict) or data.get("key") != key:
+            problem: str | None = "not a record of its key (damaged or not ours)"
+        else:
+            try:
+                problem = check(data) if check else None
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problem = f"malformed ({type(exc).__name__}: {exc})"
+        if problem:
+            self.dropped.append(f"{path}: {' '.join(problem.split())[:160]}")
+            path.unlink(missing_ok=True)
             return None
-        return data if isinstance(data, dict) and data.get("key") == key else None
+        return data
 
     def _write(self, kind: str, key: str, record: Mapping[str, Any]) -> None:
         path = self._path(kind, key)
