@@ -10,6 +10,7 @@ from, so later errors can point at the right file and line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -180,21 +181,57 @@ def _top_keys(path: Path) -> list[str]:
     return [str(k) for k in data] if isinstance(data, dict) else []
 
 
+MAX_WALK_FOLDERS = 5_000  # a folder of cases is searched this far, and no further
+MAX_WALK_DEPTH = 12
+
+
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
     """Evaluate targets: each folder that holds YAML directly, or each given file.
 
     A folder without YAML of its own is searched recursively for case folders (folders
     with an ``input.yaml`` or at least one YAML file), so ``evaluate reference/fig15``
-    walks every case.
+    walks every case.  The search is bounded (``MAX_WALK_FOLDERS`` folders, ``MAX_WALK_DEPTH``
+    levels, no symbolic links, no hidden folders): ``evaluate /`` is an error, not a walk of the disk.
     """
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir() and not any(p.suffix in YAML_SUFFIXES for p in path.iterdir()):
-            found = sorted({p.parent for p in path.rglob("*") if p.suffix in YAML_SUFFIXES})
+        if path.is_dir() and not any(p.suffix in YAML_SUFFIXES for p in _entries(path)):
+            found = _case_folders(path)
             if not found:
                 raise SpecError("no YAML files under folder", file=path, fix="point at input files")
             out.extend(found)
         else:
             out.append(path)
     return out
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError as exc:
+        raise SpecError(f"cannot read folder: {exc.strerror or exc}", file=folder, fix="check the path") from None
+
+
+def _case_folders(root: Path) -> list[Path]:
+    found: set[Path] = set()
+    stack, visited = [(root, 0)], 0
+    while stack:
+        folder, depth = stack.pop()
+        visited += 1
+        if visited > MAX_WALK_FOLDERS or depth > MAX_WALK_DEPTH:
+            raise SpecError(f"more than {MAX_WALK_FOLDERS} folders or {MAX_WALK_DEPTH} levels under this folder "
+                            "without reaching its cases", file=root,
+                            fix="point at a case folder, or a folder of case folders")
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((Path(entry.path), depth + 1))
+                    elif Path(entry.name).suffix in YAML_SUFFIXES:
+                        found.add(folder)
+        except OSError:
+            continue  # unreadable: not a case
+    return sorted(found)
