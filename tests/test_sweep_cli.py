@@ -96,7 +96,7 @@ def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(
     (["--sparsity", "0,x"], "not a number"),
     (["--layers", "conv_1"], "did you mean 'conv1'"),
     (["--jobs", "0"], "--jobs must be >= 1"),
-    (["--time-limit", "0"], "--time-limit must be > 0"),
+    (["--time-limit", "0"], "--time-limit must be a positive number"),
     (["--out", "/proc/sweep-out"], "cannot write to the output folder"),
 ])
 def test_bad_options_are_one_line_errors_with_exit_code_2(tmp_path, cache, capsys, args, message):

@@ -9,6 +9,7 @@ create and pass around: there is no module-level mutable state.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,15 @@ class SearchOptions:
     time_limit_s: float = 30.0  # wall-clock limit of one search (s)
     seed: int = 0  # makes the search deterministic
     cache: bool = True  # reuse (and store) searches in the mapping cache folder
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise SpecError(f"--seed must be a whole number in [0, 2**32) (got {self.seed!r})", key="--seed",
+                            fix="use e.g. --seed 0")
+        if not (isinstance(self.time_limit_s, (int, float)) and math.isfinite(self.time_limit_s)
+                and self.time_limit_s > 0):
+            raise SpecError(f"--time-limit must be a positive number of seconds (got {self.time_limit_s!r})",
+                            key="--time-limit", fix="use e.g. --time-limit 30")
 
 
 @dataclass(frozen=True)
