@@ -1,8 +1,8 @@
 """``python sweep.py``: the whole study in one command (see the README, "The sweep").
 
 Exit codes: 0 = every point evaluated; 2 = bad input (one line, nothing run) or some points failed
-(every output is still written, failed points carry ``status: failed``); 130 = interrupted (every
-finished point is kept; run the same command again to resume).
+(every output is still written, failed points carry ``status: failed``); 130 = interrupted (Ctrl-C),
+143 = terminated (SIGTERM): every finished point is kept; run the same command again to resume.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from ..clitools import OneLineParser, quiet_pipe, with_examples
 from ..energy.ert import SOURCES
 from ..errors import EXIT_USER_ERROR, SparsesweepError
 from ..specs.scheme import Sides
+from ..signals import EXIT_INTERRUPTED, EXIT_TERMINATED, exit_code, sigterm_as_interrupt
 from .grid import DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, default_schemes, parse_axis, parse_fractions, \
     parse_list
 from .runner import SweepInterrupted
 from .session import DEFAULT_OUT, DEFAULT_TIME_LIMIT_S, SweepOptions, default_jobs, execute
 from .store import CACHE_ENV, default_cache_dir
 
-EXIT_INTERRUPTED = 130
 DESCRIPTION = ("Sweep a network over sparsity schemes, sides, sparsities and memory sizes; write tables, plots and "
                "a claims report.")
 EXAMPLES = (
@@ -103,12 +103,13 @@ def parse_sides(text: str) -> tuple[Sides, ...]:
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(
         sparsities=tuple(parse_fractions(args.sparsity, "--sparsity")),
-        schemes=tuple(parse_list(args.schemes, "--schemes")) if args.schemes else default_schemes(args.backend),
+        schemes=tuple(parse_list(args.schemes, "--schemes")) if args.schemes is not None else default_schemes(args.backend),
         sides=parse_sides(args.sides),
-        layers=tuple(parse_list(args.layers, "--layers")) if args.layers else None,
+        layers=tuple(parse_list(args.layers, "--layers")) if args.layers is not None else None,
         archs=tuple(args.arch), workload=args.workload,
         axes=tuple(parse_axis(text) for text in args.axes),
-        act_sparsities=tuple(parse_fractions(args.act_sparsity, "--act-sparsity")) if args.act_sparsity else (),
+        act_sparsities=tuple(parse_fractions(args.act_sparsity, "--act-sparsity")) if args.act_sparsity is not None
+        else (),
     )
 
 
@@ -134,13 +135,16 @@ def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = N
 def run_parsed(args: argparse.Namespace, command: str, registry: BackendRegistry) -> int:
     """Run a parsed sweep command line; returns the exit code (errors are one line)."""
     try:
-        return _run(args, command, registry)
+        with sigterm_as_interrupt():
+            return _run(args, command, registry)
     except SweepInterrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:  # before or after the points ran: nothing computed is lost either way
-        print("\ninterrupted; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if exc.terminated else EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # before or after the points ran: nothing computed is lost either way
+        code = exit_code(exc)
+        print(f"\n{'terminated (SIGTERM)' if code == EXIT_TERMINATED else 'interrupted'}; run the same command "
+              "again to resume", file=sys.stderr)
+        return code
     except SparsesweepError as exc:
         if getattr(args, "debug", False):
             raise

@@ -10,15 +10,17 @@ work starts; an interrupt raises :class:`~.runner.SweepInterrupted` with every f
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..backends.base import OBJECTIVES, BackendRegistry, Objective, SearchOptions
 from ..errors import SparsesweepError, SpecError
 from ..specs.paths import data_root
-from .energies import plan_energies
+from .energies import EnergyPlan, plan_energies
 from .executors import make_executor
-from .grid import SweepConfig, build_grid
+from .grid import Grid, SweepConfig, build_grid
+from .outdir import OutDir
 from .runner import SweepRun, run_grid
 from .store import JOURNAL, Store, default_cache_dir
 
@@ -65,12 +67,10 @@ def check_options(options: SweepOptions, registry: BackendRegistry) -> None:
     """One-line errors for option values the grid does not check."""
     if options.jobs < 1:
         raise SpecError(f"--jobs must be >= 1 (got {options.jobs})", key="--jobs", fix="use a positive number")
-    if not options.time_limit_s > 0:
-        raise SpecError(f"--time-limit must be > 0 (got {options.time_limit_s:g})", key="--time-limit",
-                        fix="use a positive number of seconds")
     if options.objective not in OBJECTIVES:
         raise SpecError(f"unknown objective '{options.objective}'", key="--objective",
                         fix="use one of " + ", ".join(OBJECTIVES))
+    SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed)  # --seed ...
     registry.create(options.backend)  # an unknown name is a one-line error with a suggestion
 
 
@@ -83,42 +83,42 @@ def execute(options: SweepOptions, registry: BackendRegistry, command: str) -> S
         from ..backends.tlrun import find_binary
 
         find_binary("timeloop-mapper")
-    out = writable(Path(options.out))
+    outdir = OutDir.claim(Path(options.out))  # refuses /, a foreign folder, a folder another sweep writes
+    try:
+        return _execute(options, registry, command, grid, outdir, energy)
+    finally:
+        outdir.close()
+
+
+def _execute(options: SweepOptions, registry: BackendRegistry, command: str, grid: Grid, outdir: OutDir,
+             energy: EnergyPlan | None) -> SweepOutput:
+    out = outdir.path
+    outdir.will_write_points(p.id for p in grid.points)
     store = Store.open(out / JOURNAL, private=True) if not options.cache else Store.open(default_cache_dir())
     search = SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed,
                            cache=options.cache)
     run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=out,
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
                    energy=energy)
-    from . import pointdirs
+    if store.dropped:
+        print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
+              f"{store.dropped[0]})", file=sys.stderr)
     from .breakeven import refine
     from .outputs import write_outputs
 
     run = run if not options.break_even else refine(run, lambda more: run_grid(
         more, backend=options.backend, options=search, registry=registry, store=store, out=out, progress=False,
         executor_factory=lambda: make_executor(options.jobs, options.dask), energy=energy))
-    pointdirs.prune(out, [p.id for p in run.grid.points])
     try:
-        files = write_outputs(run, out, command, _root())
+        files = outdir.publish(lambda staging: write_outputs(run, staging, command, _root()),
+                               [p.id for p in run.grid.points])
     except OSError as exc:
         raise SpecError(f"cannot write the outputs: {exc.strerror or exc}", file=out, key="--out",
-                        fix="free some space or choose another --out; every point is cached, rerun to write them") from None
+                        fix="free some space or choose another --out; every point is cached, rerun to write them; "
+                            "the previous outputs are untouched") from None
     if store.private:
         store.remove()
     return SweepOutput(run=run, out=out, files=files)
-
-
-def writable(out: Path) -> Path:
-    """``--out``, created; a one-line error now rather than after the sweep."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".sweep-write-test"
-        probe.write_text("ok", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        raise SpecError(f"cannot write to the output folder: {exc.strerror or exc}", file=out, key="--out",
-                        fix="choose a writable folder") from None
-    return out
 
 
 def _root() -> Path | None:
