@@ -1,8 +1,10 @@
 """The ``validate`` and ``render`` commands through the CLI, including every bad-input fixture.
 
 Each ``tests/fixtures/bad_*.yaml`` carries its own expectation in header comments:
-``# cli: <arguments>`` (``{fixture}`` = the file, ``{tmp}`` = a scratch folder) and one or more
-``# error: <text>`` lines that must all appear in the single error line.
+``# cli: <arguments>`` of the ``sparsesweep`` command (``{fixture}`` = the file, ``{tmp}`` = a
+scratch output folder, which must stay unwritten) and one or more ``# error: <text>`` lines that must
+all appear in the single error line.  Some fixtures are bad files, others a good file with a bad
+command line (e.g. ``sweep --seed -5``).
 """
 
 from __future__ import annotations
@@ -34,13 +36,18 @@ def _expectation(path: Path) -> tuple[str, list[str]]:
 def test_there_is_a_fixture_per_error_kind():
     names = {p.stem for p in FIXTURES}
     for kind in ("malformed_yaml", "unknown_key", "wrong_type", "unknown_layer", "unknown_scheme", "density",
-                 "n_gt_m", "duplicate_key", "nm_unexpressible"):
+                 "n_gt_m", "duplicate_key", "nm_unexpressible", "yaml_alias_bomb", "arch_bool_number",
+                 "tl_zero_bandwidth", "tl_inf_energy", "ert_negative_energy", "arch_name_newline",
+                 "sweep_id_collision_sparsity", "sweep_duplicate_scheme_name", "sweep_empty_layers", "sweep_out_root",
+                 "sweep_out_foreign", "evaluate_root", "sweep_negative_seed", "sweep_set_missing_ert"):
         assert f"bad_{kind}" in names
+    assert len(names) >= 60
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
 def test_bad_input_gives_one_located_line_and_exit_2(fixture, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO)
+    monkeypatch.setenv("SPARSESWEEP_CACHE_DIR", str(tmp_path / "cache"))
     cli, expected = _expectation(fixture)
     args = [a.replace("{fixture}", str(fixture.relative_to(REPO))).replace("{tmp}", str(tmp_path / "out"))
             for a in cli.split()]

@@ -101,11 +101,13 @@ def parse_yaml(text: str, path: Path | str = "<string>") -> YamlDoc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        tag = isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem
         raise SpecError(
-            f"malformed YAML: {problem}",
+            f"{'unsupported YAML tag' if tag else 'malformed YAML'}: {problem}",
             file=path,
             line=line,
-            fix="check indentation, colons and quoting on that line",
+            fix="remove the tag: only plain YAML data is read" if tag
+            else "check indentation, colons and quoting on that line",
         ) from exc
     except yaml.YAMLError as exc:
         raise SpecError(f"malformed YAML: {exc}", file=path, fix="check the file's syntax") from exc

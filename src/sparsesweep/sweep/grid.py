@@ -208,7 +208,7 @@ def parse_list(text: str, key: str) -> list[str]:
     """``"a,b, c"`` -> ``["a", "b", "c"]`` (empty items are an error)."""
     items = [item.strip() for item in text.split(",")]
     if not text.strip() or any(not item for item in items):
-        raise SpecError(f"'{text}' is not a comma-separated list", key=key, fix="write e.g. 0,0.5,0.75 (no empty items)")
+        raise SpecError(f"'{text}' is not a comma-separated list", key=key, fix="separate the items with commas, e.g. 0,0.5,0.75 or conv1,fc; no empty items")
     return items
 
 
