@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -26,12 +27,15 @@ class FakeBackend:
     name = "fake"
 
     def __init__(self, fail_layers: tuple[str, ...] = (), delay_s: float = 0.0, crash_layers: tuple[str, ...] = (),
-                 fail_matching: tuple[str, ...] = (), stall_after: int = 0):
+                 fail_matching: tuple[str, ...] = (), stall_after: int = 0, die_layers: tuple[str, ...] = (),
+                 die_once: str | None = None):
         self.fail_layers = fail_layers
         self.fail_matching = fail_matching
         self.crash_layers = crash_layers
         self.delay_s = delay_s
         self.stall_after = stall_after  # searches after this many (counted in the calls file) hang
+        self.die_layers = die_layers  # the worker process kills itself (SIGKILL, as the OOM killer does)
+        self.die_once = die_once  # a file: die only while it does not exist (then create it)
 
     def evaluate(self, bundle: SpecBundle, workdir: Path | None = None) -> Result:
         return self.search(bundle, SearchOptions(), workdir).result
@@ -46,6 +50,10 @@ class FakeBackend:
         if self.delay_s:
             time.sleep(self.delay_s)
         layer = bundle.name.split("-", 1)[0]
+        if layer in self.die_layers and not (self.die_once and os.path.exists(self.die_once)):
+            if self.die_once:
+                Path(self.die_once).touch()
+            os.kill(os.getpid(), signal.SIGKILL)
         if layer in self.fail_layers or any(text in bundle.name for text in self.fail_matching):
             raise MappingError(f"no valid mapping for {layer} (fake)", key="mapping", fix="a test asked for this")
         if layer in self.crash_layers:
@@ -84,8 +92,8 @@ def fake_registry(**kwargs) -> BackendRegistry:
 
 
 def main(argv: list[str]) -> int:
-    """``python tests/sweep_fakes.py [--fake-delay S] [--fake-stall-after N] [--fake-fail L,..] SWEEP-ARGS``:
-    the CLI on the fake."""
+    """``python tests/sweep_fakes.py [--fake-delay S] [--fake-stall-after N] [--fake-fail L,..] [--fake-die L,..]
+    [--fake-die-once FILE] SWEEP-ARGS``: the CLI on the fake."""
     from sparsesweep.sweep.cli import main as sweep_main
 
     kwargs: dict = {}
@@ -96,6 +104,10 @@ def main(argv: list[str]) -> int:
             kwargs["delay_s"] = float(value)
         elif opt == "--fake-stall-after":
             kwargs["stall_after"] = int(value)
+        elif opt == "--fake-die":
+            kwargs["die_layers"] = tuple(value.split(","))
+        elif opt == "--fake-die-once":
+            kwargs["die_once"] = value
         else:
             kwargs["fail_layers"] = tuple(value.split(","))
     return sweep_main(["--backend", "fake", *argv], registry=fake_registry(**kwargs))

@@ -63,15 +63,22 @@ class OutDir:
                                 f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''})", file=path,
                                 key="--out", fix="choose a new or empty folder, or one an earlier sweep wrote")
         lock = _lock(path)
-        lock.seek(0)
-        lock.truncate()
-        lock.write(str(os.getpid()))
-        lock.flush()
+        try:  # unbuffered, so that closing it never has data to flush onto a full disk
+            os.ftruncate(lock.fileno(), 0)
+            os.pwrite(lock.fileno(), str(os.getpid()).encode(), 0)
+        except OSError as exc:
+            lock.close()
+            raise SpecError(f"cannot write to the output folder: {exc.strerror or exc}", file=path, key="--out",
+                            fix="free some space or choose another --out") from None
         out = cls(path, files=list((marker or {}).get("files", [])), points=list((marker or {}).get("points", [])),
                   _lock=lock)
         if marker is None:  # adopt an older sweep's folder: its point folders carry a per-point marker
             out.points = sorted(p.parent.name for p in (path / POINTS).glob("*/.sweep-point"))
-        out._save()
+        try:
+            out._save()
+        except SpecError:
+            out.close()
+            raise
         return out
 
     def will_write_points(self, ids: Iterable[str]) -> None:

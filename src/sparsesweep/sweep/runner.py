@@ -35,7 +35,7 @@ from ..specs.mapper import MapperSettings
 from ..yamlio import parse_yaml
 from . import keys, pointdirs
 from .energies import EnergyPlan
-from .executors import Executor, Handle, InlineExecutor
+from .executors import Executor, Handle
 from .grid import Grid, PlannedPoint
 from .store import Store
 from .worker import SearchTask, run_search
@@ -110,11 +110,11 @@ def result_problem(record: dict[str, Any], input_hash: str) -> str | None:
 
 
 def lost_worker_record(exc: BaseException) -> dict[str, Any]:
-    """A point whose worker process died twice (killed by a signal or out of memory, e.g.)."""
+    """A point whose worker process died while it ran alone (killed by a signal or out of memory, e.g.)."""
     cause = " ".join(f"{type(exc).__name__}: {exc}".split())
     return {"status": "failed", "error_type": "WorkerLost", "cacheable": False, "seconds": 0.0,
-            "error": f"the worker process searching this point died twice (killed, e.g. out of memory; {cause}); "
-                     "rerun the sweep to try it again, with fewer -j if memory is short"}
+            "error": f"the worker process searching this point died, also when it ran alone (killed, e.g. out of "
+                     f"memory; {cause}); rerun the sweep to try it again, with fewer -j if memory is short"}
 
 
 def mapper_settings(objective: str) -> MapperSettings:
@@ -135,7 +135,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     memo: dict[Path, str] = {}
     outcomes: dict[str, Outcome] = {}
     pending: dict[Handle, tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = {}
-    retried: set[str] = set()  # points whose worker died once
+    suspects: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = []  # lost with a worker
+    careful = False  # True while the suspects run one by one
     executor: Executor | None = None
     bar = _progress_bar(stats.total, progress)
 
@@ -157,10 +158,18 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
 
     def submit(point: PlannedPoint, spec: dict[str, Any], key: str, task: SearchTask) -> None:
         nonlocal executor
-        if executor is None:
-            executor = executor_factory()
-            stats.executor = executor.name
-        pending[executor.submit(run_search, task)] = (point, spec, key, task)
+        for fresh in (False, True):
+            if executor is None:
+                executor = executor_factory()
+                stats.executor = executor.name
+            try:
+                pending[executor.submit(run_search, task)] = (point, spec, key, task)
+                return
+            except cf.BrokenExecutor:  # a worker died since the last look: start another pool
+                if fresh:
+                    raise
+                executor.close(cancel=True)
+                executor = None
 
     def collect(handles: list[Handle]) -> None:
         nonlocal executor
@@ -172,9 +181,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 if isinstance(exc, cf.BrokenExecutor) and executor is not None:
                     executor.close(cancel=True)  # a dead pool takes no more work: start another
                     executor = None
-                if point.id not in retried:  # one more try, in a healthy worker
-                    retried.add(point.id)
-                    submit(point, spec, key, task)
+                if not careful:  # the culprit is unknown (every queued point fails with the pool): retry alone
+                    suspects.append((point, spec, key, task))
                     continue
                 record = lost_worker_record(exc)
             finish(point, spec, key, record, cached=False)
@@ -202,10 +210,16 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             data = data or _bundle_data(point.id, spec["files"])
             submit(point, spec, key, SearchTask(point.id, data, backend, options, registry))
             collect([h for h in pending if h.done()])
-        while pending:  # a lost worker's points are resubmitted: drain until none is left
-            waiting = executor or InlineExecutor()  # (after a broken pool, its handles are all done)
-            for handle in waiting.as_completed(list(pending)):
-                collect([handle])
+        while pending:
+            if executor is None:  # the pool broke: its handles are all done
+                collect(list(pending))
+            else:
+                for handle in executor.as_completed(list(pending)):
+                    collect([handle])
+        careful = True
+        for point, spec, key, task in suspects:  # one at a time: a worker that dies now died of this point
+            submit(point, spec, key, task)
+            collect(list(pending))  # (waits for the one handle)
     except KeyboardInterrupt as exc:
         bar.close()
         if executor is not None:

@@ -21,6 +21,7 @@ sweep completes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -106,6 +107,8 @@ class Store:
             data = None
         if not isinstance(data, dict) or data.get("key") != key:
             problem: str | None = "not a record of its key (damaged or not ours)"
+        elif data.get("digest") != record_digest({k: v for k, v in data.items() if k not in ("key", "digest")}):
+            problem = "its content does not match its checksum (edited or damaged)"
         else:
             try:
                 problem = check(data) if check else None
@@ -119,7 +122,8 @@ class Store:
 
     def _write(self, kind: str, key: str, record: Mapping[str, Any]) -> None:
         path = self._path(kind, key)
-        text = json.dumps({**record, "key": key}, separators=(",", ":"), allow_nan=True)
+        body = {k: v for k, v in record.items() if k not in ("key", "digest")}
+        text = json.dumps({**body, "key": key, "digest": record_digest(body)}, separators=(",", ":"), allow_nan=True)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
@@ -139,3 +143,9 @@ class Store:
                     tmp.unlink()
             except OSError:
                 continue
+
+
+def record_digest(body: Mapping[str, Any]) -> str:
+    """Checksum of a record's content (catches edits and damage, not a security measure)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -89,7 +89,7 @@ def pool_worker_init(sweep_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = os.getppid()
-    try:  # Linux: the kernel kills us when our parent (the sweep, or its fork server) exits
+    try:  # Linux: the kernel kills us when our parent (the sweep with spawn, else its fork server) exits
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     except (OSError, AttributeError):  # pragma: no cover - not Linux; the watchdog below still works
         pass
@@ -97,13 +97,26 @@ def pool_worker_init(sweep_pid: int) -> None:
 
 
 def _exit_with(sweep_pid: int, parent: int) -> None:
+    # (The fork server, our parent, only exits once every worker has: so watch the sweep itself.)
     while True:
         time.sleep(PARENT_POLL_S)
-        try:
-            os.kill(sweep_pid, 0)
-        except ProcessLookupError:
+        if not _alive(sweep_pid) or os.getppid() != parent:
             os._exit(1)
-        except OSError:  # pragma: no cover - exists but is not ours to signal
-            pass
-        if os.getppid() != parent:
-            os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed but not yet reaped by its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # pragma: no cover - no /proc: ask the kernel
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # pragma: no cover - exists, not ours to signal
+        pass
+    return True
