@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import MappingError, SparsesweepError
+from ..errors import MappingError, SparsesweepError, SpecError
 from ..result import Computes, DataspaceResult, LevelResult, Result
 from ..tl.mapping import Mapping as LoopMapping
 from ..tl.spec import Spec
@@ -33,8 +33,12 @@ class Evaluation:
 
 
 def evaluate_spec(spec: Spec) -> Evaluation:
-    """Evaluate a parsed spec that has a mapping and an energy table."""
-    return _evaluate(spec, context_for(spec))
+    """Evaluate a parsed spec that has a mapping and an energy table (its result physically possible)."""
+    evaluation = _evaluate(spec, context_for(spec))
+    problem = evaluation.result.physical_problem()
+    if problem:
+        raise SpecError(f"the result is not physical ({problem})", fix="check the energies, sizes and densities")
+    return evaluation
 
 
 class Evaluator:

@@ -21,6 +21,7 @@ from ..errors import SpecError, suggest
 from ..validation import validate
 from ..yamlio import YamlDoc, load_yaml
 from .arch import ArchSpec
+from ..tl.ert import MAX_ACTION_ENERGY_PJ
 from .base import Spec
 
 _RANGE = re.compile(r"\[[^\]]*\]")
@@ -31,7 +32,7 @@ class ErtAction(Spec):
 
     name: str = Field(description="Action name, e.g. read, write, gated_read, metadata_read, mac_random.")
     arguments: dict[str, Any] | None = Field(None, description="Action arguments (null for none).")
-    energy: float = Field(ge=0, description="Energy per action (pJ).")
+    energy: float = Field(ge=0, le=MAX_ACTION_ENERGY_PJ, description="Energy per action (pJ).")
 
 
 class ErtTable(Spec):

@@ -15,6 +15,8 @@ Path = tuple[str | int, ...]
 # Larger integers overflow the engine's fixed-width counts (int64); no real dimension or size is near it.
 MAX_INTEGER = 2**40
 
+_YAML12_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+
 # Mappings whose keys are user names (dataspaces, dimensions), not schema keys.
 _NAME_KEYED = {"densities", "instance"}
 
@@ -116,8 +118,13 @@ class Reader:
             raise self.error(path, f"{value} is out of range (at most {MAX_INTEGER:.0e})", "use a realistic value")
         return value
 
-    def number(self, value: Any, path: Path, minimum: float | None = None, positive: bool = False) -> float:
-        """A finite number (``true``/``yes`` are not numbers); ``minimum``/``positive`` bound it."""
+    def number(self, value: Any, path: Path, minimum: float | None = None, positive: bool = False,
+               maximum: float | None = None) -> float:
+        """A finite number (``true``/``yes`` are not numbers); ``minimum``/``positive`` bound it.
+
+        ``1e-12`` is a string to YAML 1.1 (no dot) but a number to Timeloop's YAML 1.2 reader: so is it here."""
+        if isinstance(value, str) and _YAML12_FLOAT.match(value.strip()):
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(path, f"expected a number, got {value!r}", "use a plain number")
         if not math.isfinite(value):
@@ -127,6 +134,8 @@ class Reader:
                              if "bandwidth" in str(path[-1]) else "use a positive number")
         if minimum is not None and value < minimum:
             raise self.error(path, f"must be >= {minimum:g}, got {value!r}", f"use a value >= {minimum:g}")
+        if maximum is not None and value > maximum:
+            raise self.error(path, f"must be <= {maximum:g}, got {value!r}", "check the unit (pJ per action)")
         return float(value)
 
     def string(self, value: Any, path: Path) -> str:

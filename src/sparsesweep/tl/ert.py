@@ -15,6 +15,9 @@ from typing import Any
 
 from .common import Path, Reader
 
+# 1 J per action: far above any real component, low enough that no total overflows a float.
+MAX_ACTION_ENERGY_PJ = 1e12
+
 # Timeloop operation -> ERT action names tried in order.  A trailing None means "fall
 # back to the level's vector access energy" (random accesses); otherwise 0.
 OP_ACTIONS: dict[str, tuple[str | None, ...]] = {
@@ -99,7 +102,8 @@ def parse_ert(reader: Reader, raw: Any) -> dict[str, dict[str, float]]:
             action = reader.mapping(action, apath)
             reader.check_keys(action, apath, {"name", "arguments", "energy"})
             name = reader.string(reader.require(action, "name", apath), apath + ("name",))
-            energy = reader.number(reader.require(action, "energy", apath), apath + ("energy",), minimum=0.0)
+            energy = reader.number(reader.require(action, "energy", apath), apath + ("energy",), minimum=0.0,
+                                   maximum=MAX_ACTION_ENERGY_PJ)
             actions[name] = max(actions.get(name, energy), energy)
     return out
 
