@@ -134,7 +134,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     mapper = mapper_settings(options.objective)
     memo: dict[Path, str] = {}
     outcomes: dict[str, Outcome] = {}
-    pending: dict[Handle, tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = {}
+    # handle -> point, its spec, result key, task, and the executor that holds it
+    pending: dict[Handle, tuple[PlannedPoint, dict[str, Any], str, SearchTask, Executor]] = {}
     suspects: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = []  # lost with a worker
     careful = False  # True while the suspects run one by one
     executor: Executor | None = None
@@ -163,24 +164,33 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 executor = executor_factory()
                 stats.executor = executor.name
             try:
-                pending[executor.submit(run_search, task)] = (point, spec, key, task)
+                pending[executor.submit(run_search, task)] = (point, spec, key, task, executor)
                 return
             except cf.BrokenExecutor:  # a worker died since the last look: start another pool
                 if fresh:
                     raise
-                executor.close(cancel=True)
-                executor = None
+                retire(executor)
+
+    def retire(broken: Executor) -> None:
+        """A dead pool takes no more work: close it and take back what it held, without waiting on it."""
+        nonlocal executor
+        broken.close(cancel=True)
+        executor = None
+        for handle, entry in list(pending.items()):
+            if entry[4] is broken:
+                del pending[handle]
+                suspects.append(entry[:4])
 
     def collect(handles: list[Handle]) -> None:
-        nonlocal executor
         for handle in handles:
-            point, spec, key, task = pending.pop(handle)
+            if handle not in pending:  # moved to the suspects when its pool broke
+                continue
+            point, spec, key, task, owner = pending.pop(handle)
             try:
                 record = handle.result()
             except Exception as exc:  # run_search never raises: the worker itself was lost
-                if isinstance(exc, cf.BrokenExecutor) and executor is not None:
-                    executor.close(cancel=True)  # a dead pool takes no more work: start another
-                    executor = None
+                if isinstance(exc, cf.BrokenExecutor) and owner is executor:
+                    retire(owner)
                 if not careful:  # the culprit is unknown (every queued point fails with the pool): retry alone
                     suspects.append((point, spec, key, task))
                     continue
@@ -210,12 +220,12 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             data = data or _bundle_data(point.id, spec["files"])
             submit(point, spec, key, SearchTask(point.id, data, backend, options, registry))
             collect([h for h in pending if h.done()])
-        while pending:
-            if executor is None:  # the pool broke: its handles are all done
-                collect(list(pending))
-            else:
-                for handle in executor.as_completed(list(pending)):
-                    collect([handle])
+        while pending and executor is not None:
+            current = executor
+            for handle in current.as_completed(list(pending)):
+                collect([handle])
+                if executor is not current:  # it broke: what it held went to the suspects
+                    break
         careful = True
         for point, spec, key, task in suspects:  # one at a time: a worker that dies now died of this point
             submit(point, spec, key, task)
