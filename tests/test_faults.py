@@ -47,7 +47,7 @@ def _records(cache: Path) -> int:
     return len(list((cache / "sweep").rglob("results/*/*.json")))
 
 
-def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 90) -> None:
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -72,7 +72,7 @@ def _tagged(tag: str) -> list[int]:
     return pids
 
 
-def _gone(tag: str, timeout: float = 15) -> bool:
+def _gone(tag: str, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _tagged(tag):
@@ -128,7 +128,7 @@ def test_sigterm_to_the_sweep_stops_it_and_its_workers_and_a_rerun_completes(tmp
     _wait_for(lambda: _records(tmp_path / "cache") >= after, proc)
     kept = _records(tmp_path / "cache")
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=180)
     assert proc.returncode == 143, err
     assert "terminated (SIGTERM)" in err and "run the same command again to resume" in err
     assert "Traceback" not in err
@@ -143,7 +143,7 @@ def test_sigkill_to_the_sweep_alone_leaves_no_workers_behind(tmp_path, fresh):
     _wait_for(lambda: _records(tmp_path / "cache") >= 3, proc)
     assert len(_tagged(env[TAG])) >= 2  # the sweep and its workers
     proc.kill()  # the sweep process only, not its process group
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=180)
     assert _gone(env[TAG]), "workers kept running after their sweep was killed"
     _finish(tmp_path / "out", tmp_path / "cache", fresh)
 
@@ -172,7 +172,7 @@ def test_an_interrupt_while_writing_the_outputs_keeps_the_previous_set(tmp_path,
 def test_a_worker_killed_once_is_retried_and_the_sweep_completes(tmp_path, fresh):
     env = _env(tmp_path)
     proc = _start(tmp_path / "out", env, "--fake-die", "fc", "--fake-die-once", str(tmp_path / "died"))
-    _, err = proc.communicate(timeout=180)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert (tmp_path / "died").exists() and "Traceback" not in err
     assert _tables(tmp_path / "out") == fresh
@@ -181,7 +181,7 @@ def test_a_worker_killed_once_is_retried_and_the_sweep_completes(tmp_path, fresh
 def test_a_point_that_always_kills_its_worker_becomes_failed_points_not_a_lost_run(tmp_path, fresh):
     env = _env(tmp_path)
     proc = _start(tmp_path / "out", env, "--fake-die", "fc")
-    _, err = proc.communicate(timeout=180)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2 and "Traceback" not in err
     lines = err.strip().splitlines()
     assert lines[-1].startswith("error: 5 of 10 points failed") and "worker process" in lines[-1]
@@ -256,7 +256,7 @@ def test_a_second_sweep_into_the_same_out_is_refused_while_the_first_runs(tmp_pa
     _, err = second.communicate(timeout=60)
     assert second.returncode == 2 and err.count("\n") == 1
     assert f"another sweep (pid {first.pid}) is writing to this folder" in err
-    assert first.wait(timeout=180) == 0
+    assert first.wait(timeout=300) == 0
     assert _tables(tmp_path / "out") == fresh
 
 
@@ -264,8 +264,8 @@ def test_two_sweeps_sharing_one_cache_both_complete_correctly(tmp_path, fresh):
     env = _env(tmp_path)
     a = _start(tmp_path / "a", env, "--fake-delay", "0.05", jobs=1)
     b = _start(tmp_path / "b", env, "--fake-delay", "0.05", jobs=1)
-    assert a.wait(timeout=180) == 0, a.communicate()
-    assert b.wait(timeout=180) == 0, b.communicate()
+    assert a.wait(timeout=300) == 0, a.communicate()
+    assert b.wait(timeout=300) == 0, b.communicate()
     assert _tables(tmp_path / "a") == fresh == _tables(tmp_path / "b")
 
 
