@@ -99,7 +99,7 @@ def render_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides,
         header = f"# Pinned energies (pJ/action) from {_shown(ert_path)}; see that file for their provenance.\n"
     else:
         ert_data, ert_warnings = energies.ert, list(energies.warnings)
-        header = f"# Energies (pJ/action), source {energies.source}: {energies.note}.\n"
+        header = f"# Energies (pJ/action), source {energies.source}: {_comment(energies.note)}.\n"
     context = _context(name, arch, layer, scheme, plan, mapper or MapperSettings(), mapping)
     input_text = _render(templates or templates_dir(), "input.yaml.j2", context)
     ert_text = header + f"# Table names follow this point's architecture ({_comment(arch.name)}).\n" + dump_yaml(ert_data)
