@@ -28,7 +28,7 @@ from sparsesweep.sweep.store import CACHE_ENV, record_digest
 REPO = Path(__file__).resolve().parents[1]
 FAKES = REPO / "tests" / "sweep_fakes.py"
 GRID = ["--layers", "conv1,fc", "--sparsity", "0,0.5", "--quiet"]
-TOTAL = 10
+TOTAL = 14
 TAG = "SPARSESWEEP_FAULT_TEST_TAG"
 
 
@@ -183,9 +183,9 @@ def test_a_point_that_always_kills_its_worker_becomes_failed_points_not_a_lost_r
     proc = _start(tmp_path / "out", env, "--fake-die", "fc")
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2 and "Traceback" not in err
-    assert "error: 5 of 10 points failed" in err and "worker process" in err
+    assert "error: 7 of 14 points failed" in err and "worker process" in err
     results = (tmp_path / "out" / "results.csv").read_text()
-    assert results.count(",failed,") == 5 and results.count(",ok,") == 5
+    assert results.count(",failed,") == 7 and results.count(",ok,") == 7
     _finish(tmp_path / "out", tmp_path / "cache", fresh)  # not cached as failures: a rerun without the fault completes
 
 
@@ -281,7 +281,7 @@ def test_a_new_sweep_removes_only_what_an_earlier_sweep_wrote(tmp_path):
     assert not (out / "axis_smem_kib.png").exists()  # the earlier sweep's plot of an axis no longer swept
     points = sorted(p.name for p in (out / "points").iterdir())
     assert points == sorted(["mine", *json.loads((out / MARKER).read_text())["points"]])
-    assert all(name == "mine" or name.startswith("fc-") for name in points) and len(points) == 6
+    assert all(name == "mine" or name.startswith("fc-") for name in points) and len(points) == 8
     assert (out / "my-notes.txt").read_text() == "keep me"
 
 
