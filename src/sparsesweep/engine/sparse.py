@@ -80,7 +80,7 @@ def _plan_safs(spec: Spec, ctx: Context, cnest, storage: Storage, models: Sparse
                ) -> tuple[SafPlan, list[SpatialSaf], list[tuple[int, str]]]:
     """Gating/skipping probabilities per (level, dataspace), the spatial-skipping SAFs and the
     position-skipping targets.  A SAF with several options keeps the one that saves the most
-    read energy; two SAFs on one tensor at one level keep the larger probability."""
+    read energy; two SAFs on one tensor at one level keep the larger probability (gating on a tie)."""
     plan = SafPlan(kind={}, prob={})
     spatial_safs: list[SpatialSaf] = []
     position: list[tuple[int, str]] = []
@@ -97,8 +97,11 @@ def _plan_safs(spec: Spec, ctx: Context, cnest, storage: Storage, models: Sparse
             else:
                 lvl, target, p = _best_option(spec, cnest, storage, models, li, level.name, saf)
                 key = (lvl, target)
-                if key not in plan.kind or plan.prob[key] < p:
-                    plan.kind[key], plan.prob[key] = ("gated" if saf.kind == "gating" else "skipped"), p
+                kind = "gated" if saf.kind == "gating" else "skipped"
+                # Timeloop master keeps gating when a gating and a skipping SAF of one tensor tie,
+                # whichever is listed first (checked on both orders with real timeloop-model).
+                if key not in plan.kind or plan.prob[key] < p or (plan.prob[key] == p and kind == "gated"):
+                    plan.kind[key], plan.prob[key] = kind, p
     return plan, spatial_safs, position
 
 
