@@ -114,7 +114,7 @@ def _finish(out: Path, cache: Path, fresh: tuple[str, str]) -> dict:
     assert _inproc(out, cache) == 0
     assert _tables(out) == fresh
     stats = json.loads((out / "run.json").read_text())
-    assert stats["total"] == TOTAL and stats["failed"] == 0
+    assert stats["total"] >= TOTAL and stats["failed"] == 0  # (+ the break-even points the sweep adds)
     return stats
 
 
@@ -183,9 +183,9 @@ def test_a_point_that_always_kills_its_worker_becomes_failed_points_not_a_lost_r
     proc = _start(tmp_path / "out", env, "--fake-die", "fc")
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2 and "Traceback" not in err
-    assert "error: 7 of 14 points failed" in err and "worker process" in err
-    results = (tmp_path / "out" / "results.csv").read_text()
-    assert results.count(",failed,") == 7 and results.count(",ok,") == 7
+    assert "points failed" in err and "worker process" in err
+    rows = (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]
+    assert all((",failed," in row) == row.startswith("fc-") for row in rows)
     _finish(tmp_path / "out", tmp_path / "cache", fresh)  # not cached as failures: a rerun without the fault completes
 
 
@@ -315,4 +315,4 @@ def test_a_tampered_cache_record_is_dropped_with_a_warning_and_recomputed(tmp_pa
     assert "warning: dropped 1 damaged cache record(s)" in err and str(first) in err
     assert _tables(out) == fresh
     stats = json.loads((out / "run.json").read_text())
-    assert stats["computed"] == 1 and stats["cached"] == TOTAL - 1
+    assert stats["computed"] == 1 and stats["cached"] == stats["total"] - 1
