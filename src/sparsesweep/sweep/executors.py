@@ -6,8 +6,8 @@ Every executor has the same three operations: ``submit(fn, arg)`` returns a futu
 
 * :class:`InlineExecutor` (``-j 1``): runs each task at submit time; deterministic, no processes.
 * :class:`LocalPoolExecutor` (``-j N``): ``N`` worker processes (``forkserver`` where available,
-  else ``spawn``), which ignore SIGINT and SIGTERM so that the sweep stops them itself, and exit
-  on their own when the sweep process is gone (killed with SIGKILL, say).
+  else ``spawn``), which ignore SIGINT so that the sweep stops them itself, and exit on their own
+  when the sweep process is gone (killed with SIGKILL, say).
 * :class:`DaskExecutor` (``--dask local`` or ``--dask tcp://host:port``): a ``LocalCluster`` of
   ``N`` single-threaded worker processes started for the sweep, or a running scheduler, whose
   workers must have sparsesweep installed (tasks carry the rendered inputs, so no shared files).
@@ -86,7 +86,7 @@ class LocalPoolExecutor:
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # running searches are abandoned: their points rerun next time
-            process.kill()  # workers ignore SIGTERM (see pool_worker_init)
+            process.kill()
         for process in processes:
             process.join(timeout=5)
 

@@ -84,10 +84,12 @@ def ignore_sigint() -> None:
 
 
 def pool_worker_init(sweep_pid: int) -> None:
-    """Local-pool worker initializer: the sweep handles Ctrl-C and SIGTERM and stops its workers itself;
-    a worker whose sweep is gone (killed with SIGKILL, say) exits at once instead of lingering."""
+    """Local-pool worker initializer: the sweep handles Ctrl-C and stops its workers itself; a worker
+    whose sweep is gone (killed with SIGKILL, say) exits at once instead of lingering.
+
+    SIGTERM keeps its default action: when a worker dies, the pool terminates the others with
+    SIGTERM and waits for them, so a worker that ignored it would hang the sweep."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = os.getppid()
     try:  # Linux: the kernel kills us when our parent (the sweep with spawn, else its fork server) exits
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
