@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +24,7 @@ from typing import Protocol
 import platformdirs
 
 from ..errors import SparsesweepError
+from ..fsio import write_text_atomic
 from .components import Component
 
 CACHE_ENV = "SPARSESWEEP_CACHE_DIR"
@@ -212,16 +212,7 @@ def _load(path: Path) -> Estimate | None:
 
 
 def _store(path: Path, estimate: Estimate) -> None:
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(estimate.to_json(), handle)
-        os.replace(tmp, path)
-        tmp = None
+        write_text_atomic(path, json.dumps(estimate.to_json()))
     except OSError:
         pass  # a cache that cannot be written only costs time
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)

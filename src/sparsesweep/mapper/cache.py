@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import sys
 from collections.abc import Callable
 from functools import lru_cache
@@ -23,6 +22,7 @@ from typing import Any
 import platformdirs
 
 from ..backends.base import SearchOptions, SearchResult
+from ..fsio import write_text_atomic
 from ..inputs import SpecBundle
 from ..result import Result
 
@@ -101,19 +101,10 @@ def _store(path: Path, key: str, options: SearchOptions, result: SearchResult) -
     data: dict[str, Any] = {"key": key, "time_limit_s": options.time_limit_s, "mapping": result.mapping,
                             "result": result.result.to_json_dict(), "evaluated": result.evaluated,
                             "seconds": result.seconds, "extra": _jsonable(dict(result.extra))}
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, path)
-        tmp = None
+        write_text_atomic(path, json.dumps(data))
     except OSError:
         pass  # a cache that cannot be written only costs time
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _jsonable(value: Any) -> Any:

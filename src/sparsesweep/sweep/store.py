@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from ..fsio import write_text_atomic
 
 CACHE_ENV = "SPARSESWEEP_CACHE_DIR"
 FORMAT = "v1"  # bump when the record layout changes
@@ -125,11 +125,7 @@ class Store:
         body = {k: v for k, v in record.items() if k not in ("key", "digest")}
         text = json.dumps({**body, "key": key, "digest": record_digest(body)}, separators=(",", ":"), allow_nan=True)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
+            write_text_atomic(path, text, prefix=f".{key[:16]}.")
         except OSError as exc:
             raise SpecError(f"cannot write the sweep cache: {exc.strerror or exc}", file=path, key=CACHE_ENV,
                             fix=f"free some space or set {CACHE_ENV} to a writable folder") from None
