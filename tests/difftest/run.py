@@ -11,8 +11,9 @@ Each Timeloop run happens in its own fresh working folder.  :func:`run_case` ret
 * ``both_refuse``: both refused it;
 * ``tl_crash``: Timeloop was killed by a signal (an assertion or a segfault);
 * ``tl_timeout``: Timeloop did not finish in time;
-* ``tl_defect``: Timeloop printed an impossible energy (above ``ABSURD_PJ``, e.g. 7e16 pJ for a
-  few dozen accesses: an uninitialised value in master's per-dataspace energy).
+* ``tl_defect``: Timeloop printed an impossible count (``ABSURD_COUNT`` or more, e.g. 2**63 reads of
+  a one-element tensor: an overflow) or energy (above ``ABSURD_PJ``, e.g. 7e16 pJ for a few dozen
+  accesses: an uninitialised value in master's per-dataspace energy).
 
 ``tl_crash`` and ``tl_defect`` are Timeloop defects, recorded apart from disagreements.
 """
@@ -39,6 +40,7 @@ TIMEOUT_S = 60.0
 AGREEING = ("agree", "both_refuse")
 TIMELOOP_DEFECTS = ("tl_crash", "tl_defect")
 ABSURD_PJ = 1e12
+ABSURD_COUNT = 2**62
 
 
 def find_timeloop_model() -> Path | None:
@@ -129,15 +131,29 @@ def compare(tl: tuple[str, Result | None, str], ours: tuple[str, Result | None, 
     if tl_status == "refuses":
         kind = "tl_refuses" if our_status == "ok" else "both_refuse"
         return Outcome(kind, tl_message=tl_msg, engine_message=our_msg, ours=our_result)
+    assert tl_result is not None
+    defect = _impossible(tl_result)
+    if defect:
+        return Outcome("tl_defect", tl_message=defect, engine_message=our_msg, timeloop=tl_result, ours=our_result)
     if our_status != "ok":
         kind = "engine_refuses" if our_status == "refuses" else "engine_crash"
         return Outcome(kind, engine_message=our_msg, timeloop=tl_result)
-    assert tl_result is not None and our_result is not None
-    if tl_result.energy_pj > ABSURD_PJ:
-        return Outcome("tl_defect", tl_message=f"energy {tl_result.energy_pj:.3g} pJ", timeloop=tl_result,
-                       ours=our_result)
+    assert our_result is not None
     diffs = diff_results(our_result, tl_result, TOLERANCE)
     return Outcome("disagree" if diffs else "agree", diffs=diffs, timeloop=tl_result, ours=our_result)
+
+
+def _impossible(result: Result) -> str:
+    """What Timeloop printed that cannot be (an energy above ``ABSURD_PJ``, a count of 2**62 or more:
+    an overflowed or uninitialised value), or ''."""
+    if result.energy_pj > ABSURD_PJ:
+        return f"energy {result.energy_pj:.3g} pJ"
+    for name, level in result.levels.items():
+        for ds, counts in level.dataspaces.items():
+            for field_name in ("actual_reads_per_instance", "actual_fills_per_instance", "actual_updates_per_instance"):
+                if getattr(counts, field_name) >= ABSURD_COUNT:
+                    return f"{name}.{ds}.{field_name} = {getattr(counts, field_name)}"
+    return ""
 
 
 def run_case(binary: Path, input_yaml: str, ert_yaml: str, keep: Path | None = None) -> Outcome:
