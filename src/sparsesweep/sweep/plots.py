@@ -113,11 +113,17 @@ def _breakdown(rows: pd.DataFrame) -> Any:
     return fig
 
 
-def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any:
+def _along(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> tuple[pd.DataFrame, float, list[float]]:
+    """Rows along one --set axis (the others at their reference), the dense energy at the axis's
+    reference value (the normalisation), and the nonzero sparsities (one panel each)."""
     rows = _labelled(at_reference(summary, reference, free=axis))
     dense_ref = rows[rows["kind"].eq("dense") & rows[axis].eq(reference[axis])]["energy_pj"]
     base = float(dense_ref.iloc[0]) if len(dense_ref) else float("nan")
-    sparsities = sorted(s for s in rows["sparsity"].unique() if s > 0) or [0.0]
+    return rows, base, sorted(s for s in rows["sparsity"].unique() if s > 0) or [0.0]
+
+
+def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any:
+    rows, base, sparsities = _along(summary, reference, axis)
     fig, axes = plt.subplots(1, len(sparsities), figsize=(3.6 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
     for ax, s in zip(axes[0], sparsities):
         panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
@@ -142,10 +148,7 @@ def _changes_area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str
 
 
 def _area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any:
-    rows = _labelled(at_reference(summary, reference, free=axis))
-    dense_ref = rows[rows["kind"].eq("dense") & rows[axis].eq(reference[axis])]["energy_pj"]
-    base = float(dense_ref.iloc[0]) if len(dense_ref) else float("nan")
-    sparsities = sorted(s for s in rows["sparsity"].unique() if s > 0) or [0.0]
+    rows, base, sparsities = _along(summary, reference, axis)
     fig, axes = plt.subplots(1, len(sparsities), figsize=(3.8 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
     for ax, s in zip(axes[0], sparsities):
         panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
