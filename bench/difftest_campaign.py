@@ -1,6 +1,6 @@
 """Long differential campaign: random inputs through the native engine and real timeloop-model.
 
-    python bench/difftest_campaign.py --count 5000 --jobs 2 --time-limit 1800 [--preset full|seeded]
+    python bench/difftest_campaign.py --count 5000 --jobs 2 --time-limit 1800 [--preset full|seeded|dense]
         [--seed 0] [--save DIR]
 
 Inputs are drawn by the Hypothesis strategies of ``tests/difftest`` in batches of ``--batch``
@@ -33,7 +33,9 @@ from difftest.seeded import SEEDED  # noqa: E402
 from difftest.shrink import diff_signature  # noqa: E402
 from difftest.tags import KNOWN_CLASS_TAGS  # noqa: E402
 
-PRESETS = {"full": GenOptions(), "seeded": SEEDED}
+# dense: no formats, SAFs or sparse densities (the dense nest analysis: reuse, multicast, links)
+PRESETS = {"full": GenOptions(), "seeded": SEEDED,
+           "dense": GenOptions(formats=(), safs=(), compute_safs=False, densities=())}
 
 
 def _normalise(message: str) -> str:

@@ -11,16 +11,9 @@ from .options import GenOptions
 
 # feature -> why it is left out of the seeded run (the class and its regression case)
 EXCLUDED: dict[str, str] = {
-    "spatial fanouts": "operand reuse through neighbour links at the compute fanout is fixed (spatial_* "
-                       "cases); left: a 3-level GEMM with RF.Z reads 6 vs 5 and a 1-level GEMM with Bank.Z "
-                       "energy -2% (not reduced yet), link transfers between storage instances (engine refuses)",
     "skipping-spatial SAFs": "the engine refuses spatial and temporal skipping of one tensor at one level, "
                              "which Timeloop evaluates (not reduced yet)",
     "halo tag": "sliding-window reuse with non-indexing loops inside the sliding loop (being fixed): halo_* cases",
-    "sliding_pair tag": "loops over both a filter and its output dimension (S and Q) above an Inputs tile: "
-                        "Timeloop reuses a tile equal to the previous one across the loop boundary, the engine "
-                        "refills it (sliding-window reuse, being fixed); sliding dims spread over neighbouring "
-                        "instances also make Timeloop use link transfers, which the engine refuses",
     "UB format": "uncompressed bitmask semantics (being fixed): ub_* cases",
     "UOP payload bits": "payload bits of UOP ranks above CP/RLE (being fixed): uop_* cases",
     "wild format placement": "formats at only some of a tensor's levels (being fixed; Timeloop also aborts "
@@ -32,8 +25,7 @@ EXCLUDED: dict[str, str] = {
 }
 
 SEEDED = GenOptions(
-    max_fanout=1,
     formats=(),
     safs=("gating", "skipping"),
-    exclude_tags=frozenset({"halo", "sliding_pair", "density:banded"}),
+    exclude_tags=frozenset({"halo", "density:banded"}),
 )

@@ -1,91 +1,177 @@
-"""Detect mappings where Timeloop would use link transfers (which the engine does not model).
+"""Link transfers: data forwarded between neighbouring instances of a spatial fanout.
 
-At a spatial fanout, Timeloop compares what each instance needs now with what its mesh
-neighbours (left, right, up, down, in the level's fanoutX x fanoutY array) received at the
-previous step, and forwards data between neighbours when that saves reads of the parent.
-That happens only when a tile moves, from one step to the next, by exactly the offset
-between two neighbouring instances, which needs a tensor rank that couples a spatial and a
-temporal dimension (a sliding window, e.g. inputs of a convolution with spatial Q and a
-temporal S loop above it).  For such mappings the engine refuses to guess: it raises a
-located error naming the level and dataspace, and the mapping's ``no_link_transfer`` list
-(which turns them off in Timeloop too) makes the point evaluable.
+At every spatial fanout (to compute units or to the instances of a storage level) Timeloop
+compares, at each simulated step, the delta each child needs now with the delta its mesh
+neighbours (left, right, up, down, on a row-major array ``max(physical, logical)`` wide)
+needed at the previous simulated step.  A child whose delta equals a neighbour's previous one
+gets it over the link.  Per step it counts the parent's accesses with and without those
+links (identical deltas of the remaining children are multicast) and keeps the links only
+when they save accesses; the delivered points then count as link transfers.
+
+The simulated steps are Timeloop's: iterations #0 and #1 of every temporal loop above the
+fanout, #1 weighed by ``bound - 1``.  The step where loop ``j`` advances moves every child's
+tile by ``tau_j = u_j - sum(u_i, i < j)`` (``u``: per-iteration moves); the step before it is
+the one where loop 0 advanced (``j >= 1``), or, for ``j == 0``, the one where the lowest
+advancing outer loop ``i`` advanced, or the first step.  All children see the same moves, so
+the delta of child ``k`` is a fixed region shifted by its data offset ``s_k``, and its delta
+equals neighbour ``n``'s previous one exactly when both regions have the same shape
+(:mod:`.deltas`: empty, the new slab of ``u_a``, or the whole tile) and ``s_n - s_k = tau_j``.
+Compute units keep nothing: their "delta" is their operand point at every step.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import NamedTuple
+
 import numpy as np
 
-from ..errors import SpecError
-from ..tl.arch import Architecture
-from ..tl.mapping import Mapping
-from ..tl.problem import DataSpace, Problem
+from ..tl.problem import DataSpace
+from .deltas import delta_size
+
+Placed = tuple[int, int, int]  # (dimension, bound, stride) of one non-trivial loop
+Vector = tuple[int, ...]
 
 
-def _move(ds: DataSpace, dim: int, stride: int) -> tuple[int, ...]:
+class LinkEffect(NamedTuple):
+    """One dataspace at one spatial fanout, per instance of the parent, when links are used."""
+
+    content: float  # parent accesses (deliveries, identical deltas multicast)
+    weighted: float  # sum over deliveries of the children they serve
+    transfers: float  # points the children receive over links
+
+
+def move(ds: DataSpace, dim: int, stride: int) -> Vector:
+    """Translation (per tensor rank) of a tile when a loop over ``dim`` with ``stride`` advances."""
     return tuple(sum(t.coef for t in rank if t.dim == dim) * stride for rank in ds.ranks)
 
 
-def check_link_transfers(arch: Architecture, problem: Problem, mapping: Mapping, file: str | None = None) -> None:
-    """Raise :class:`SpecError` when a coupled dataspace could move between neighbour instances."""
-    coupled = [ds for ds in problem.dataspaces if any(len(rank) > 1 for rank in ds.ranks)]
-    if not coupled:
-        return
-    loops = mapping.loops()
-    strides = []
-    cum = [1] * len(problem.dims)
-    for lp in loops:
-        strides.append(cum[lp.dim])
-        cum[lp.dim] *= lp.bound
-    for li in range(len(mapping.levels)):
-        spatial = [(lp, strides[i]) for i, lp in enumerate(loops) if lp.level == li and lp.spatial]
-        if not spatial:
-            continue
-        above = [(lp, strides[i]) for i, lp in enumerate(loops) if lp.level >= li and not lp.spatial]
-        for ds in coupled:
-            if ds.name in mapping.levels[li].no_link_transfer:
-                continue
-            if _neighbour_moves(arch, li, ds, spatial) & _temporal_moves(ds, above):
-                raise SpecError(
-                    f"at '{arch.storage[li].name}', '{ds.name}' tiles move by exactly the offset between "
-                    "neighbouring instances, where Timeloop forwards data between neighbours (link transfers), "
-                    "which the engine does not model", file=file, key="mapping",
-                    fix=f"add 'no_link_transfer: [{ds.name}]' to the spatial mapping entry of "
-                        f"'{arch.storage[li].name}' (Timeloop honours it too), or reorder the loops above it")
+def link_effect(ds: DataSpace, spatial: list[Placed], is_x: tuple[bool, ...], mesh: tuple[int, int],
+                above: list[Placed], child_extents: tuple[int, ...] | None) -> LinkEffect | None:
+    """Accesses of the parent and link transfers of ``ds`` at one spatial fanout, or None when
+    Timeloop would use no link (then the multicast-only counts apply).
+
+    ``spatial``: the fanout's loops (innermost first); ``is_x``: whether each runs along X;
+    ``mesh``: the physical (fanoutX, fanoutY); ``above``: the temporal loops at and above the
+    parent level (innermost first); ``child_extents``: the child tile's shape per rank (None
+    for compute units).
+    """
+    if len(spatial) == 0 or len(above) == 0:
+        return None
+    bounds = tuple(b for _, b, _ in spatial)
+    moves = tuple(move(ds, d, s) for d, _, s in spatial)
+    groups, by_offset = _fanout_links(bounds, moves, is_x, mesh)
+    if not by_offset:
+        return None
+    cases = _steps(ds, above, child_extents)
+    children = 1
+    for b in bounds:
+        children *= b
+    content = weighted = transfers = 0.0
+    used = False
+    for weight, tau, size, prev_size in cases:
+        link = by_offset.get(tau) if size > 0 and prev_size == size else None
+        if link is not None and link[0] < groups:
+            unlinked_groups, linked = link
+            content += weight * size * unlinked_groups
+            weighted += weight * size * (children - linked)
+            transfers += weight * size * linked
+            used = True
+        else:
+            content += weight * size * groups
+            weighted += weight * size * children
+    return LinkEffect(content, weighted, transfers) if used else None
 
 
-def _neighbour_moves(arch: Architecture, li: int, ds: DataSpace, spatial) -> set[tuple[int, ...]]:
-    """Data offsets between instances that are mesh neighbours (Timeloop's linear layout)."""
-    h_size, v_size = arch.fanout(li)
-    outer_first = spatial[::-1]
-    grids = np.meshgrid(*[np.arange(lp.bound) for lp, _ in outer_first], indexing="ij")
-    linear = np.zeros_like(grids[0])
-    for (lp, _), grid in zip(outer_first, grids):
-        linear = linear * lp.bound + grid
-    positions = np.zeros(grids[0].shape + (len(ds.ranks),), dtype=np.int64)
-    for (lp, stride), grid in zip(outer_first, grids):
-        positions += grid[..., None] * np.array(_move(ds, lp.dim, stride))
-    flat_pos = positions.reshape(-1, len(ds.ranks))
-    by_index = {int(i): flat_pos[k] for k, i in enumerate(linear.ravel())}
-    moves: set[tuple[int, ...]] = set()
-    for index, pos in by_index.items():
-        h, v = index % h_size, index // h_size
-        for dh, dv in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            nh, nv = h + dh, v + dv
-            if 0 <= nh < h_size and 0 <= nv < v_size and (nv * h_size + nh) in by_index:
-                offset = tuple(int(x) for x in by_index[nv * h_size + nh] - pos)
-                if any(offset):
-                    moves.add(offset)
-    return moves
-
-
-def _temporal_moves(ds: DataSpace, above) -> set[tuple[int, ...]]:
-    """Translations of the tile between consecutive steps of the temporal loops above."""
-    out: set[tuple[int, ...]] = set()
+def _steps(ds: DataSpace, above: list[Placed], child_extents: tuple[int, ...] | None
+           ) -> list[tuple[int, Vector, int, int]]:
+    """Timeloop's simulated steps as (weight, tau, delta size now, delta size at the step before)."""
+    u = [move(ds, d, s) for d, _, s in above]
+    bounds = [b for _, b, _ in above]
+    k = len(above)
+    outer = [1] * (k + 1)  # outer[j]: product of the bounds of loops j.. (outer[k] = 1)
+    for j in range(k - 1, -1, -1):
+        outer[j] = outer[j + 1] * bounds[j]
+    taus = []
     prefix = tuple(0 for _ in ds.ranks)
-    for lp, stride in above:
-        move = _move(ds, lp.dim, stride)
-        tau = tuple(a - b for a, b in zip(move, prefix))
-        if any(tau):
-            out.add(tau)
-        prefix = tuple(a + b for a, b in zip(prefix, move))
-    return out
+    for j in range(k):
+        taus.append(tuple(m - p for m, p in zip(u[j], prefix)))
+        prefix = tuple(p + m for p, m in zip(prefix, u[j]))
+    if child_extents is None:  # compute units: one operand point at every step
+        full = 1
+        sizes = [1] * k
+    else:
+        full = 1
+        for e in child_extents:
+            full *= e
+        first = next((t for t in taus if any(t)), None)
+        new = delta_size(first, child_extents, full) if first is not None else full
+        sizes = [0 if not any(t) else (new if t == first else full) for t in taus]
+    cases = [(1, tuple(0 for _ in ds.ranks), full, -1)]  # the first step: no neighbour data yet
+    cases.append(((bounds[0] - 1), taus[0], sizes[0], full))  # loop 0 advances after the first step
+    for i in range(1, k):  # loop 0 advances after loop i did
+        cases.append(((bounds[0] - 1) * (bounds[i] - 1) * outer[i + 1], taus[0], sizes[0], sizes[i]))
+    for j in range(1, k):  # loop j advances; the step before was loop 0's
+        cases.append(((bounds[j] - 1) * outer[j + 1], taus[j], sizes[j], sizes[0]))
+    return cases
+
+
+@lru_cache(maxsize=4096)
+def _fanout_links(bounds: tuple[int, ...], moves: tuple[Vector, ...], is_x: tuple[bool, ...],
+                  mesh: tuple[int, int]) -> tuple[int, dict[Vector, tuple[int, int]]]:
+    """Distinct data offsets among the children, and for every offset between mesh neighbours:
+    (distinct offsets among the children with no neighbour at that offset, children with one).
+
+    Children are numbered as Timeloop numbers them (the innermost loop fastest) and laid out
+    row by row on a mesh ``max(physical, logical)`` wide.
+    """
+    count = 1
+    logical_x = 1
+    for b, x in zip(bounds, is_x):
+        count *= b
+        if x:
+            logical_x *= b
+    h_size = max(mesh[0], logical_x)
+    v_size = max(mesh[1], count // logical_x)
+    index = np.arange(count)
+    pos = np.zeros((count, len(moves[0])), dtype=np.int64)
+    stride = 1
+    for b, mv in zip(bounds, moves):
+        pos += ((index // stride) % b)[:, None] * np.asarray(mv, dtype=np.int64)[None, :]
+        stride *= b
+    _, label = np.unique(pos, axis=0, return_inverse=True)
+    label = label.ravel()
+    groups = int(label.max()) + 1 if count else 0
+    h, v = index % h_size, index // h_size
+    pairs = []
+    for dh, dv in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        nh, nv = h + dh, v + dv
+        other = nv * h_size + nh
+        ok = (nh >= 0) & (nh < h_size) & (nv >= 0) & (nv < v_size) & (other < count)
+        pairs.append((index[ok], other[ok]))
+    src = np.concatenate([p[0] for p in pairs])
+    dst = np.concatenate([p[1] for p in pairs])
+    offsets = pos[dst] - pos[src]
+    out: dict[Vector, tuple[int, int]] = {}
+    if len(src) == 0:
+        return groups, out
+    keys, which = np.unique(offsets, axis=0, return_inverse=True)
+    which = which.ravel()
+    for ki, key in enumerate(keys):
+        linked = np.zeros(count, dtype=bool)
+        linked[src[which == ki]] = True
+        unlinked_groups = int(np.unique(label[~linked]).size)
+        out[tuple(int(x) for x in key)] = (unlinked_groups, int(linked.sum()))
+    return groups, out
+
+
+def shared_stationary(bounds: tuple[int, ...], relevant: tuple[bool, ...], is_x: tuple[bool, ...],
+                      mesh: tuple[int, int]) -> int:
+    """For a tensor whose ranks each take one dimension, at a fanout to compute units: the data
+    groups a step that leaves the operand in place no longer reads (each of its units has a mesh
+    neighbour that needs the same point).  ``relevant``: whether the tensor depends on each loop."""
+    n = len(bounds)
+    moves = tuple(tuple(int(k == i and rel) for k in range(n)) for i, rel in enumerate(relevant))
+    groups, by_offset = _fanout_links(bounds, moves, is_x, mesh)
+    link = by_offset.get(tuple(0 for _ in range(n)))
+    return groups - link[0] if link is not None else 0

@@ -14,7 +14,6 @@ from .context import Context, context_for
 from .counts import ComputeCounts, OpCounts, TensorCounts
 from .cycles import compute_cycles, level_cycles
 from .energy import compute_energy, tensor_energy
-from .links import check_link_transfers
 from .nest import NestResult, analyse
 from .sparse import apply_sparsity
 
@@ -61,8 +60,7 @@ def _evaluate(spec: Spec, ctx: Context) -> Evaluation:
     if spec.mapping is None or spec.energies is None:
         raise ValueError("evaluate_spec needs a mapping and an energy table")
     artifact = ctx.artifact
-    check_link_transfers(spec.arch, spec.problem, spec.mapping, ctx.mapping_file)
-    nest = analyse(spec.problem, spec.mapping, count_first_fill=artifact, mesh=ctx.fanouts[0])
+    nest = analyse(spec.problem, spec.mapping, count_first_fill=artifact, meshes=ctx.fanouts)
     if ctx.sparse:
         try:
             tensors, compute, models = apply_sparsity(spec, nest, artifact=artifact, ctx=ctx)

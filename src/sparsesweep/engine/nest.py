@@ -9,7 +9,8 @@ fills and updates (masking of bypassed levels, partition sizes, first-read elisi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from ..tl.mapping import Mapping
 from ..tl.problem import DataSpace, Problem
 from .deltas import temporal_deliveries
+from .links import link_effect, move
 
 Placed = tuple[int, int, int]  # (dimension, bound, stride) of one non-trivial loop
 
@@ -66,15 +68,20 @@ class _Nest:
 
 
 def analyse(problem: Problem, mapping: Mapping, *, count_first_fill: bool = False,
-            mesh: tuple[int, int] | None = None) -> NestResult:
+            mesh: tuple[int, int] | None = None,
+            meshes: Sequence[tuple[int, int]] | None = None) -> NestResult:
     """Dense analysis of ``mapping``.
 
     ``count_first_fill`` counts the first fill of read-write tensors, as the 2022
-    Sparseloop build did (Timeloop master does not).  ``mesh``: the physical (fanoutX,
-    fanoutY) of the innermost storage level to the compute units (default: its spatial loops).
+    Sparseloop build did (Timeloop master does not).  ``meshes``: per storage level, the
+    physical (fanoutX, fanoutY) to the level below (default: the spatial loops alone);
+    ``mesh``: that of the innermost level only.
     """
     nest = _group(mapping, len(problem.dims))
-    tiles = {ds.name: _dataspace(mapping, ds, nest, count_first_fill, mesh) for ds in problem.dataspaces}
+    n = len(mapping.levels)
+    if meshes is None:
+        meshes = [mesh or (1, 1)] + [(1, 1)] * (n - 1)
+    tiles = {ds.name: _dataspace(mapping, ds, nest, count_first_fill, tuple(meshes)) for ds in problem.dataspaces}
     return NestResult(tiles=tiles, macs=problem.macs, macs_per_instance=nest.temporal_product,
                       compute_instances=nest.spatial_product, level_factors=tuple(nest.below))
 
@@ -116,15 +123,16 @@ def _group(mapping: Mapping, ndims: int) -> _Nest:
                  suffix[0], spatial_product)
 
 
+def _round(x: float) -> float:
+    """Timeloop's ``std::round``: halves away from zero (Python's ``round`` goes to even)."""
+    return float(math.floor(x + 0.5)) if x >= 0 else -float(math.floor(-x + 0.5))
+
+
 def _points(extents: tuple[int, ...]) -> int:
     out = 1
     for e in extents:
         out *= e
     return out
-
-
-def _move(ds: DataSpace, dim: int, stride: int) -> tuple[int, ...]:
-    return tuple(sum(t.coef for t in rank if t.dim == dim) * stride for rank in ds.ranks)
 
 
 def _distinct(ds: DataSpace, spatial: list[Placed]) -> int:
@@ -150,101 +158,12 @@ def _distinct(ds: DataSpace, spatial: list[Placed]) -> int:
     return int(np.unique(np.stack(coords, axis=1), axis=0).shape[0])
 
 
-def compute_link_savings(ds: DataSpace, nest: _Nest, mapping: Mapping, mesh: tuple[int, int] | None) -> float:
-    """Reads of ``ds`` at the innermost level that neighbour-to-neighbour links save.
-
-    The compute units keep nothing, so each of them needs its operand point at every step.
-    Timeloop compares, at the spatial fanout to the compute units, what each unit needs now
-    with what its mesh neighbours (left, right, up, down) received at the previous step, and
-    forwards it over the link when that is cheaper than reading the level.  With the tensor's
-    point unchanged from one step to the next (a stationary step) and neighbours that share
-    it (a spatial loop the tensor does not depend on), every unit with such a neighbour gets
-    it that way: the step reads only the points of the units without one.  Over the run's
-    steps (simulated as Timeloop does: iteration 0 and 1 of every loop, the second weighed
-    by ``bound - 1``), the saving is (points - points of units without a sharing neighbour)
-    x the stationary steps.
-    """
-    placed = nest.spatial[0]
-    dims = ds.dims
-    coupled = ds.coupled
-    if not coupled and all(d in dims for d, _, _ in placed):
-        return 0.0  # every unit needs a point of its own: nothing to share
-    is_x = tuple([x for _, b, x in mapping.levels[0].spatial if b > 1])
-    bounds = tuple([b for _, b, _ in placed])
-    if coupled:
-        shared = _shared_points(bounds, tuple([_move(ds, d, s) for d, _, s in placed]), is_x, mesh or (1, 1))
-    else:
-        shared = _shared_uncoupled(bounds, tuple([d in dims for d, _, _ in placed]), is_x, mesh or (1, 1))
-    if shared <= 0:
-        return 0.0
-    temporal = nest.temporal
-    if not coupled:  # the steps before the innermost loop the tensor depends on are stationary
-        first = next((j for j, (d, _, _) in enumerate(temporal) if d in dims), len(temporal))
-        return float(shared * (nest.temporal_product - nest.suffix[first]))
-    stationary = 0
-    prefix = tuple(0 for _ in ds.ranks)
-    for j, (d, b, s) in enumerate(temporal):
-        move = _move(ds, d, s)
-        if move == prefix:  # the step into iteration 1 of loop j moves nothing
-            stationary += (b - 1) * nest.suffix[j + 1]
-        prefix = tuple(p + m for p, m in zip(prefix, move))
-    return float(shared * stationary)
-
-
-@lru_cache(maxsize=4096)
-def _shared_uncoupled(bounds: tuple[int, ...], relevant: tuple[bool, ...], is_x: tuple[bool, ...],
-                      mesh: tuple[int, int]) -> int:
-    """:func:`_shared_points` of a tensor whose ranks each take one dimension: one coordinate per
-    relevant loop (units share a point iff they agree on all of them)."""
-    n = len(bounds)
-    moves = tuple(tuple(int(k == i and rel) for k in range(n)) for i, rel in enumerate(relevant))
-    return _shared_points(bounds, moves, is_x, mesh)
-
-
-@lru_cache(maxsize=4096)
-def _shared_points(bounds: tuple[int, ...], moves: tuple[tuple[int, ...], ...], is_x: tuple[bool, ...],
-                   mesh: tuple[int, int]) -> int:
-    """Distinct points needed by the compute units of one step, minus those needed only by units
-    with no mesh neighbour that needs the same point.
-
-    ``bounds``/``moves``/``is_x``: the spatial loops (innermost first), the tensor's move per
-    iteration of each, and whether it runs along X.  Units are numbered as Timeloop numbers
-    them (the innermost loop fastest) and laid out row by row on a mesh
-    max(physical, logical) wide.
-    """
-    count = 1
-    for b in bounds:
-        count *= b
-    logical_x = 1
-    for b, x in zip(bounds, is_x):
-        if x:
-            logical_x *= b
-    h_size = max(mesh[0], logical_x)
-    v_size = max(mesh[1], count // logical_x)
-    index = np.arange(count)
-    pos = np.zeros((count, len(moves[0])), dtype=np.int64)
-    stride = 1
-    for b, move in zip(bounds, moves):
-        pos += ((index // stride) % b)[:, None] * np.asarray(move, dtype=np.int64)[None, :]
-        stride *= b
-    _, label = np.unique(pos, axis=0, return_inverse=True)
-    label = label.ravel()
-    h, v = index % h_size, index // h_size
-    linked = np.zeros(count, dtype=bool)
-    for dh, dv in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        nh, nv = h + dh, v + dv
-        other = nv * h_size + nh
-        ok = (nh >= 0) & (nh < h_size) & (nv >= 0) & (nv < v_size) & (other < count)
-        linked[ok] |= label[other[ok]] == label[index[ok]]
-    return int(np.unique(label).size - np.unique(label[~linked]).size)
-
-
 def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], size: int, coupled: bool) -> int:
     """Points the temporal loops at and above level ``li`` deliver to one child tile."""
     start = nest.first_above[li]
     if coupled:
         above = nest.temporal[start:]
-        return temporal_deliveries([_move(ds, d, s) for d, _, s in above], [b for _, b, _ in above], extents)
+        return temporal_deliveries([move(ds, d, s) for d, _, s in above], [b for _, b, _ in above], extents)
     # Uncoupled: the tile is refetched once per iteration of every loop from the
     # innermost relevant one outward (see deltas.simple_deliveries).
     dims = ds.dims
@@ -256,7 +175,7 @@ def _deliveries(ds: DataSpace, nest: _Nest, li: int, extents: tuple[int, ...], s
 
 
 def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: bool,
-               mesh: tuple[int, int] | None) -> tuple[TileStats, ...]:
+               meshes: tuple[tuple[int, int], ...]) -> tuple[TileStats, ...]:
     n = len(mapping.levels)
     coupled = ds.coupled
     extents = [ds.extents(f) for f in nest.below]
@@ -264,7 +183,8 @@ def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: b
     fanout = nest.fanout
     content = [0.0] * n
     weighted = [0.0] * n
-    per_child = [0.0] * n
+    per_child = [0.0] * n  # points delivered to one child (its fills), links included
+    peer = [0.0] * n  # per instance: points a level forwards to its neighbours (read + filled)
     for li in range(n):
         if li == 0:
             child_total = float(nest.temporal_product)  # one operand access per compute
@@ -272,9 +192,16 @@ def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: b
             child_total = float(_deliveries(ds, nest, li, extents[li - 1], sizes[li - 1], coupled))
         per_child[li] = child_total
         content[li] = child_total * _distinct(ds, nest.spatial[li])
-        if li == 0 and fanout[0] > 1 and ds.name not in mapping.levels[0].no_link_transfer:
-            content[0] -= compute_link_savings(ds, nest, mapping, mesh)
         weighted[li] = child_total * fanout[li]
+        if fanout[li] > 1 and ds.name not in mapping.levels[li].no_link_transfer:
+            is_x = tuple([x for _, b, x in mapping.levels[li].spatial if b > 1])
+            effect = link_effect(ds, nest.spatial[li], is_x, meshes[li], nest.temporal[nest.first_above[li]:],
+                                 tuple(extents[li - 1]) if li else None)
+            if effect is not None:
+                content[li], weighted[li] = effect.content, effect.weighted
+                per_child[li] = effect.weighted / fanout[li]
+                if li > 0:  # Timeloop spreads the transfers over all instances of the child level
+                    peer[li - 1] = effect.transfers / nest.replication[li - 1]
     # Partition sizes (computed over all levels, before masking).
     partition = [0] * n
     partition[n - 1] = sizes[n - 1]
@@ -299,14 +226,15 @@ def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: b
             continue
         parent_share = per_child[li + 1] if li + 1 < n else 0.0
         if ds.read_write:
-            updates = float(round(content[li]))
-            reads = float(round(content[li] - partition[li]))
+            updates = _round(content[li])
+            reads = _round(content[li] + peer[li] - partition[li])
             first = 0 if count_first_fill else partition[li]
-            fills = 0.0 if li == outermost else float(round(parent_share - first))
+            fills = _round(peer[li]) if li == outermost else _round(parent_share + peer[li] - first)
         else:
-            reads = float(round(content[li]))
+            reads = _round(content[li] + peer[li])
             updates = 0.0
-            fills = 0.0 if li == outermost else parent_share
+            # Timeloop keeps read-only fills in an integer: the fraction of the spread-out transfers drops
+            fills = float(math.floor((peer[li] if li == outermost else parent_share + peer[li]) + 1e-9))
         multicast = weighted[li] / content[li] if content[li] else 1.0
         out.append(TileStats(True, sizes[li], extents[li], reads, fills, updates, partition[li], replication[li],
                              content[li], fanout[li], multicast))

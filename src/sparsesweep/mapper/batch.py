@@ -256,9 +256,9 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
 
 def _link_savings(tab: Tables, rel: np.ndarray, P0: np.ndarray, x0: np.ndarray, per0: np.ndarray,
                   reuse0: np.ndarray) -> np.ndarray:
-    """Reads of a tensor that neighbour links save at the compute fanout (engine.nest.compute_link_savings):
+    """Reads of a tensor that neighbour links save at the compute fanout (engine.links.link_effect):
     (points shared with a mesh neighbour) x (steps before the innermost relevant temporal loop)."""
-    from ..engine.nest import _shared_uncoupled
+    from ..engine.links import shared_stationary
 
     out = np.zeros(len(P0))
     candidates = (P0.prod(axis=1) > 1) & (np.where(rel, 1, P0).prod(axis=1) > 1) & (reuse0 > 1)
@@ -273,7 +273,7 @@ def _link_savings(tab: Tables, rel: np.ndarray, P0: np.ndarray, x0: np.ndarray, 
         order, split = spatial_order(tab.spatial0.prefix, factors, xaxis)
         loops = [d for d in order if factors[d] > 1]
         is_x = tuple(pos < split for pos, d in enumerate(order) if factors[d] > 1)
-        shared[k] = _shared_uncoupled(tuple(factors[d] for d in loops), tuple(bool(rel[d]) for d in loops),
+        shared[k] = shared_stationary(tuple(factors[d] for d in loops), tuple(bool(rel[d]) for d in loops),
                                       is_x, tab.mesh0)
     out[candidates] = shared[inverse.ravel()] * per0[candidates] * (1.0 - 1.0 / reuse0[candidates])
     return out
