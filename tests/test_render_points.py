@@ -233,3 +233,35 @@ def test_real_timeloop_accepts_the_rendered_inputs(tmp_path, reference):
     expected = (case / "timeloop-model.stats.txt").read_text()
     line = lambda text: next(ln for ln in text.splitlines() if ln.startswith("Cycles:"))  # noqa: E731
     assert line(stats) == line(expected)
+
+
+@pytest.mark.parametrize("sparsity, act, act_nm, k_block", [
+    (0.5, 0.5, "2:4", 32), (0.667, 0.667, "2:6", 48), (0.75, 0.75, "2:8", 64),   # the study: act = weight
+    (0.5, 0.25, "3:4", 32), (0.75, 0.625, "3:8", 64), (0.667, 0.5, "2:4", 48),
+])
+def test_structured_activations_pad_k_to_the_weights_block_only(sparsity, act, act_nm, k_block):
+    """Activation N:M blocks (M in 4, 6, 8, 16) divide the weights' K block: no common-multiple padding."""
+    point = _render("structured", "dual", sparsity, act=act)
+    assert point.info()["act_nm"] == act_nm
+    nm_m = int(act_nm.split(":")[1])
+    assert nm_m in (4, 6, 8, 16) and k_block % nm_m == 0
+    assert point.plan.gemm.K == -(-point.plan.gemm.K_orig // k_block) * k_block  # 1152 -> a multiple of the block
+
+
+@pytest.mark.parametrize("sparsity, act", [(0.5, 0.3), (0.5, 0.444), (0.5, 0.667), (0.2, 0.2)])
+def test_structured_activations_no_hardware_pattern_expresses_are_refused(sparsity, act):
+    with pytest.raises(SpecError, match=r"--act-sparsity: activation sparsity .* nearest: "):
+        _render("structured", "dual", sparsity, act=act)
+
+
+def test_structured_dualcompress_keeps_activations_unstructured():
+    """Unstructured activations on the structured weight path (fig15's dualCompress): any sparsity,
+    hypergeometric, bitmask at DRAM/SMEM, K padded to the weights' block alone."""
+    point = _render("structured_dualcompress", "dual", 0.5, act=0.3)
+    assert _densities(point)["B"] == {"distribution": "hypergeometric", "density": 0.7}
+    assert point.info()["act_nm"] is None and "unstructured activations" in point.plan.design
+    assert [r["format"] for r in _ranks(point, "SMEM", "B")] == ["UOP"] * 4 + ["B", "B"]
+    assert point.plan.gemm.K % 32 == 0
+    single = _render("structured_dualcompress", "single", 0.5)
+    assert single.files["input.yaml"].split("problem:")[1] == _render("structured", "single", 0.5).files[
+        "input.yaml"].split("problem:")[1]

@@ -163,3 +163,29 @@ def test_rendered_dense_point_evaluates_to_the_fig15_master_figures(reference):
     assert result.energy_pj == pytest.approx(expected["energy_pj"], rel=1e-3)
     for level in ("MAC", "LRF", "RF", "DRAM"):
         assert result.levels[level].energy_pj == pytest.approx(expected["levels"][level]["energy_pj"], rel=1e-6)
+
+@pytest.mark.parametrize("wd, bits", [("0.5", None), ("0.3333", 2), ("0.25", None)])
+def test_structured_dualcompress_is_the_fig15_dualcompress_design(reference, wd, bits):
+    """``structured_dualcompress`` (N:M weights, hypergeometric bitmask activations) renders the fig15
+    STC_flexible_dualCompress case: its sparse optimizations and densities equal the reference's, and
+    the native engine gives that case's Timeloop-master figures (2:6 RLE with the artifact's 2 bits)."""
+    import json
+
+    from sparsesweep.backends.base import default_registry
+
+    design = "STC_flexible_dualCompress-RF2x-24-bandwidth-RLE"
+    ref, _ = _reference(reference, wd, design)
+    spec = scheme("structured_dualcompress").model_copy(update={"weight_format": "RLE", "metadata_bits": bits})
+    point = render_point(arch("stc"), LAYER, spec, "dual", round(1 - float(wd), 4), ACT_SPARSITY,
+                         mapping=ref["mapping"])
+    problem = norm(point.bundle.data["problem"])
+    assert problem["instance"]["densities"]["B"] == {"distribution": "hypergeometric",
+                                                     "density": pytest.approx(0.56)}
+    assert targets_by_name(norm(point.bundle.data["sparse_optimizations"])) == \
+        targets_by_name(ref["sparse_optimizations"])
+    assert point.plan.gemm.K == ref["problem"]["instance"]["K"]
+    result = default_registry().create("native").evaluate(point.bundle)
+    folder = reference / "fig15" / f"WD-{wd}" / CASE.format(wd=wd) / design
+    expected = json.loads((folder / "expected.json").read_text())
+    assert result.cycles == expected["cycles"]
+    assert result.energy_pj == pytest.approx(expected["energy_pj"], rel=1e-3)

@@ -107,3 +107,61 @@ def test_scheme_option_errors(tmp_path, body, expected):
     with pytest.raises(SpecError) as exc:
         load_scheme(path)
     assert expected in exc.value.one_line() and "s.yaml:" in exc.value.one_line()
+
+
+# ---- activation patterns (structured dual side) ---------------------------------------------------
+
+from sparsesweep.specs.scheme import ACT_BLOCK_SIZES, act_nm_for_sparsity  # noqa: E402
+
+
+@pytest.mark.parametrize("sparsity, k_block, pattern", [
+    (0.5, 32, "2:4"), (0.667, 48, "2:6"), (0.75, 64, "2:8"),      # the study's act = weight points
+    (0.25, 32, "3:4"), (0.625, 64, "3:8"), (0.875, 128, "2:16"),
+    (0.333, 24, "4:6"), (0.5, 20, "2:4"), (0.8333, 96, "1:6"),
+])
+def test_activation_patterns_use_hardware_blocks_dividing_the_weights_block(sparsity, k_block, pattern):
+    nm = act_nm_for_sparsity(sparsity, k_block)
+    assert str(nm) == pattern
+    assert nm.m in ACT_BLOCK_SIZES and k_block % nm.m == 0
+
+
+@given(st.floats(min_value=0.01, max_value=0.99), st.sampled_from([16, 20, 24, 32, 48, 64, 96, 128, 160]))
+def test_an_activation_pattern_is_a_hardware_block_within_tolerance_or_an_error(sparsity, k_block):
+    try:
+        nm = act_nm_for_sparsity(sparsity, k_block)
+    except SpecError as exc:
+        assert "nearest:" in str(exc) and "--act-sparsity" in str(exc)
+        return
+    assert nm.m in ACT_BLOCK_SIZES and k_block % nm.m == 0
+    assert abs(nm.density - (1 - sparsity)) <= DENSITY_TOLERANCE
+
+
+@pytest.mark.parametrize("sparsity, k_block, nearest", [
+    (0.3, 32, ["0.3125 (11:16)", "0.25 (3:4)"]),      # 7:10 would need M = 10
+    (0.444, 32, ["0.4375 (9:16)", "0.5 (2:4)"]),      # 5:9 would need M = 9
+    (0.667, 32, ["0.6875 (5:16)", "0.625 (3:8)"]),    # 2:6 does not divide a 2:4 weight block
+    (0.2, 20, ["0.25 (3:4)"]),                        # 4:5 weights: only M = 4 fits their block of 20
+])
+def test_inexpressible_activation_sparsity_names_the_nearest_patterns(sparsity, k_block, nearest):
+    with pytest.raises(SpecError) as err:
+        act_nm_for_sparsity(sparsity, k_block)
+    text = str(err.value)
+    assert text.count("\n") == 0 and text.startswith("--act-sparsity")
+    for item in nearest:
+        assert item in text
+
+
+def test_activation_kind_unstructured_needs_a_structured_scheme_and_bitmask(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nkind: unstructured\nactivation_kind: structured\n")
+    with pytest.raises(SpecError, match="activation_kind"):
+        load_scheme(path)
+    path.write_text("name: s\nkind: structured\nactivation_kind: unstructured\nactivation_format: CP\n")
+    with pytest.raises(SpecError, match="activation_format"):
+        load_scheme(path)
+    path.write_text("name: s\nkind: dense\nactivation_kind: unstructured\n")
+    with pytest.raises(SpecError, match="activation_kind"):
+        load_scheme(path)
+    shipped = load_scheme(REPO / "sparse_opt" / "structured_dualcompress.yaml")
+    assert shipped.kind == "structured" and shipped.activations_kind == "unstructured"
+    assert load_scheme(REPO / "sparse_opt" / "structured.yaml").activations_kind == "structured"

@@ -8,10 +8,14 @@ kind / sides      single                                 dual
 ================  =====================================  ============================================
 dense             STC arch, densities 1.0, no sparse optimizations, TC mapspace (RF K <= 4*pe_mesh_x)
 structured        STC_flexible: A N:M CP/RLE, RF          STC_flexible_dualCompress: + B N:M bitmask
-                  skipping_spatial B,Z <- A, RF K pinned  at DRAM/SMEM
+                  skipping_spatial B,Z <- A, RF K pinned  at DRAM/SMEM (activation_kind: unstructured:
+                                                          B hypergeometric bitmask, as fig15)
 unstructured      DSTC: A hypergeometric bitmask,         DSTC: A and B hypergeometric bitmask,
                   RF Z <- A, LRF B <- A (skipping)        RF Z <- [A,B], LRF A <- B, B <- A
 ================  =====================================  ============================================
+
+Structured activations are N:M with M in 4, 6, 8, 16 dividing the weights' K block (see
+:func:`~.specs.scheme.act_nm_for_sparsity`): the GEMM K is padded to the weights' block alone.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from dataclasses import dataclass, field
 
 from .errors import SpecError
 from .specs.arch import ArchSpec
-from .specs.scheme import NM, SchemeSpec, Sides, check_sparsity, coordinate_bits, nm_for_sparsity
+from .specs.scheme import (NM, SchemeSpec, Sides, act_nm_for_sparsity, check_sparsity, coordinate_bits,
+                           nm_for_sparsity)
 from .specs.workload import Gemm, Layer
 
 MASTER_BLOCK_SIZES = (1, 2, 4, 8, 16, 32)  # Timeloop master's VectorWidthCoefficientTable rows (+ 1)
@@ -64,20 +69,21 @@ class DesignPlan:
 
 
 def plan_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides, sparsity: float,
-               act_sparsity: float | None = None) -> DesignPlan:
-    """The design a point renders (raises :class:`SpecError` for points it cannot express)."""
+               act_sparsity: float | None = None, act_key: str = "--act-sparsity") -> DesignPlan:
+    """The design a point renders (raises :class:`SpecError` for points it cannot express); ``act_key``
+    names where the activation sparsity came from in errors."""
     if sides not in ("single", "dual"):
         raise SpecError(f"unknown sides '{sides}'", key="--sides", fix="use single or dual")
     sparsity = check_sparsity(sparsity)
     if act_sparsity is not None:
-        act_sparsity = check_sparsity(act_sparsity, "--act-sparsity")
+        act_sparsity = check_sparsity(act_sparsity, act_key)
     if arch.topology != scheme.topology:
         raise SpecError(f"scheme '{scheme.name}' ({scheme.kind}) renders a '{scheme.topology}' design but arch "
                         f"'{arch.name}' has topology '{arch.topology}'", file=arch.source, key="topology",
                         fix=f"use --arch arch/{scheme.topology}.yaml")
     notes: list[str] = []
-    weights, acts, act_sparsity = _densities(scheme, sides, sparsity, act_sparsity, notes)
-    pins, multiples = _pins(arch, scheme, weights, acts)
+    weights, acts, act_sparsity = _densities(arch, scheme, sides, sparsity, act_sparsity, notes, act_key)
+    pins, multiples = _pins(arch, scheme, weights)
     gemm = layer.gemm(*multiples)
     if gemm.padded:
         notes.append(f"GEMM padded from M={gemm.M_orig} N={gemm.N_orig} K={gemm.K_orig} to "
@@ -89,8 +95,8 @@ def plan_point(arch: ArchSpec, layer: Layer, scheme: SchemeSpec, sides: Sides, s
                       notes=notes, warnings=warnings)
 
 
-def _densities(scheme: SchemeSpec, sides: Sides, sparsity: float, act_sparsity: float | None,
-               notes: list[str]) -> tuple[TensorPlan, TensorPlan, float | None]:
+def _densities(arch: ArchSpec, scheme: SchemeSpec, sides: Sides, sparsity: float, act_sparsity: float | None,
+               notes: list[str], act_key: str) -> tuple[TensorPlan, TensorPlan, float | None]:
     """Weights and activations plans, and the activation sparsity in effect (None: not exploited)."""
     if scheme.kind == "dense":
         if sparsity or act_sparsity:
@@ -103,22 +109,54 @@ def _densities(scheme: SchemeSpec, sides: Sides, sparsity: float, act_sparsity: 
         return weights, TensorPlan(), act_sparsity
     if act_sparsity is None:
         act_sparsity = sparsity if scheme.activation_density is None else 1.0 - scheme.activation_density
-    return weights, _tensor(scheme, act_sparsity, scheme.activations_format, "--act-sparsity", None), act_sparsity
+    if act_sparsity == 0.0:
+        return weights, TensorPlan(), act_sparsity
+    fmt = scheme.activations_format
+    if scheme.activations_kind == "unstructured":
+        return weights, _random(act_sparsity, fmt), act_sparsity
+    k_block = _k_block(arch, scheme, weights.nm)
+    what = f" of {weights.nm} weights" if weights.nm else " of dense weights"
+    nm = act_nm_for_sparsity(act_sparsity, k_block, scheme.patterns(), key=act_key, weights=what)
+    assert nm is not None  # act_sparsity > 0
+    return weights, _structured(nm, fmt, None), act_sparsity
 
 
 def _tensor(scheme: SchemeSpec, sparsity: float, fmt: str, key: str, bits: int | None) -> TensorPlan:
     if sparsity == 0.0:
         return TensorPlan()
     if scheme.kind == "unstructured":
-        return TensorPlan(density=round(1.0 - sparsity, 12), distribution="hypergeometric", format=fmt, metadata_bits=1)
+        return _random(sparsity, fmt)
     nm = nm_for_sparsity(sparsity, scheme.patterns(), key=key)
     assert nm is not None  # sparsity > 0
+    return _structured(nm, fmt, bits)
+
+
+def _random(sparsity: float, fmt: str) -> TensorPlan:
+    """Hypergeometric (unstructured) nonzeros, bitmask metadata."""
+    return TensorPlan(density=round(1.0 - sparsity, 12), distribution="hypergeometric", format=fmt, metadata_bits=1)
+
+
+def _structured(nm: NM, fmt: str, bits: int | None) -> TensorPlan:
     md_bits = 1 if fmt == "B" else (bits or coordinate_bits(nm.m))
     return TensorPlan(density=nm.density, distribution="fixed_structured", nm=nm, format=fmt, metadata_bits=md_bits)
 
 
-def _pins(arch: ArchSpec, scheme: SchemeSpec, weights: TensorPlan,
-          acts: TensorPlan) -> tuple[dict[str, int | str], tuple[int, int, int]]:
+def _k_block(arch: ArchSpec, scheme: SchemeSpec, nm: NM | None) -> int:
+    """The K extent of one RF spatial step of an STC design, which the GEMM K is padded to: the PE
+    columns (dense weights), the N:M lane block pe_mesh_x*M/N (skipping), or whole N:M blocks on
+    the PE columns (gating)."""
+    if nm is None:
+        return arch.pe_mesh_x
+    if scheme.saf == "skipping":
+        if arch.pe_mesh_x % nm.n:
+            raise SpecError(f"N:M {nm} needs N to divide pe_mesh_x={arch.pe_mesh_x} (the RF spatial K block is "
+                            f"pe_mesh_x*M/N)", key="--sparsity",
+                            fix="pick a sparsity with N = 2 (0.5, 0.667, 0.75) or change pe_mesh_x")
+        return arch.pe_mesh_x * nm.m // nm.n
+    return math.lcm(arch.pe_mesh_x, nm.m)
+
+
+def _pins(arch: ArchSpec, scheme: SchemeSpec, weights: TensorPlan) -> tuple[dict[str, int | str], tuple[int, int, int]]:
     """Mapspace pins for the constraints, and the (M, N, K) multiples the GEMM is padded to."""
     if scheme.topology == "dstc":
         sm_n = max(d for d in range(1, math.isqrt(arch.cores) + 1) if arch.cores % d == 0)
@@ -135,19 +173,10 @@ def _pins(arch: ArchSpec, scheme: SchemeSpec, weights: TensorPlan,
     # M to the PE rows and K to the PE columns (dense, gating) or to the N:M lane block (skipping),
     # DSTC pads M and N to its cores' outer-product arrays. Without K padding, a dense layer whose K
     # has no factor near pe_mesh_x (conv1: K=147) leaves PE columns idle that structured fills.
-    k_multiple = arch.pe_mesh_x
-    nm = weights.nm
-    if nm is not None and scheme.saf == "skipping":
-        if arch.pe_mesh_x % nm.n:
-            raise SpecError(f"N:M {nm} needs N to divide pe_mesh_x={arch.pe_mesh_x} (the RF spatial K block is "
-                            f"pe_mesh_x*M/N)", key="--sparsity",
-                            fix="pick a sparsity with N = 2 (0.5, 0.667, 0.75) or change pe_mesh_x")
-        k_multiple = arch.pe_mesh_x * nm.m // nm.n
+    # Structured activations' M divides this block (act_nm_for_sparsity), so they add no padding.
+    k_multiple = _k_block(arch, scheme, weights.nm)
+    if weights.nm is not None and scheme.saf == "skipping":
         pins["rf_k"] = f"K={k_multiple}"
-    elif nm is not None:
-        k_multiple = math.lcm(k_multiple, nm.m)
-    if acts.nm is not None:
-        k_multiple = math.lcm(k_multiple, acts.nm.m)
     return pins, (arch.pe_mesh_y, 1, k_multiple)
 
 
@@ -179,7 +208,8 @@ def _label(scheme: SchemeSpec, sides: Sides) -> str:
     if scheme.kind == "structured":
         base = "STC_flexible" if sides == "single" else "STC_flexible_dualCompress"
         fmt = "-RLE" if scheme.weights_format == "RLE" else ""
-        return f"{base}{fmt}" + (" (gating)" if scheme.saf == "gating" else "")
+        acts = " (unstructured activations, as fig15)" if sides == "dual" and scheme.activations_kind == "unstructured" else ""
+        return f"{base}{fmt}" + (" (gating)" if scheme.saf == "gating" else "") + acts
     if scheme.position_skipping:
         return "DSTC (artifact position-skipping; native engine only)"
     return f"DSTC ({scheme.saf}, Timeloop-master SAFs)"

@@ -13,6 +13,14 @@ dense.  Otherwise the pattern is the ``N:M`` (1 <= N < M <= 16, or one of the sc
 ``nm_patterns``) whose density ``N/M`` is within 0.005 of ``d``, preferring ``N = 2`` (the
 STC-flexible family 2:4, 2:6, 2:8), then the smallest ``M``.  So 0.5 -> 2:4, 0.667 -> 2:6,
 0.75 -> 2:8, 0.6 -> 2:5, 0.9 -> 1:10, 0.25 -> 3:4; a sparsity no pattern matches is rejected.
+
+**Activation patterns** (:func:`act_nm_for_sparsity`, structured dual side): activations use the
+hardware's N:M patterns, M in ``ACT_BLOCK_SIZES`` (4, 6, 8, 16), and only those whose M divides
+the weights' K block (the K extent one RF spatial step covers: ``pe_mesh_x * M / N`` for skipping,
+``lcm(pe_mesh_x, M)`` for gating, ``pe_mesh_x`` for dense weights).  Every activation block then
+lies inside one weight block, so K is padded to the weights' block only, never to a common
+multiple of both patterns.  The same rule as for weights picks among them (N = 2 first, then the
+smallest M); a sparsity no allowed pattern matches is an error naming the nearest ones.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ SIDES: tuple[Sides, ...] = ("single", "dual")
 KINDS: tuple[Kind, ...] = ("dense", "structured", "unstructured")
 DENSITY_TOLERANCE = 0.005  # |N/M - (1 - s)| allowed when picking N:M
 MAX_M = 16
+ACT_BLOCK_SIZES = (4, 6, 8, 16)  # the M of the activation N:M patterns the hardware supports
 TOPOLOGY_OF_KIND: dict[str, str] = {"dense": "stc", "structured": "stc", "unstructured": "dstc"}
 
 
@@ -103,6 +112,32 @@ def nm_for_sparsity(sparsity: float, patterns: Sequence[NM] | None = None, *, ke
                     key=key, fix=f"use e.g. 0.5 (2:4), 0.667 (2:6) or 0.75 (2:8); {hint}")
 
 
+def act_nm_for_sparsity(sparsity: float, k_block: int, patterns: Sequence[NM] | None = None, *,
+                        key: str = "--act-sparsity", weights: str = "") -> NM | None:
+    """The activation N:M for a sparsity: M in ``ACT_BLOCK_SIZES`` dividing ``k_block`` (the weights'
+    K block); see the module docs.  ``weights`` describes the weights' block in the error."""
+    sparsity = check_sparsity(sparsity, key)
+    if sparsity == 0.0:
+        return None
+    density = 1.0 - sparsity
+    blocks = [m for m in ACT_BLOCK_SIZES if k_block % m == 0]
+    pool = [p for p in patterns if p.m in blocks] if patterns else [NM(n, m) for m in blocks for n in range(1, m)]
+    pool = [p for p in pool if p.n < p.m]
+    close = [p for p in pool if abs(p.density - density) <= DENSITY_TOLERANCE]
+    if close:
+        return min(close, key=lambda p: (p.n != 2, p.m, abs(p.density - density)))
+    below = max((p for p in pool if p.density < density), key=lambda p: (p.density, -p.m), default=None)
+    above = min((p for p in pool if p.density > density), key=lambda p: (p.density, p.m), default=None)
+    nearest = sorted({p for p in (below, above) if p is not None}, key=lambda p: abs(p.density - density))
+    names = ", ".join(f"{p.sparsity:.4g} ({p})" for p in nearest) or "none"
+    allowed = ", ".join(str(m) for m in blocks) or "none"
+    raise SpecError(f"activation sparsity {sparsity:g} has no N:M pattern with M in {allowed} (the hardware's "
+                    f"{', '.join(str(m) for m in ACT_BLOCK_SIZES)} that divide the K block {k_block}{weights}) "
+                    f"within {DENSITY_TOLERANCE} density; nearest: {names}", key=key,
+                    fix=f"use one of the nearest ({names}), or scheme structured_dualcompress for unstructured "
+                        "activations")
+
+
 def _check_nm(text: str) -> str:
     try:
         return str(NM.parse(text))
@@ -146,6 +181,11 @@ class SchemeSpec(Spec):
     activation_density: Density = Field(
         None, description="Dual side: fixed activation density in (0, 1] (default: the weight density; "
         "--act-sparsity overrides).")
+    activation_kind: Literal["structured", "unstructured"] | None = Field(
+        None, description="Dual side, structured schemes: structured = N:M activations (M in 4, 6, 8, 16, "
+        "dividing the weights' K block); unstructured = hypergeometric (random) activations stored with bitmask "
+        "metadata on the structured weight path, as Sparseloop's fig15 STC_flexible_dualCompress. Default: the "
+        "scheme's kind.")
 
     @property
     def topology(self) -> str:
@@ -160,13 +200,19 @@ class SchemeSpec(Spec):
     def activations_format(self) -> str:
         return self.activation_format or "B"
 
+    @property
+    def activations_kind(self) -> str:
+        """How dual-sided activations are sparse: 'structured' (N:M) or 'unstructured' (hypergeometric)."""
+        return self.activation_kind or ("unstructured" if self.kind == "unstructured" else "structured")
+
     def patterns(self) -> list[NM] | None:
         return [NM.parse(p) for p in self.nm_patterns] if self.nm_patterns else None
 
     def problem(self) -> tuple[str, str, str] | None:
         """The first option that does not fit ``kind``, as ``(key, what, fix)``."""
         if self.kind == "dense":
-            for key in ("weight_format", "activation_format", "metadata_bits", "nm_patterns", "activation_density"):
+            for key in ("weight_format", "activation_format", "metadata_bits", "nm_patterns", "activation_density",
+                        "activation_kind"):
                 if getattr(self, key) is not None:
                     return key, "has no meaning for a dense scheme", "remove it, or use kind: structured/unstructured"
         if self.kind == "structured" and self.weight_format == "B":
@@ -178,6 +224,12 @@ class SchemeSpec(Spec):
                     return key, "unstructured designs use bitmask (B) metadata, as DSTC", "use B or remove it"
             if self.nm_patterns is not None:
                 return "nm_patterns", "only structured schemes have N:M patterns", "remove it"
+            if self.activation_kind == "structured":
+                return ("activation_kind", "unstructured designs (DSTC) have unstructured activations",
+                        "remove it, or use kind: structured")
+        if self.activations_kind == "unstructured" and self.activations_format != "B":
+            return ("activation_format", "unstructured activations use bitmask (B) metadata, as dualCompress",
+                    "use B or remove it")
         if self.position_skipping and (self.kind != "unstructured" or self.saf != "skipping"):
             return ("position_skipping", "needs kind: unstructured and saf: skipping",
                     "set position_skipping: false")
