@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backends.base import BackendRegistry, Objective, SearchOptions, SearchResult, default_registry
+from .errors import SpecError
 from .inputs import SpecBundle, load_bundle
 from .result import Result
 
@@ -127,7 +128,16 @@ class SweepResult:
                 "summary": json.loads(self.summary.to_json(orient="records"))}
 
 
-def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: Sequence[float] = (),
+def _act_from_workload(act_sparsity: Sequence[float] | str) -> bool:
+    if isinstance(act_sparsity, str):
+        if act_sparsity != "workload":
+            raise SpecError(f"act_sparsity={act_sparsity!r} is neither numbers nor 'workload'", key="act_sparsity",
+                            fix="give e.g. [0.3, 0.5], or 'workload' for each layer's activation_density")
+        return True
+    return False
+
+
+def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: Sequence[float] | str = (),
           schemes: Sequence[str] | None = None, sides: Sequence[str] = ("single", "dual"),
           layers: Sequence[str] | None = None, arch: Sequence[str | Path] | Mapping[str, str | Path] = (),
           workload: str | Path = "workloads/resnet50.yaml",
@@ -140,7 +150,8 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
     and return its tables as DataFrames.
 
     The keywords are the command line's options: ``sparsity`` (``--sparsity``; 0 = the dense
-    baseline, which always runs), ``act_sparsity``, ``schemes`` (default: the backend's study
+    baseline, which always runs), ``act_sparsity`` (an axis crossed with ``sparsity``, or ``"workload"``
+    for each layer's ``activation_density``), ``schemes`` (default: the backend's study
     schemes), ``sides``, ``layers`` (names or shell-style patterns such as ``"conv3_*"``), ``arch``
     (files, or ``{label: file}`` for design variants), ``workload``, ``axes`` (``--set``: a mapping
     ``{"smem_kib": [128, 256]}``, multiples as ``["x0.5", "x1"]``, paired parameters as
@@ -163,7 +174,9 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
     from .sweep.session import SweepOptions, default_jobs, execute
 
     config = SweepConfig(
-        sparsities=tuple(float(s) for s in sparsity), act_sparsities=tuple(float(s) for s in act_sparsity),
+        sparsities=tuple(float(s) for s in sparsity),
+        act_sparsities=() if isinstance(act_sparsity, str) else tuple(float(s) for s in act_sparsity),
+        act_from_workload=_act_from_workload(act_sparsity),
         schemes=tuple(schemes) if schemes is not None else default_schemes(backend),
         sides=tuple(sides),  # type: ignore[arg-type]
         layers=tuple(layers) if layers is not None else None,

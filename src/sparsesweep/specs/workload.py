@@ -50,6 +50,10 @@ class Layer(Spec):
     Wstride: int = _dim("Horizontal stride (columns).")
     pad: int = Field(0, ge=0, description="Zero padding on each side (pixels; informational).")
     repeat: int = Field(1, ge=1, description="How many identical instances of this layer the network has.")
+    activation_density: float | None = Field(
+        None, gt=0.0, le=1.0, description="Measured density of this layer's input activations (fraction of "
+        "nonzeros, in (0, 1], e.g. after the previous ReLU). Used by dual-sided points only when the sweep is run "
+        "with --act-sparsity workload (default: the activation sparsity equals the weight sparsity).")
 
     @property
     def macs(self) -> int:

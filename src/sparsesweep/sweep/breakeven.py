@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from .acts import DualAct, dual_act, dual_rows
 from .grid import BASE_VARIANT, Grid, PlannedPoint, Variant, point_id, with_setting
 from .runner import Outcome, SweepRun
 from .tables import results_frame, summary_frame
@@ -53,13 +54,22 @@ def next_sparsities(bracket: tuple[float, float, float, float]) -> list[float]:
     return out
 
 
-def curves(summary: pd.DataFrame, reference: dict, kinds: Sequence[str] = KINDS) -> dict[tuple[str, str], pd.Series]:
-    """Energy vs dense by sparsity of each (scheme, sides) of ``kinds`` at the reference setting,
-    starting at the scheme's own hardware at sparsity 0."""
+def at_setting(summary: pd.DataFrame, reference: dict) -> pd.DataFrame:
+    """The rows at the reference memory setting."""
     rows = summary
     for name, value in reference.items():
         if name in rows.columns:
             rows = rows[rows[name].eq(value)]
+    return rows
+
+
+def curves(summary: pd.DataFrame, reference: dict, kinds: Sequence[str] = KINDS,
+           how: DualAct | None = None) -> dict[tuple[str, str], pd.Series]:
+    """Energy vs dense by sparsity of each (scheme, sides) of ``kinds`` at the reference setting,
+    starting at the scheme's own hardware at sparsity 0; dual curves hold the activation side as the
+    claims do (``how``, default :func:`~.acts.dual_act` of the rows)."""
+    rows = at_setting(summary, reference)
+    how = how or dual_act(rows)
     rows = rows[rows["complete"].astype(bool) & rows["kind"].isin(kinds)]
     out = {}
     for scheme in dict.fromkeys(rows["scheme"]):
@@ -68,7 +78,7 @@ def curves(summary: pd.DataFrame, reference: dict, kinds: Sequence[str] = KINDS)
         for sides in ("single", "dual"):
             part = mine[mine["sides"].eq(sides) & mine["sparsity"].gt(0)]
             if sides == "dual":
-                part = part[(part["act_sparsity"].astype(float) - part["sparsity"].astype(float)).abs() < 1e-9]
+                part = dual_rows(part, how)
             if not len(part):
                 continue
             curve = pd.concat([zero, part]).drop_duplicates("sparsity").set_index("sparsity")["energy_vs_dense"]
@@ -96,11 +106,14 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
         todo = []
         if "variant" in summary.columns:
             summary = summary[summary["variant"].eq(label)]
-        for (scheme, sides), curve in curves(summary, grid.reference).items():
+        how = dual_act(at_setting(summary, grid.reference))
+        for (scheme, sides), curve in curves(summary, grid.reference, how=how).items():
             bracket = crossing(curve)
             if bracket is None or bracket[2] - bracket[0] <= STEP + 1e-9 or scheme not in schemes:
                 continue
-            todo += [Variant(schemes[scheme], sides, s, None) for s in next_sparsities(bracket)]
+            dual = sides == "dual"
+            todo += [Variant(schemes[scheme], sides, s, how.variant_act() if dual else None,
+                             dual and how.mode == "workload") for s in next_sparsities(bracket)]
         if not todo:
             break
         points = [PlannedPoint(point_id(layer, v, setting, label), layer, v, hw[v.scheme.topology], setting, label)

@@ -13,13 +13,16 @@ that turn "~2x", "~40%", "equally", "nothing" and "insignificantly" into numbers
 below; the report prints them.
 
 "structured" and "unstructured" mean the first swept scheme of that kind (the scheme named
-``structured`` / ``unstructured`` when swept); dual-sided points use the activation sparsity that
-equals the weight sparsity when swept, else the first one.
+``structured`` / ``unstructured`` when swept); dual-sided points hold the activation side as
+:func:`~.acts.dual_act` picks (activation sparsity = weight sparsity, the study's setting, unless
+``--act-sparsity`` values cover more weight sparsities), and every verdict that reads dual points says
+which activation sparsity it used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +32,7 @@ from .claims_base import (  # noqa: F401 (re-exported: the claims API)
     RATIO_BAND, UP_TO_70, AT_75, NEAR_40, AT_66, SAME_SKIPS, LOWERS, EQUALLY, NOTHING, INSIGNIFICANT, MOST,
     BREAK_EVEN_STEP, TOL, Part, ClaimResult, combine, command_adding, Claim, axis_column, scheme_of,
     at_reference, series, break_even, _fmt, _pair, DEFAULT, _pts)
+from .acts import dual_act
 from .claims_sides import (both_converge_at_extreme, dual_advantage_shrinks_when_matched,
                            dual_outperforms_single, dual_overhead_at_low_sparsity)
 
@@ -323,5 +327,17 @@ def mechanism(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
 
 def check_all(summary: pd.DataFrame, reference: Mapping[str, Any],
               basis: Callable[[str | None], pd.DataFrame] | None = None) -> list[tuple[Claim, ClaimResult]]:
-    """Every claim; ``basis(axis)`` gives the summary a claim is checked on (default: ``summary``)."""
-    return [(claim, claim.check(basis(claim.axis) if basis else summary, reference)) for claim in CLAIMS]
+    """Every claim; ``basis(axis)`` gives the summary a claim is checked on (default: ``summary``).
+    Each verdict that reads dual-sided points names the activation sparsity it used."""
+    out = []
+    for claim in CLAIMS:
+        rows = basis(claim.axis) if basis else summary
+        out.append((claim, with_act_note(claim.check(rows, reference), dual_act(rows).describe())))
+    return out
+
+
+def with_act_note(result: ClaimResult, act: str) -> ClaimResult:
+    """``result`` with ``act`` (the dual points' activation sparsity) added to every part that read dual points."""
+    parts = tuple(replace(p, points=f"{p.points}; dual: {act}" if p.points else f"dual: {act}")
+                  if "dual" in p.scope or "dual" in p.points else p for p in result.parts)
+    return replace(result, parts=parts)

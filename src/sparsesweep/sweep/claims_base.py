@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from .acts import dual_act, dual_rows
 from .grid import FACTOR_SUFFIX
 
 RATIO_BAND = (1.5, 2.67)  # "~2x": geometric mean of unstructured/structured energy within 2 (x/÷ 4/3)
@@ -95,9 +95,8 @@ def series(summary: pd.DataFrame, kind: str, sides: str, metric: str) -> pd.Seri
     scheme = scheme_of(summary, kind)
     rows = summary[summary["scheme"].eq(scheme) & summary["sides"].eq(sides) & summary["sparsity"].gt(0)
                    & summary["complete"].astype(bool)]
-    if sides == "dual" and len(rows):
-        same = rows[np.isclose(rows["act_sparsity"].astype(float), rows["sparsity"].astype(float))]
-        rows = same if len(same) else rows.drop_duplicates("sparsity")
+    if sides == "dual" and len(rows):  # one activation setting for every design (see .acts.dual_act)
+        rows = dual_rows(rows, dual_act(summary))
     return rows.set_index("sparsity")[metric].astype(float).sort_index()
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from ..backends.base import OBJECTIVES, BackendRegistry, default_registry
 from ..clitools import OneLineParser, quiet_pipe, with_examples
 from ..energy.ert import SOURCES
-from ..errors import EXIT_USER_ERROR, SparsesweepError
+from ..errors import EXIT_USER_ERROR, SparsesweepError, SpecError
 from ..specs.scheme import Sides
 from ..signals import EXIT_INTERRUPTED, EXIT_TERMINATED, exit_code, sigterm_as_interrupt
 from .grid import DEFAULT_SPARSITIES, DEFAULT_WORKLOAD, SweepConfig, default_schemes, parse_axis, parse_fractions, \
     parse_list
+from .acts import WORKLOAD
 from .runner import SweepInterrupted
 from .session import DEFAULT_OUT, DEFAULT_TIME_LIMIT_S, SweepOptions, default_jobs, execute
 from .store import CACHE_ENV, default_cache_dir
@@ -52,8 +53,10 @@ def add_arguments(p: argparse.ArgumentParser, backends: Sequence[str]) -> None:
     """Every sweep option (shared by ``sweep.py`` and ``sparsesweep sweep``)."""
     p.add_argument("--sparsity", default=",".join(f"{s:g}" for s in DEFAULT_SPARSITIES), metavar="S[,S...]",
                    help="weight sparsities; 0 is the dense baseline, which always runs (default: %(default)s)")
-    p.add_argument("--act-sparsity", metavar="S[,S...]",
-                   help="activation sparsities of dual-sided points (default: equal to the weight sparsity)")
+    p.add_argument("--act-sparsity", metavar="S[,S...]|workload",
+                   help="activation sparsities of dual-sided points, an axis crossed with --sparsity; 'workload' = "
+                        "each layer's activation_density from the workload file (default: equal to the weight "
+                        "sparsity)")
     p.add_argument("--schemes", metavar="NAME[,NAME...]",
                    help="sparsity schemes: names in sparse_opt/ or files (default: "
                         f"{','.join(default_schemes('native'))} on the native backend, "
@@ -108,9 +111,19 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
         layers=tuple(parse_list(args.layers, "--layers")) if args.layers is not None else None,
         archs=tuple(args.arch), workload=args.workload,
         axes=tuple(parse_axis(text) for text in args.axes),
-        act_sparsities=tuple(parse_fractions(args.act_sparsity, "--act-sparsity")) if args.act_sparsity is not None
-        else (),
+        act_sparsities=parse_act_sparsities(args.act_sparsity),
+        act_from_workload=args.act_sparsity is not None and args.act_sparsity.strip() == WORKLOAD,
     )
+
+
+def parse_act_sparsities(text: str | None) -> tuple[float, ...]:
+    """``--act-sparsity``: numbers, or ``workload`` alone (then no numbers)."""
+    if text is None or text.strip() == WORKLOAD:
+        return ()
+    if WORKLOAD in [item.strip() for item in text.split(",")]:
+        raise SpecError(f"'{text}' mixes '{WORKLOAD}' with numbers", key="--act-sparsity",
+                        fix="give activation sparsities (e.g. 0.3,0.5) or 'workload' alone")
+    return tuple(parse_fractions(text, "--act-sparsity"))
 
 
 def options_from_args(args: argparse.Namespace) -> SweepOptions:

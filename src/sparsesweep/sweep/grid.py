@@ -29,6 +29,7 @@ from ..specs.arch import ArchSpec, apply_overrides, load_arch
 from ..specs.paths import resolve_named
 from ..specs.scheme import SIDES, SchemeSpec, Sides, check_sparsity, load_scheme
 from ..specs.workload import Layer, Workload, load_workload
+from .acts import check_workload_acts
 
 DEFAULT_SPARSITIES = (0.0, 0.5, 0.667, 0.75)
 DEFAULT_SCHEMES = ("structured", "unstructured")  # Timeloop master accepts these
@@ -60,6 +61,7 @@ class SweepConfig:
     workload: str = DEFAULT_WORKLOAD
     axes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (parameter, values as given); "A,B" + "a:b" values: paired
     act_sparsities: tuple[float, ...] = ()  # dual points only; () = the weight sparsity
+    act_from_workload: bool = False  # dual points: each layer's activation_density (--act-sparsity workload)
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,17 @@ class Variant:
     sides: Sides
     sparsity: float
     act_sparsity: float | None
+    act_from_workload: bool = False  # dual: each layer's activation_density instead of act_sparsity
 
     @property
     def dense(self) -> bool:
         return self.scheme.kind == "dense"
+
+    def act_for(self, layer: Layer) -> float | None:
+        """The activation sparsity this variant renders ``layer`` with (None: the weight sparsity)."""
+        if self.act_from_workload and layer.activation_density is not None:
+            return round(1.0 - layer.activation_density, 12)
+        return self.act_sparsity
 
 
 @dataclass(frozen=True)
@@ -123,8 +132,10 @@ def build_grid(config: SweepConfig) -> Grid:
     every_arch = {f"{label}/{topo}": arch for label, d in designs.items() for topo, arch in d.items()}
     axes, groups = _axes(config.axes, every_arch)
     paired = {column: group[0] for group in groups for column in group[1:]}
-    if acts and "dual" not in sides_given:
+    if (acts or config.act_from_workload) and "dual" not in sides_given:
         notes.append("--act-sparsity only affects dual-sided points, and none are swept")
+    if config.act_from_workload:
+        check_workload_acts(layers, workload_path)
     if not any(s > 0 for s in sparsities):
         notes.append("no nonzero sparsity given: only the dense baseline runs")
     variants = [Variant(dense, "single", 0.0, None)]
@@ -134,7 +145,7 @@ def build_grid(config: SweepConfig) -> Grid:
         for sides in sides_given:
             for sparsity in (s for s in sparsities if s > 0):
                 for act in (acts if sides == "dual" and acts else [None]):
-                    variants.append(Variant(scheme, sides, sparsity, act))
+                    variants.append(Variant(scheme, sides, sparsity, act, sides == "dual" and config.act_from_workload))
     reference = _references(axes, groups, archs)
     points: list[PlannedPoint] = []
     for combo in itertools.product(*(range(len(axes[group[0]])) for group in groups)):
@@ -144,7 +155,10 @@ def build_grid(config: SweepConfig) -> Grid:
             hw = {topo: with_setting(arch, setting) for topo, arch in design.items()}
             for variant in variants:
                 arch = hw[variant.scheme.topology]
-                plan_point(arch, layers[0], variant.scheme, variant.sides, variant.sparsity, variant.act_sparsity)
+                for layer in (layers if variant.act_from_workload else layers[:1]):
+                    plan_point(arch, layer, variant.scheme, variant.sides, variant.sparsity, variant.act_for(layer),
+                               f"activation_density of layer {layer.name} ({workload_path}), with --act-sparsity "
+                               "workload" if variant.act_from_workload else "--act-sparsity")
                 points.extend(PlannedPoint(point_id(layer, variant, setting, label), layer, variant, arch, setting,
                                            label) for layer in layers)
     _check_unique_ids(points)
@@ -161,7 +175,9 @@ def point_id(layer: Layer, variant: Variant, setting: Sequence[tuple[str, Any]],
         name = f"{layer.name}-{variant.scheme.name}"
     else:
         name = f"{layer.name}-{variant.scheme.name}-{variant.sides}-s{variant.sparsity:g}"
-        if variant.act_sparsity is not None:
+        if variant.act_from_workload:
+            name += "-aworkload"
+        elif variant.act_sparsity is not None:
             name += f"-a{variant.act_sparsity:g}"
     name += "".join(f"-{key}{_id_value(value)}" for key, value in setting)
     if design != BASE_VARIANT:

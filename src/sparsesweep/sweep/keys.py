@@ -64,7 +64,9 @@ def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo
              energies: Mapping[str, Any] | None = None) -> str:
     """``energies``: the point's energy source and ERT when they come from the sweep's energy plan."""
     variant = point.variant
-    extra = {"energies": energies} if energies is not None else {}
+    extra: dict[str, Any] = {"energies": energies} if energies is not None else {}
+    if variant.act_from_workload:
+        extra["act_from_workload"] = True
     return digest({**extra,
         "arch": point.arch.model_dump(mode="json"),
         "ert": file_digest(point.arch.ert_path(dense=variant.scheme.kind == "dense"), memo),

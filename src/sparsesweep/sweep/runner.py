@@ -252,7 +252,7 @@ def _render(point: PlannedPoint, mapper: MapperSettings,
             energies: Energies | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The spec record of a point and its bundle data."""
     v = point.variant
-    rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_sparsity, mapper=mapper,
+    rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_for(point.layer), mapper=mapper,
                             energies=energies)
     info = {**rendered.info(), "energy_source": rendered.energy_source, "area_um2": rendered.area_um2}
     record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": info,

@@ -130,7 +130,9 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
         "scheme": v.scheme.name,
         "kind": v.scheme.kind, "design": info.get("design"), "arch": point.arch.name,
         "sides": DENSE_SIDES if v.dense else v.sides, "sparsity": v.sparsity,
-        "act_sparsity": info.get("act_sparsity") if v.sides == "dual" and not v.dense else None,
+        # per-layer activation densities (--act-sparsity workload) leave it empty: input_density has them
+        "act_sparsity": info.get("act_sparsity") if v.sides == "dual" and not v.dense and not v.act_from_workload
+        else None,
         "weight_density": info.get("weight_density"), "input_density": info.get("act_density"),
         "weight_nm": info.get("weight_nm"), "act_nm": info.get("act_nm"),
         **dict(point.setting),
