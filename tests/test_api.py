@@ -93,11 +93,11 @@ def test_sweep_keywords_match_the_command_line(tmp_path):
     """The same sweep from Python and from the command line gives the same tables."""
     from sparsesweep.sweep.cli import main as sweep_main
 
-    kwargs = dict(layers=["conv2_*"], sparsity=[0, 0.5], sides=["dual"], act_sparsity=[0.3],
+    kwargs = dict(layers=["conv2_*"], sparsity=[0, 0.5], sides=["dual"], act_sparsity=[0.25],
                   axes={("smem_kib", "smem_metadata_kib"): [(128, 32), (256, 64)], "lrf_metadata_bits": ["x1", "x2"]},
                   arch={"base": "arch/stc.yaml", "big_rf": "arch/stc_rf4k.yaml"}, objective="energy", seed=3)
     run = sparsesweep.sweep(**kwargs, backend="fake", registry=fake_registry(), jobs=1, out=tmp_path / "api")
-    argv = ["--layers", "conv2_*", "--sparsity", "0,0.5", "--sides", "dual", "--act-sparsity", "0.3",
+    argv = ["--layers", "conv2_*", "--sparsity", "0,0.5", "--sides", "dual", "--act-sparsity", "0.25",
             "--set", "smem_kib,smem_metadata_kib=128:32,256:64", "--set", "lrf_metadata_bits=x1,x2",
             "--arch", "base=arch/stc.yaml", "--arch", "big_rf=arch/stc_rf4k.yaml", "--objective", "energy",
             "--seed", "3", "--backend", "fake", "-j", "1", "--quiet", "--out", str(tmp_path / "cli")]
