@@ -108,7 +108,11 @@ def _densities(arch: ArchSpec, scheme: SchemeSpec, sides: Sides, sparsity: float
             notes.append("single-sided hardware does not exploit activation sparsity: activations rendered dense")
         return weights, TensorPlan(), act_sparsity
     if act_sparsity is None:
-        act_sparsity = sparsity if scheme.activation_density is None else 1.0 - scheme.activation_density
+        if scheme.activation_density is None:
+            act_key = "--sparsity (dual-sided activations follow the weight sparsity unless --act-sparsity is given)"
+            act_sparsity = sparsity
+        else:
+            act_sparsity, act_key = 1.0 - scheme.activation_density, f"activation_density of scheme {scheme.name}"
     if act_sparsity == 0.0:
         return weights, TensorPlan(), act_sparsity
     fmt = scheme.activations_format
