@@ -187,3 +187,18 @@ def test_the_sweep_measures_the_dual_break_even_at_the_held_activation_sparsity(
     checked = dict((claim.id, result) for claim, result in c.check_all(summary, {}))
     dual = [p for p in checked["unstructured_dual_needs_40"].parts]
     assert dual and "activation sparsity 0.25 at every weight sparsity" in dual[0].points
+
+
+def test_labels_name_the_activation_sparsity_of_every_dual_row_when_it_is_an_axis():
+    from sparsesweep.sweep.tables import variant_labels
+
+    frame = crossed()
+    labels = dict(zip(zip(frame["scheme"], frame["sides"], frame["sparsity"], frame["act_sparsity"]),
+                      variant_labels(frame)))
+    assert labels[("structured", "dual", 0.5, 0.5)] == "structured dual (act 0.5)"  # one curve per act value
+    assert labels[("structured", "dual", 0.667, 0.5)] == "structured dual (act 0.5)"
+    singles = {label for label, sides in zip(variant_labels(frame), frame["sides"]) if sides == "single"}
+    assert singles == {"structured single", "unstructured single"}
+    default = frame[frame["sides"].ne("dual")]
+    study = pd.concat([default, default[default["sparsity"].gt(0)].assign(sides="dual", act_sparsity=lambda f: f["sparsity"])])
+    assert "structured dual" in variant_labels(study)  # act = weight sparsity: no suffix

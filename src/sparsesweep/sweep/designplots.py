@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .claims import at_reference  # noqa: E402
-from .tables import variant_label  # noqa: E402
+from .tables import variant_labels  # noqa: E402
 
 DPI = 110
 
@@ -42,7 +42,7 @@ def plot_title(workload: str, results: pd.DataFrame) -> str:
 
 
 def _labels(rows: pd.DataFrame) -> list[str]:
-    return [variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity) for r in rows.itertuples()]
+    return variant_labels(rows)
 
 
 def layers_plot(results: pd.DataFrame, reference: Mapping[str, Any], path: Path, title: str) -> Path | None:

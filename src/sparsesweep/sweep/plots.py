@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .claims import at_reference  # noqa: E402
-from .tables import variant_label  # noqa: E402
+from .tables import variant_labels  # noqa: E402
 
 DPI = 110
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
@@ -68,8 +68,7 @@ def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path, title: st
 
 
 def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
-    labels = [variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity) for r in rows.itertuples()]
-    return rows.assign(label=labels)
+    return rows.assign(label=variant_labels(rows))
 
 
 def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str) -> Any:

@@ -17,7 +17,7 @@ from .bounds import Violation
 from .claims import Claim, ClaimResult, at_reference
 from .pointdirs import MAPPING_FILE, POINTS
 from .runner import SweepRun
-from .tables import variant_label
+from .tables import variant_labels
 
 VERDICT = {True: "holds", False: "**does not hold**", None: "not tested"}
 
@@ -141,9 +141,8 @@ def _floats(frame: pd.DataFrame) -> pd.DataFrame:
 def _totals(summary: pd.DataFrame, reference: Mapping[str, Any], scope: str = "") -> str:
     rows = _floats(at_reference(summary, reference))
     table = []
-    for r in rows.itertuples():
+    for r, label in zip(rows.itertuples(), variant_labels(rows)):
         skipped = 1 - r.actual_computes / r.algorithmic_computes if r.algorithmic_computes else float("nan")
-        label = variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity)
         if r.kind != "dense" and r.sparsity == 0:
             label = f"{r.scheme} (own hardware, dense data)"
         table.append((label, f"{r.sparsity:g}",
@@ -166,13 +165,13 @@ def _totals(summary: pd.DataFrame, reference: Mapping[str, Any], scope: str = ""
 def _decomposition(rows: pd.DataFrame) -> str:
     """energy / dense = architecture cost (own dense / dense) x sparsity gain (energy / own dense)."""
     table = []
-    for r in rows.itertuples():
+    for r, label in zip(rows.itertuples(), variant_labels(rows)):
         if r.kind == "dense" or r.sparsity == 0:
             continue
         for metric in ("energy", "cycles"):
             total, gain = getattr(r, f"{metric}_vs_dense"), getattr(r, f"{metric}_vs_own_dense")
             cost = total / gain if gain and not math.isnan(gain) else float("nan")
-            table.append((variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity), f"{r.sparsity:g}",
+            table.append((label, f"{r.sparsity:g}",
                           metric, _num(total, 3), _num(cost, 3), _num(gain, 3)))
     if not table:
         return ""
@@ -220,10 +219,10 @@ def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str 
 def _model_notes(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
     rows = _floats(at_reference(summary, reference))
     pad = []
-    for r in rows.itertuples():
+    for r, label in zip(rows.itertuples(), variant_labels(rows)):
         if r.complete and r.macs_orig:
             extra = r.algorithmic_computes / r.macs_orig - 1
-            pad.append((variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity), f"{r.sparsity:g}",
+            pad.append((label, f"{r.sparsity:g}",
                         r.design, f"{100 * extra:.1f}"))
     if not pad:
         return ""

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from .tables import variant_label
+from .tables import variant_labels
 
 Table = Callable[[Sequence[str], Sequence[Sequence[Any]]], str]
 
@@ -31,8 +31,7 @@ def per_layer(results: pd.DataFrame, reference: Mapping[str, Any], table: Table)
     if not len(dense) or not len(sparse):
         return ""
     out = []
-    for (label, s), group in sparse.assign(label=[variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, r.sparsity)
-                                                  for r in sparse.itertuples()]).groupby(["label", "sparsity"],
+    for (label, s), group in sparse.assign(label=variant_labels(sparse)).groupby(["label", "sparsity"],
                                                                                          sort=False):
         ratio = (group.set_index("layer")["energy_pj"].astype(float) / dense).dropna().sort_values()
         lose = ratio[ratio >= 1]
