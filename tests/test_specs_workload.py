@@ -101,3 +101,11 @@ def test_layer_names_must_be_unique(tmp_path):
         load_workload(path)
     text = exc.value.one_line()
     assert "used twice" in text and "w.yaml:4" in text and "layers[1].name" in text
+
+
+def test_layers_may_give_a_measured_activation_density():
+    fig15 = load_workload(REPO / "workloads" / "fig15_gemms.yaml")
+    assert [layer.activation_density for layer in fig15.layers] == [0.44, 0.27, 0.56, 0.82]
+    assert {(layer.gemm().M, layer.gemm().K, layer.gemm().N) for layer in fig15.layers} == {
+        (128, 1152, 1024), (512, 1024, 256), (512, 128, 1024), (512, 256, 1024)}
+    assert all(layer.activation_density is None for layer in load_workload(REPO / "workloads" / "resnet50.yaml").layers)
