@@ -100,15 +100,15 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
     run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=out,
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
                    energy=energy)
-    if store.dropped:
-        print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
-              f"{store.dropped[0]})", file=sys.stderr)
     from .breakeven import refine
     from .outputs import write_outputs
 
     run = run if not options.break_even else refine(run, lambda more: run_grid(
         more, backend=options.backend, options=search, registry=registry, store=store, out=out, progress=False,
         executor_factory=lambda: make_executor(options.jobs, options.dask), energy=energy))
+    if store.dropped:  # the break-even points' records included
+        print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
+              f"{store.dropped[0]})", file=sys.stderr)
     try:
         files = outdir.publish(lambda staging: write_outputs(run, staging, command, _root()),
                                [p.id for p in run.grid.points])
