@@ -21,11 +21,48 @@ def test_crossing_finds_the_first_fall_through_one():
 
 
 def test_next_sparsities_estimate_then_bracket_within_the_step():
-    wide = breakeven.next_sparsities((0.0, 2.0, 0.5, 0.5))
-    assert wide == [pytest.approx(1 / 3, abs=1e-4)]
+    line = breakeven.next_sparsities((0.0, 2.0, 0.5, 0.5))  # the straight line's crossing -/+ STEP/2
+    assert line == [pytest.approx(1 / 3 - 0.005, abs=1e-4), pytest.approx(1 / 3 + 0.005, abs=1e-4)]
     narrow = breakeven.next_sparsities((0.30, 1.02, 0.34, 0.98))
     assert narrow == [pytest.approx(0.315), pytest.approx(0.325)]
-    assert all(0.30 < s < 0.34 for s in narrow)
+    assert breakeven.next_sparsities((0.40, 1.02, 0.43, 0.98)) == [pytest.approx(0.41), pytest.approx(0.42)]
+    # after a round that did not halve the bracket, the widest piece is split too
+    guarded = breakeven.next_sparsities((0.0, 2.0, 0.5, 0.5), safeguard=True)
+    assert guarded == [pytest.approx(0.1642, abs=1e-4), *line]
+
+
+def test_the_estimate_follows_the_curvature():
+    s = [0.0, 0.5, 0.667]
+    curve = pd.Series({x: 2.6 * (1 - x) ** 2 for x in s})  # crosses 1 at 1 - sqrt(1 / 2.6) = 0.3798
+    bracket = breakeven.crossing(curve)
+    assert breakeven.estimate(bracket) > 0.40  # the straight line is far off on a convex curve
+    assert breakeven.estimate(bracket, curve) == pytest.approx(1 - (1 / 2.6) ** 0.5, abs=1e-6)
+
+
+@pytest.mark.parametrize("curve", [
+    lambda s: 2.6 * (1 - s) ** 3 + 0.1,  # convex: the linear estimate always lands past the crossing
+    lambda s: 2.0 - 1.99 * s ** 8,  # the crossing close to the right end
+    lambda s: 1.0001 - 0.0002 * s,  # nearly flat around 1
+    lambda s: 3.0 if s < 0.123 else 0.2,  # a step: the estimate tells nothing
+])
+def test_next_sparsities_never_stall_on_one_end(curve):
+    """Whatever the curve, the bracket at least halves every two rounds (or ends), so it converges."""
+    grid = [0.0, 1.0]
+    widths = []
+    for _ in range(breakeven.MAX_ROUNDS):
+        series = pd.Series({s: curve(s) for s in grid})
+        s0, r0, s1, r1 = breakeven.crossing(series)
+        if s1 - s0 <= breakeven.STEP + 1e-9:
+            break
+        stalled = bool(widths) and s1 - s0 > widths[-1] / 2 + 1e-9
+        widths.append(s1 - s0)
+        points = breakeven.next_sparsities((s0, r0, s1, r1), series, stalled)
+        assert points and all(s0 < s < s1 for s in points)
+        grid = sorted(grid + points)
+        if len(widths) >= 3:
+            assert widths[-1] <= widths[-3] / 2 + 1e-3
+    s0, _, s1, _ = breakeven.crossing(pd.Series({s: curve(s) for s in grid}))
+    assert s1 - s0 <= breakeven.STEP + 1e-9
 
 
 def test_the_sweep_measures_each_unstructured_break_even_within_the_step(tmp_path):

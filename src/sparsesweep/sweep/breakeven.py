@@ -4,18 +4,26 @@ total crosses the dense baseline within a bracket of at most ``STEP``.
 For each swept unstructured design (single- and dual-sided) at the reference memory setting, the
 curve of network energy over the dense baseline's is read from the points already evaluated (the
 design's own hardware at sparsity 0 included).  Where it crosses 1 between two sparsities wider
-apart than ``STEP``, the crossing is bracketed by evaluating every layer at new sparsities: the
-linear estimate inside the bracket minus and plus ``STEP / 2`` (or the estimate alone while the
-bracket is wide), until the bracket is at most ``STEP`` wide or ``MAX_ROUNDS`` rounds have run.
+apart than ``STEP``, the crossing is bracketed by evaluating every layer at new sparsities inside
+the bracket (:func:`next_sparsities`): a bracket at most ``3 * STEP`` wide is split evenly into
+pieces of at most ``STEP`` (it is then measured in that round); a wider one gets the estimated
+crossing minus and plus ``STEP / 2`` (the estimate: the quadratic through the bracket and the
+nearest evaluated point beside it, else the straight line through the bracket).  When a round
+failed to halve a curve's bracket (the crossing fell outside the pair, on the long side), the next
+round also splits the widest piece in the middle, so the bracket at least halves every two rounds
+and never stalls on one end; the rounds stop once every bracket is at most ``STEP`` wide
+(``MAX_ROUNDS`` is only a safety net).
 The new points become ordinary rows (``results.csv``, ``summary.csv``, the curves) so every
 number the claims quote can be checked.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from .acts import DualAct, dual_act, dual_rows
@@ -24,8 +32,7 @@ from .runner import Outcome, SweepRun
 from .tables import results_frame, summary_frame
 
 STEP = 0.01  # break-evens are measured to within this sparsity
-MAX_ROUNDS = 4
-WIDE = 0.05  # a bracket wider than this gets one point at the estimate, narrower ones two around it
+MAX_ROUNDS = 16  # a safety net: the bracket at least halves every two rounds (see the module docs)
 KINDS = ("unstructured",)  # the designs whose break-evens the claims quote
 
 
@@ -38,20 +45,53 @@ def crossing(curve: pd.Series) -> tuple[float, float, float, float] | None:
     return None
 
 
-def next_sparsities(bracket: tuple[float, float, float, float]) -> list[float]:
-    """Where to evaluate next inside a bracket wider than ``STEP`` (see the module docs)."""
+def next_sparsities(bracket: tuple[float, float, float, float], curve: pd.Series | None = None,
+                    safeguard: bool = False) -> list[float]:
+    """Where to evaluate next inside a bracket wider than ``STEP`` (see the module docs), in order.
+
+    ``curve``: every evaluated point (for the quadratic estimate); ``safeguard``: also split the widest
+    piece when it is more than half the bracket, so that the bracket left is at most half as wide
+    (or at most ``STEP``) whichever side of the new points the crossing lies."""
     s0, r0, s1, r1 = bracket
-    guess = s0 + (r0 - 1) * (s1 - s0) / (r0 - r1)
-    if s1 - s0 > WIDE:
-        wanted = [guess]
+    width = s1 - s0
+    pieces = math.ceil(width / STEP - 1e-9)
+    if pieces <= 3:  # split evenly: measured in this round
+        wanted = [s0 + width * i / pieces for i in range(1, pieces)]
     else:
+        guess = estimate(bracket, curve)
+        guess = min(max(guess, s0 + STEP), s1 - STEP)
         wanted = [guess - STEP / 2, guess + STEP / 2]
+        ends = [s0, *wanted, s1]
+        gap, a, b = max((b - a, a, b) for a, b in zip(ends, ends[1:]))
+        if safeguard and gap > width / 2 + 1e-9:
+            wanted.append((a + b) / 2)
     out = []
-    for s in wanted:
-        s = round(min(max(s, s0 + STEP / 4), s1 - STEP / 4), 4)
+    for s in sorted(wanted):
+        s = round(s, 4)
         if s0 < s < s1 and s not in out:
             out.append(s)
     return out
+
+
+def estimate(bracket: tuple[float, float, float, float], curve: pd.Series | None = None) -> float:
+    """Where the curve crosses 1 inside the bracket: the root of the quadratic through the bracket's
+    ends and the evaluated point nearest to it outside, when it has exactly one root there; else the
+    straight line through the ends."""
+    s0, r0, s1, r1 = bracket
+    linear = s0 + (r0 - 1) * (s1 - s0) / (r0 - r1)
+    if curve is None:
+        return linear
+    pts = curve.dropna()
+    outside = [(min(abs(float(s) - s0), abs(float(s) - s1)), float(s), float(r)) for s, r in pts.items()
+               if float(s) < s0 - 1e-12 or float(s) > s1 + 1e-12]
+    if not outside:
+        return linear
+    _, s2, r2 = min(outside)
+    xs, ys = np.array([s0, s1, s2]), np.array([r0, r1, r2]) - 1.0
+    coef = np.polyfit(xs - s0, ys, 2)
+    roots = [s0 + float(x.real) for x in np.roots(coef) if abs(x.imag) < 1e-12]
+    inside = [x for x in roots if s0 < x < s1]
+    return inside[0] if len(inside) == 1 else linear
 
 
 def at_setting(summary: pd.DataFrame, reference: dict) -> pd.DataFrame:
@@ -100,8 +140,9 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     outcomes = list(run.outcomes)
     added: list[PlannedPoint] = []
     seconds = 0.0
+    results = results_frame(outcomes, list(grid.axes), run.backend, run.options.objective)
+    widths: dict[tuple[str, str], float] = {}  # each curve's bracket width in the last round
     for _ in range(MAX_ROUNDS):
-        results = results_frame(outcomes, list(grid.axes), run.backend, run.options.objective)
         summary = summary_frame(results, list(grid.axes))
         todo = []
         if "variant" in summary.columns:
@@ -111,15 +152,20 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
             bracket = crossing(curve)
             if bracket is None or bracket[2] - bracket[0] <= STEP + 1e-9 or scheme not in schemes:
                 continue
+            width = bracket[2] - bracket[0]
+            stalled = width > widths.get((scheme, sides), 2 * width) / 2 + 1e-9  # the last round did not halve it
+            widths[(scheme, sides)] = width
             dual = sides == "dual"
             todo += [Variant(schemes[scheme], sides, s, how.variant_act() if dual else None,
-                             dual and how.mode == "workload") for s in next_sparsities(bracket)]
+                             dual and how.mode == "workload") for s in next_sparsities(bracket, curve, stalled)]
         if not todo:
             break
         points = [PlannedPoint(point_id(layer, v, setting, label), layer, v, hw[v.scheme.topology], setting, label)
                   for v in todo for layer in grid.layers]
         extra = evaluate(replace(grid, points=points, variants=todo))
         outcomes += extra.outcomes
+        results = pd.concat([results, results_frame(extra.outcomes, list(grid.axes), run.backend,
+                                                    run.options.objective)], ignore_index=True)
         added += points
         seconds += extra.stats.seconds
         run.stats.cached += extra.stats.cached
