@@ -27,6 +27,7 @@ class Pool:
     cands: Batch
     dense: Dense
     seen: int = 0  # candidates evaluated by the batch model
+    keys: list[bytes] | None = None  # the search's fingerprints of ``cands`` (filled and reset by the search)
 
     def merge(self, tab: Tables, objective: str, scales: Scales, cands: Batch, dense: Dense) -> None:
         self.seen += len(cands)
@@ -39,7 +40,7 @@ class Pool:
             dense = _concat([self.dense, dense])
         order = rank(tab, objective, scales, dense)[:4 * POOL]
         order = order[local.unique(tab, cands.take(order))][:POOL]
-        self.cands, self.dense = cands.take(order), _take(dense, order)
+        self.cands, self.dense, self.keys = cands.take(order), _take(dense, order), None
 
 
 def rank(tab: Tables, objective: str, scales: Scales, dense: Dense) -> np.ndarray:

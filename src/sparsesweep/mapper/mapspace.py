@@ -269,26 +269,53 @@ def _keeps_from_codes(space: MapSpace, codes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _level_codes(space: MapSpace, f: np.ndarray) -> np.ndarray:
+    """(F, 2n) per-level codes of which loops are non-trivial: temporal levels, then spatial ones.
+
+    Dim ``d`` has weight ``2 ** (dims - 1 - d)``, so codes compare like the boolean rows they encode
+    (rows of codes sort in the order of the rows of flags)."""
+    dims = space.tab.dims
+    weights = 1 << np.arange(dims - 1, -1, -1, dtype=np.int64)
+    temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
+    return np.concatenate([((temporal > 1) * weights).sum(axis=2), ((spatial > 1) * weights).sum(axis=2)], axis=1)
+
+
+def _options(space: MapSpace, kind: int, li: int, code: int) -> np.ndarray:
+    """Level ``li``'s temporal orders (``kind`` 0) or X-axis sets (1) for the non-trivial dims of ``code``,
+    stacked (see :func:`_level_codes`)."""
+    key = ("stack", kind, li, code)
+    if key not in space.memo:
+        dims = space.tab.dims
+        active = [d for d in range(dims) if (code >> (dims - 1 - d)) & 1]
+        space.memo[key] = np.stack((temporal_orders if kind == 0 else spatial_axes)(space, li, active))
+    return space.memo[key]
+
+
+def _combinations(space: MapSpace, sizes: tuple[int, ...]) -> np.ndarray:
+    """Every combination of option indices, in itertools.product order."""
+    key = ("grid", sizes)
+    if key not in space.memo:
+        space.memo[key] = np.indices(sizes).reshape(len(sizes), -1).T
+    return space.memo[key]
+
+
 def expand(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> Batch:
     """Every order / axis / bypass variant of the factorizations ``f`` (F, S, D)."""
     n, dims = space.n, space.tab.dims
     if len(f) == 0:
         return Batch.empty(n, dims, len(space.tab.rw))
     temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
-    key = np.concatenate([(temporal > 1).reshape(len(f), -1), (spatial > 1).reshape(len(f), -1)], axis=1)
-    patterns, inverse = np.unique(key, axis=0, return_inverse=True)
+    patterns, inverse = np.unique(_level_codes(space, f), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
+    groups = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[groups], np.arange(len(patterns) + 1))
     parts = []
     for p, pattern in enumerate(patterns):
-        idx = np.flatnonzero(inverse == p)
-        t_act = pattern[: n * dims].reshape(n, dims)
-        s_act = pattern[n * dims:].reshape(n, dims)
-        per_level_orders = [temporal_orders(space, li, list(np.flatnonzero(t_act[li]))) for li in range(n)]
-        per_level_axes = [spatial_axes(space, li, list(np.flatnonzero(s_act[li]))) for li in range(n)]
-        order_opts = [np.stack(o) for o in per_level_orders]
-        axis_opts = [np.stack(a) for a in per_level_axes]
-        sizes = [len(o) for o in order_opts] + [len(a) for a in axis_opts] + [len(keeps)]
-        grid = np.indices(sizes).reshape(len(sizes), -1).T  # every combination, itertools.product order
+        idx = groups[bounds[p]:bounds[p + 1]]
+        order_opts = [_options(space, 0, li, int(pattern[li])) for li in range(n)]
+        axis_opts = [_options(space, 1, li, int(pattern[n + li])) for li in range(n)]
+        sizes = tuple(len(o) for o in order_opts) + tuple(len(a) for a in axis_opts) + (len(keeps),)
+        grid = _combinations(space, sizes)
         ranks = np.stack([order_opts[li][grid[:, li]] for li in range(n)], axis=1)
         axes = np.stack([axis_opts[li][grid[:, n + li]] for li in range(n)], axis=1)
         kidx = grid[:, 2 * n]
@@ -301,19 +328,14 @@ def expand(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> Batch:
 
 def expansion_size(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> int:
     """How many candidates :func:`expand` would make (without making them)."""
-    n, dims = space.n, space.tab.dims
+    n = space.n
     if len(f) == 0:
         return 0
-    temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
-    key = np.concatenate([(temporal > 1).reshape(len(f), -1), (spatial > 1).reshape(len(f), -1)], axis=1)
-    patterns, counts = np.unique(key, axis=0, return_counts=True)
-    total = 0
-    for pattern, count in zip(patterns, counts):
-        t_act = pattern[: n * dims].reshape(n, dims)
-        s_act = pattern[n * dims:].reshape(n, dims)
-        m = len(keeps)
-        for li in range(n):
-            m *= len(temporal_orders(space, li, list(np.flatnonzero(t_act[li]))))
-            m *= len(spatial_axes(space, li, list(np.flatnonzero(s_act[li]))))
-        total += int(count) * m
-    return total
+    codes = _level_codes(space, f)
+    total = np.full(len(f), len(keeps), dtype=np.int64)
+    for col in range(2 * n):
+        kind, li = divmod(col, n)
+        values, inverse = np.unique(codes[:, col], return_inverse=True)
+        sizes = np.array([len(_options(space, kind, li, int(v))) for v in values], dtype=np.int64)
+        total *= sizes[inverse.reshape(-1)]
+    return int(total.sum())
