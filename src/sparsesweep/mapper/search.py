@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..backends.base import SearchOptions, SearchResult
+from ..engine.energy import metadata_energy
 from ..engine.model import Evaluation, Evaluator
 from ..errors import MappingError
 from ..inputs import SpecBundle
@@ -83,7 +84,15 @@ def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
         seconds=seconds,
         extra={"objective": options.objective, "method": how, "exact_evaluations": state.count,
                "batch_evaluations": pool.seen, "factorizations": space.factorization_count(),
-               "time_limited": time.perf_counter() > deadline, "notes": notes})
+               "time_limited": time.perf_counter() > deadline, "notes": notes,
+               "metadata_pj": metadata_by_level(spec, state.evaluator, state.best.evaluation)})
+
+
+def metadata_by_level(spec: Spec, evaluator: Evaluator, evaluation: Evaluation) -> dict[str, float]:
+    """Per storage level, the metadata part of its energy (pJ) in ``evaluation``."""
+    costs = evaluator.context.costs
+    return {level.name: sum(metadata_energy(t, cost) for t in row)
+            for level, cost, row in zip(spec.arch.storage, costs, evaluation.tensors)}
 
 
 class _Exact:
@@ -143,7 +152,7 @@ class _Exact:
         order = explore.rank(self.tab, self.objective, scales, pool.dense)
         energy, cycles = batch.estimate(self.tab, pool.dense, scales)
         obj = batch.objective(self.objective, energy, cycles)
-        keys = _fingerprints(pool.cands)
+        keys = _pool_fingerprints(pool)
         done = 0
         for i in order:
             if done >= count:
@@ -169,7 +178,7 @@ class _Exact:
         assert self.best is not None
         energy, cycles = batch.estimate(self.tab, pool.dense, scales)
         obj = batch.objective(self.objective, energy, cycles)
-        fresh = np.array([k not in self.done for k in _fingerprints(pool.cands)])
+        fresh = np.array([k not in self.done for k in _pool_fingerprints(pool)])
         if not fresh.any():
             return True
         if sparse and len(self.errors) < MIN_CHECKS:
@@ -181,6 +190,13 @@ class _Exact:
         assert row is not None
         self.calibrated = True
         return calibrate(self.spec, self.tab, batch.evaluate(self.tab, row), evaluation)
+
+
+def _pool_fingerprints(pool: explore.Pool) -> list[bytes]:
+    """The fingerprints of the pool's candidates, computed once per pool content."""
+    if pool.keys is None:
+        pool.keys = _fingerprints(pool.cands)
+    return pool.keys
 
 
 def _fingerprints(c: Batch) -> list[bytes]:

@@ -44,7 +44,8 @@ def run_search(task: SearchTask) -> dict[str, Any]:
         record = {"status": "ok", "mapping": list(found.mapping), "result": found.result.to_json_dict(),
                   "evaluated": found.evaluated, "seconds": time.perf_counter() - start, "cacheable": True}
         if task.backend == "native":
-            record["metadata_pj"] = metadata_by_level(task, found.mapping)
+            known = found.extra.get("metadata_pj")  # the search's own evaluation of its mapping
+            record["metadata_pj"] = dict(known) if isinstance(known, dict) else metadata_by_level(task, found.mapping)
         return record
     except SparsesweepError as exc:
         return _failure(exc.one_line(), type(exc).__name__, isinstance(exc, SpecError), start)
