@@ -93,13 +93,16 @@ class BackendRegistry:
     def names(self) -> list[str]:
         return sorted(self.factories)
 
-    def create(self, name: str) -> Backend:
-        factory = self.factories.get(name)
-        if factory is None:
+    def check(self, name: str) -> None:
+        """A one-line error for an unknown backend name (without creating, i.e. importing, the backend)."""
+        if name not in self.factories:
             raise SpecError(
                 f"unknown backend '{name}'", key="--backend", fix=suggest(name, self.factories)
             )
-        return factory()
+
+    def create(self, name: str) -> Backend:
+        self.check(name)
+        return self.factories[name]()
 
 
 def _native() -> Backend:

@@ -20,6 +20,7 @@ from ..specs.paths import data_root
 from .energies import EnergyPlan, plan_energies
 from .executors import make_executor
 from .grid import Grid, SweepConfig, build_grid
+from .keys import code_fingerprint
 from .outdir import OutDir
 from .runner import SweepRun, run_grid
 from .store import JOURNAL, Store, default_cache_dir
@@ -71,7 +72,7 @@ def check_options(options: SweepOptions, registry: BackendRegistry) -> None:
         raise SpecError(f"unknown objective '{options.objective}'", key="--objective",
                         fix="use one of " + ", ".join(OBJECTIVES))
     SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed)  # --seed ...
-    registry.create(options.backend)  # an unknown name is a one-line error with a suggestion
+    registry.check(options.backend)  # an unknown name is a one-line error with a suggestion
 
 
 def execute(options: SweepOptions, registry: BackendRegistry, command: str) -> SweepOutput:
@@ -97,15 +98,16 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
     store = Store.open(out / JOURNAL, private=True) if not options.cache else Store.open(default_cache_dir())
     search = SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed,
                            cache=options.cache)
+    fingerprint = code_fingerprint()  # once per sweep: the break-even rounds run grids too
     run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=out,
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
-                   energy=energy)
+                   fingerprint=fingerprint, energy=energy)
     from .breakeven import refine
     from .outputs import write_outputs
 
     run = run if not options.break_even else refine(run, lambda more: run_grid(
         more, backend=options.backend, options=search, registry=registry, store=store, out=out, progress=False,
-        executor_factory=lambda: make_executor(options.jobs, options.dask), energy=energy))
+        executor_factory=lambda: make_executor(options.jobs, options.dask), fingerprint=fingerprint, energy=energy))
     if store.dropped:  # the break-even points' records included
         print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
               f"{store.dropped[0]})", file=sys.stderr)

@@ -20,6 +20,7 @@ architecture cost (own dense / dense) x sparsity gain (``*_vs_own_dense``).  Tot
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,7 @@ def _axis_columns(axes: Sequence[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=256)
 def _shown(path: str, root: Path | None) -> str:
     if root is None:
         return path
