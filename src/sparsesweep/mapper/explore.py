@@ -101,6 +101,9 @@ def _scan_all(space: MapSpace, objective: str, scales: Scales, pool: Pool, f: np
     step = max(1, CHUNK // per)
     for start in range(0, len(f), step):
         cands = mapspace.expand(space, f[start:start + step], keeps)
+        legal = np.flatnonzero(batch.legal(space.tab, cands))  # the pool keeps legal ones only
+        pool.seen += len(cands) - len(legal)
+        cands = cands.take(legal)
         pool.merge(space.tab, objective, scales, cands, batch.evaluate(space.tab, cands))
         if time.perf_counter() > deadline:
             break
