@@ -17,6 +17,7 @@ from typing import NamedTuple
 from .compute_saf import round6
 from .counts import OpCounts, new_counts
 
+SPATIAL = ("spatial", "spatial+temporal")
 Rank = list[float]  # [metadata units, payload units]
 Ranks = Sequence[Sequence[float]]  # per rank (rank 0 innermost); tuples until first changed
 
@@ -107,7 +108,9 @@ class LevelInput(NamedTuple):
 class SafPlan:
     """Per (level, dataspace): the SAF applied there, if any."""
 
-    kind: dict[tuple[int, str], str]  # "gated" | "skipped" | "spatial"
+    # "gated" | "skipped" | "spatial" | "spatial+temporal" (a spatial SAF with a temporal one that never
+    # applies on the same tile: as "spatial", but Sparseloop leaves that level's temporal reductions unscaled)
+    kind: dict[tuple[int, str], str]
     prob: dict[tuple[int, str], float]
 
 
@@ -160,7 +163,7 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
                     # Sparseloop quirk: the level's random metadata reads become its metadata updates.
                     f.own_metadata()
                     f.md_reads = [list(r) for r in f.md_updates]
-                    if local != "spatial":
+                    if local not in SPATIAL:
                         effective = 1.0 - (1.0 - plan.prob[(impacted, ds)]) / (1.0 - p) if p < 1.0 else 1.0
                         _apply_local(f, inputs, fine, impacted, ds, effective, local)
                     finalized[impacted] = True
@@ -168,7 +171,7 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
                 impacted -= 1
             if not finalized[lvl]:
                 finalized[lvl] = True
-                if kind != "spatial":
+                if kind not in SPATIAL:
                     _apply_local(fine[(lvl, ds)], inputs, fine, lvl, ds, p, kind)
             if impacted < 0 and not rw:
                 computes -= math.floor(computes * p)

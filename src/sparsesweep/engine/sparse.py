@@ -18,11 +18,12 @@ from .oracle import SparseModels
 from .formats import TileFormat
 from .nest import NestResult, TileStats
 from .placement import check_placement
-from .propagate import Combined, Fine, SafPlan, combine
+from .propagate import SPATIAL, Combined, Fine, SafPlan, combine
 from .saf import Storage, temporal_saf_probability
 from .spatial import SpatialSaf, apply_saf, initialize, summarize
 
 Levels = tuple[tuple[TensorCounts, ...], ...]
+_SAF_NAMES = {"gated": "gating", "skipped": "skipping"}
 # One kept tensor's combined counts: reads, fills, updates, metadata bits read, filled and updated,
 # temporal reductions, decompressions, compressions.
 Combination = tuple[OpCounts, OpCounts, OpCounts, OpCounts, OpCounts, OpCounts, float, float, float]
@@ -54,10 +55,21 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
         probs = summarize(problem, cnest, skipping, ctx.fanouts, arch, ctx.mapping_file)
         for ssaf in spatial_safs:
             key = (ssaf.level, ssaf.target)
-            if key in kind:
-                raise SpecError(f"spatial and temporal skipping of '{ssaf.target}' at the same level",
+            spatial = "spatial"
+            if kind.get(key) in SPATIAL:
+                raise SpecError(f"two skipping-spatial SAFs of '{ssaf.target}' at '{arch.storage[ssaf.level].name}'",
                                 key="sparse_optimizations", fix="keep one of the two SAFs")
-            kind[key], prob[key] = "spatial", probs[ssaf.target][ssaf.level]
+            if key in kind:
+                # Sparseloop aborts on a temporal and a spatial SAF of one tile ("not supported") unless
+                # the temporal one never applies (probability 0); the spatial one then rules, but the
+                # level keeps its temporal reductions unscaled (it is not among the levels without one).
+                if prob[key] != 0.0:
+                    raise SpecError(f"{_SAF_NAMES[kind[key]]} and skipping-spatial of '{ssaf.target}' at "
+                                    f"'{arch.storage[ssaf.level].name}': Timeloop does not support a temporal "
+                                    f"and a spatial SAF of one tensor at one level (it aborts)",
+                                    key="sparse_optimizations", fix="keep one of the two SAFs")
+                spatial = "spatial+temporal"
+            kind[key], prob[key] = spatial, probs[ssaf.target][ssaf.level]
     check_placement(arch.storage, {d.name: d.read_write for d in problem.dataspaces}, storage.kept, tiles)
     # Only the dataspaces some SAF acts on need the combiner's fine-grained propagation.
     acted = {ds for _, ds in kind}
