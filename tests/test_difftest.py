@@ -10,6 +10,10 @@
   not fixed yet carries an ``open`` file naming it and is a strict xfail (it must fail).
 * ``test_saved_expectation_is_timeloops``: the saved ``expected.json`` still equals what
   Timeloop prints for that input.
+* ``test_timeloop_defect_persists`` / ``test_engine_on_timeloop_defect``: every saved Timeloop defect in
+  ``tests/difftest_defects/`` (a minimal input, Timeloop's output, ``defect.txt``: what is wrong, then
+  ``engine: refuses`` or ``engine: evaluates``) still crashes Timeloop or makes it print an impossible
+  number, and the engine refuses it with a one-line error or evaluates it, as ``defect.txt`` says.
 
 Timeloop is found as the timeloop backend finds it (``find_binary``: PATH, ``$TIMELOOP_ROOT``,
 ``../shared/timeloop``); the tests that run it skip only when it is absent.  Long runs: ``bench/difftest_campaign.py``.
@@ -31,6 +35,7 @@ from sparsesweep.result import Result
 
 SEEDED_EXAMPLES = 300
 CASES = Path(__file__).parent / "difftest_cases"
+DEFECTS = Path(__file__).parent / "difftest_defects"
 TIMELOOP = find_timeloop_model()
 needs_timeloop = pytest.mark.skipif(TIMELOOP is None, reason="timeloop-model not found (PATH, $TIMELOOP_ROOT, "
                                                               "../shared/timeloop)")
@@ -84,3 +89,26 @@ def test_saved_expectation_is_timeloops(case: Path, tmp_path: Path):
     assert result is not None
     saved = Result.model_validate(json.loads(expected.read_text()))
     assert not diff_results(result, saved, TOLERANCE)
+
+
+def _defects() -> list[Path]:
+    return sorted(p for p in DEFECTS.iterdir() if (p / "input.yaml").is_file()) if DEFECTS.is_dir() else []
+
+
+@needs_timeloop
+@pytest.mark.parametrize("case", [pytest.param(p, id=p.name) for p in _defects()])
+def test_timeloop_defect_persists(case: Path, tmp_path: Path):
+    assert TIMELOOP is not None
+    outcome = run_case(TIMELOOP, (case / "input.yaml").read_text(), (case / "ERT.yaml").read_text(), keep=tmp_path)
+    assert outcome.kind in TIMELOOP_DEFECTS, f"Timeloop no longer shows the defect of {case.name}: {outcome.summary()}"
+
+
+@pytest.mark.parametrize("case", [pytest.param(p, id=p.name) for p in _defects()])
+def test_engine_on_timeloop_defect(case: Path):
+    lines = (case / "defect.txt").read_text().splitlines()
+    engine = next(ln for ln in lines if ln.startswith("engine: ")).split()[1]
+    assert engine in ("refuses", "evaluates")
+    status, _, message = run_engine(case)
+    assert status == ("refuses" if engine == "refuses" else "ok"), f"{case.name}: the engine {status}: {message}"
+    if status == "refuses":
+        assert "\n" not in message and "fix" in message, message

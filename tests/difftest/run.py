@@ -12,7 +12,7 @@ Each Timeloop run happens in its own fresh working folder.  :func:`run_case` ret
 * ``tl_crash``: Timeloop was killed by a signal (an assertion or a segfault);
 * ``tl_timeout``: Timeloop did not finish in time;
 * ``tl_defect``: Timeloop printed an impossible count (``ABSURD_COUNT`` or more, e.g. 2**63 reads of
-  a one-element tensor: an overflow) or energy (above ``ABSURD_PJ``, e.g. 7e16 pJ for a few dozen
+  a one-element tensor or 2**63 cycles: an overflow) or energy (above ``ABSURD_PJ``, e.g. 7e16 pJ for a few dozen
   accesses: an uninitialised value in master's per-dataspace energy).
 
 ``tl_crash`` and ``tl_defect`` are Timeloop defects, recorded apart from disagreements.
@@ -148,6 +148,8 @@ def _impossible(result: Result) -> str:
     an overflowed or uninitialised value), or ''."""
     if result.energy_pj > ABSURD_PJ:
         return f"energy {result.energy_pj:.3g} pJ"
+    if result.cycles >= ABSURD_COUNT:
+        return f"cycles = {result.cycles}"
     for name, level in result.levels.items():
         for ds, counts in level.dataspaces.items():
             for field_name in ("actual_reads_per_instance", "actual_fills_per_instance", "actual_updates_per_instance"):

@@ -153,6 +153,8 @@ def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, 
     if skipping is not None:
         max_inst = round(max(skipping.max_x[d.name][0] * skipping.max_y[d.name][0] for d in problem.dataspaces))
     if len(operands) != 2:
+        if avg == 0 and total > 0:
+            _no_busy_compute(spec, nest)
         return ComputeCounts(algorithmic=nest.macs, random=int(total), avg_instances=avg, max_instances=max_inst)
     ops = []
     for ds in operands:
@@ -163,8 +165,19 @@ def _computes(spec: Spec, ctx: Context, nest: NestResult, models: SparseModels, 
                 break
         ops.append(Operand(ds.name, models.operand_density(ds), has_metadata, combined.reach_compute.get(ds.name)))
     split = split_computes(total, ops[0], ops[1], "gating" in spec.sparse.compute, "skipping" in spec.sparse.compute)
+    if avg == 0 and split.random + split.gated > 0:
+        _no_busy_compute(spec, nest)
     return ComputeCounts(algorithmic=nest.macs, random=split.random, gated=split.gated, skipped=split.skipped,
                          avg_instances=avg, max_instances=max_inst)
+
+
+def _no_busy_compute(spec: Spec, nest: NestResult) -> None:
+    # Sparseloop keeps the average as an integer, divides the computes by it and prints an overflowed
+    # cycle count (2**63): there is no cycle count to agree with.
+    raise SpecError(f"skipping-spatial leaves on average fewer than one of the {nest.compute_instances} "
+                    f"'{spec.arch.compute.name}' instances busy: Timeloop rounds that average down to 0 and its "
+                    f"cycle count overflows", key="sparse_optimizations",
+                    fix="spread the computes over more instances or drop a skipping-spatial SAF")
 
 
 def _tensor_counts(spec: Spec, nest: NestResult, models: SparseModels, combined: Combined, skipping) -> Levels:
