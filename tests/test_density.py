@@ -165,11 +165,50 @@ def test_banded_conditional_empty_counts_sub_tiles_of_a_representative_tile() ->
     assert dm.conditional_prob_empty(model, (2, 2), (4, 4), np.array([4, 0])).tolist() == [0.5, 1.0]
 
 
+def test_representation_walks_occupancies_from_timeloops_minimum() -> None:
+    # fixed: floor(1 / 49 * 49) = 0 in doubles, so the walk starts at 0 (the true minimum is 1)
+    window = dm.representation_window(fixed(0.03), 49)
+    assert window.support_min == 0 and window.values.tolist() == [1, 2]
+    # hypergeometric, a 1-point tile of a dense 2-point tensor: 1 - 2 wraps around, 2**64 converts to 0
+    assert dm.occupancy_distribution(hyper(1.0, 2), 1).support_min == 1
+    assert dm.representation_window(hyper(1.0, 2), 1).support_min == 0
+    # a 49-point tile of 98 with 59 nonzeros: the wrapped minimum lies above every occupancy
+    window = dm.representation_window(hyper(0.6, 98), 49)
+    assert window.values.size == 0 and window.expected == 0.0
+    # a tile that can be empty, and the whole tensor, keep the true minimum
+    assert dm.representation_window(hyper(0.5, 100), 10).support_min == 0
+    assert dm.representation_window(hyper(0.9, 100), 100).support_min == 90
+
+
 def test_banded_needs_a_square_matrix() -> None:
     with pytest.raises(SpecError, match="square 2-D"):
         dm.model_for(Density("banded", 1.0, band_width=1), 12, (3, 4))
-    with pytest.raises(SpecError, match="divide"):
-        dm.occupancy_distribution(banded(8, 1), (3, 3))
+    with pytest.raises(SpecError, match="divide"):  # Timeloop asserts that conditioned tiles divide the side
+        dm.conditional_prob_empty(banded(8, 1), (1, 1), (3, 3), np.array([1]))
+
+
+def test_banded_tile_larger_than_the_matrix_is_refused() -> None:
+    with pytest.raises(SpecError, match="larger than the 4x4"):
+        dm.occupancy_distribution(banded(4, 1), (8, 1))
+
+
+def test_banded_tile_that_does_not_divide_the_side_leaves_the_remainder_out() -> None:
+    model = banded(6, 1)  # 4x1 tiles: one row group (rows 0-3) of 6 columns with 2, 3, 3, 2, 1, 0 band points
+    dist = dm.occupancy_distribution(model, (4, 1))
+    assert dict(zip(dist.values.tolist(), dist.probs.tolist())) == pytest.approx({0: 1 / 6, 1: 1 / 6, 2: 2 / 6, 3: 2 / 6})
+
+
+def test_banded_counts_warm_up_rows_twice_and_one_row_for_the_steady_state() -> None:
+    # 6x6, band 3, 2x2 tiles: 3 row groups, 2 warm-up groups (counted twice each, for the mirrored
+    # bottom rows) and no steady-state group: Timeloop's shares add up to 12/9, not 1
+    dist = dm.occupancy_distribution(banded(6, 3), (2, 2))
+    assert dict(zip(dist.values.tolist(), dist.probs.tolist())) == pytest.approx({1: 2 / 9, 4: 10 / 9})
+
+
+def test_banded_conditional_sub_tiles_start_at_twice_the_representative_offset() -> None:
+    # 8x8, band 1, 2x2 parents: the first with 1 band point is at (0, 2); master's 1x1 sub-tiles of it
+    # start at column 4 and are one column wide minus the offset, so none holds a point
+    assert dm.conditional_prob_empty(banded(8, 1), (1, 1), (2, 2), np.array([1, 4])).tolist() == [1.0, 0.0]
 
 
 # -- conditioning and caching -----------------------------------------------------------

@@ -205,24 +205,46 @@ def _band_count(model: DensityModel, rows: np.ndarray, cols: np.ndarray, a: int,
     return out
 
 
-def _grid_counts(model: DensityModel, tile: Extents) -> np.ndarray:
+def _divides(model: DensityModel, tile: Extents) -> None:
     a, b = tile
     s = model.side
     if s % a or s % b:
-        raise SpecError(f"banded density: tile {a}x{b} does not divide the {s}x{s} tensor",
+        raise SpecError(f"banded density: tile {a}x{b} does not divide the {s}x{s} tensor, where Timeloop master "
+                        f"aborts (an assertion) on a tile conditioned on its parent",
                         fix="use tile sizes that divide the matrix side")
-    rows = (np.arange(s // a, dtype=np.int64) * a)[:, None]
-    cols = (np.arange(s // b, dtype=np.int64) * b)[None, :]
-    return _band_count(model, rows, cols, a, b)
+
+
+def _banded_histogram(model: DensityModel, tile: Extents) -> tuple[np.ndarray, np.ndarray]:
+    """Timeloop's banded histogram: (occupancies, tile counts) over a ``side // a`` x ``side // b`` grid
+    (a tile that does not divide the side leaves the remainder out).  Only the first
+    ``ceil(band_width / a) + 1`` row groups are counted: the warm-up rows twice (for the mirrored
+    bottom rows; once when they are all the rows), the next one for every steady-state row."""
+    a, b = tile
+    w = model.band_width
+    rows_n, cols_n = model.side // a, model.side // b
+    if not rows_n or not cols_n:
+        raise SpecError(f"banded density: a {a}x{b} tile is larger than the {model.side}x{model.side} tensor, "
+                        f"which leaves Timeloop's banded model no whole tile to count (it aborts or prints "
+                        f"impossible numbers)", fix="use tiles that fit the matrix, or another distribution")
+    warm = math.ceil(w / a)
+    steady = max(rows_n - 2 * warm, 0)
+    groups = np.arange(min(warm + 1, rows_n), dtype=np.int64)
+    mult = np.where(groups >= warm, steady, 2 if warm != rows_n else 1)
+    counts = _band_count(model, (groups * a)[:, None], (np.arange(cols_n, dtype=np.int64) * b)[None, :], a, b)
+    values, inverse = np.unique(np.concatenate([[0], counts.ravel()]), return_inverse=True)
+    weights = np.concatenate([[0], np.repeat(mult, cols_n)])
+    return values, np.bincount(inverse, weights=weights, minlength=values.size)
 
 
 def _banded_distribution(model: DensityModel, tile: Extents) -> Occupancy:
     if len(tile) != 2:
         raise SpecError(f"banded density needs 2-D tiles, got extents {tile}",
                         fix="use banded only for 2-D tensors")
-    counts = _grid_counts(model, tile)
-    values, freq = np.unique(counts, return_counts=True)
-    return _frozen(values, freq / counts.size)
+    values, counts = _banded_histogram(model, tile)
+    probs = counts / ((model.side // tile[0]) * (model.side // tile[1]))
+    keep = probs > 0.0
+    # Timeloop's histogram always holds occupancy 0, so a tile's smallest occupancy is 0 for it
+    return _frozen(values[keep], probs[keep], 0)
 
 
 # -- scalar summaries ---------------------------------------------------------------------
@@ -284,6 +306,38 @@ def _by_confidence(model: DensityModel, tile: Extents, confidence: float) -> int
     return values[i]
 
 
+def representation_window(model: DensityModel, tile: Extents | int) -> Occupancy:
+    """The occupancies Timeloop's representation analysis walks for a tile: from its
+    ``GetMinDataTileOccupancy`` (``support_min``) up, as master computes that minimum in doubles.
+
+    fixed_structured: ``floor(floor(n d) / n * n)``; banded: 0 (its histogram always lists 0);
+    hypergeometric: ``(n - N + nnz) / n`` with ``n - N`` in unsigned 64-bit arithmetic: when the
+    tile is smaller than the tensor but cannot be empty this wraps around, and the minimum comes out
+    as 0 (a product of 2**64 or more converts to 0 on x86-64) or as a huge count above every
+    occupancy (no occupancy is walked: expected occupancy 0).
+    """
+    dist = occupancy_distribution(model, tile)
+    low = _timeloop_min_occupancy(model, _points(tile))
+    if low == dist.support_min:
+        return dist
+    keep = dist.values >= low
+    return _frozen(dist.values[keep], dist.probs[keep], low)
+
+
+def _timeloop_min_occupancy(model: DensityModel, n: int) -> int:
+    if n == 0 or model.kind == "banded":
+        return 0
+    if model.kind == "fixed_structured":
+        density = float(math.floor(n * model.density)) / n
+    else:
+        nnz, total = float(model.nnz), model.tensor_size
+        if n <= total - nnz:
+            return 0
+        density = (float((n - total) % 2**64) + nnz) / n
+    low = math.floor(density * n)
+    return 0 if low >= 2**64 else int(low)
+
+
 # -- conditioning ---------------------------------------------------------------------
 
 
@@ -316,17 +370,27 @@ def _conditional(model: DensityModel, sub: Extents, parent: Extents, raw: bytes)
 
 
 def _banded_empty_given(model: DensityModel, sub: Extents, parent: Extents, k: int) -> float:
+    """Timeloop's conditional for banded: the sub-tiles of a representative parent tile holding ``k``
+    band points (the first found in the counted row groups of :func:`_banded_histogram`).  Its
+    sub-tiles start at twice the representative's offset and end at the offset plus the sub-tile
+    steps, as master computes them (exact for a representative at the origin)."""
     if _points(sub) == 0:
         return 1.0
-    counts = _grid_counts(model, parent)
+    _divides(model, parent)
+    _divides(model, sub)
+    pa, pb = parent
+    warm = math.ceil(model.band_width / pa)
+    groups = np.arange(min(warm + 1, model.side // pa), dtype=np.int64)
+    counts = _band_count(model, (groups * pa)[:, None], (np.arange(model.side // pb, dtype=np.int64) * pb)[None, :],
+                         pa, pb)
     where = np.argwhere(counts == k)
     if where.size == 0:
         return 0.0
-    row, col = int(where[0][0]) * parent[0], int(where[0][1]) * parent[1]
+    r0, c0 = int(where[0][0]) * pa, int(where[0][1]) * pb
     a, b = sub
-    rows = (row + np.arange(parent[0] // a, dtype=np.int64) * a)[:, None]
-    cols = (col + np.arange(parent[1] // b, dtype=np.int64) * b)[None, :]
-    inner = _band_count(model, rows, cols, a, b)
+    rows = (2 * r0 + np.arange(pa // a, dtype=np.int64) * a)[:, None]
+    cols = (2 * c0 + np.arange(pb // b, dtype=np.int64) * b)[None, :]
+    inner = _band_count(model, rows, cols, a - r0, b - c0)
     return float(np.count_nonzero(inner == 0) / inner.size)
 
 

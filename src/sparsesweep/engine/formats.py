@@ -44,7 +44,8 @@ import numpy as np
 from ..errors import MappingError, SpecError
 from ..tl.arch import StorageLevel
 from ..tl.sparse import Rank
-from .density import DensityModel, Occupancy, condition_nonempty, conditional_prob_empty, occupancy_by_confidence
+from .density import (DensityModel, Occupancy, condition_nonempty, conditional_prob_empty, occupancy_by_confidence,
+                      representation_window)
 from .density import occupancy_distribution
 from .rankmatch import LevelRanks
 
@@ -235,7 +236,7 @@ def _tile_format(model: DensityModel, ranks: LevelRanks, bits: tuple[RankBits, .
     points = 1
     for e in ranks.tile:
         points *= e
-    dist: Occupancy = occupancy_distribution(model, ranks.tile)
+    dist: Occupancy = representation_window(model, ranks.tile)
     scale = 1.0
     if parent_has_metadata:
         nonempty = condition_nonempty(dist)
@@ -357,7 +358,8 @@ def vector_access_ratio(model: DensityModel, tile: tuple[int, ...], expected_den
     points = 1
     for e in tile:
         points *= e
-    if not compressed or points == 0 or block_size <= 1 or expected_density >= 1.0:
+    # an expected density of 0 leaves no access to scale (Timeloop's ratio is then inf or NaN, unused)
+    if not compressed or points == 0 or block_size <= 1 or expected_density >= 1.0 or expected_density <= 0.0:
         return 1.0
     row = VECTOR_WIDTH_THRESHOLDS.get(block_size)
     if row is None:
