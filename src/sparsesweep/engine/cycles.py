@@ -23,22 +23,28 @@ def compute_cycles(c: ComputeCounts) -> int:
 
 
 def level_cycles(tensors: Sequence[TensorCounts], level: StorageLevel, cycles: int) -> int:
-    """Cycles of one storage level given the compute cycles."""
+    """Cycles of one storage level given the compute cycles.
+
+    As Timeloop's ``BufferLevel::ComputePerformance``: per dataspace, whole accesses (data plus
+    metadata bits in whole data words) divided by the ratio of its utilized instances (max / average)
+    and rounded up, then words per compute cycle summed over dataspaces; the slowdown is the tightest
+    bandwidth over demand ratio, and the level takes ``ceil(compute cycles / slowdown)`` cycles.
+    """
     if cycles <= 0:
         return cycles
     read = write = 0.0
     for t in tensors:
         scale = t.instances / t.avg_instances if t.avg_instances else 1.0
-        r = t.reads.random + t.reads.gated + (t.md_reads.random + t.md_reads.gated) // level.word_bits
-        md_write = t.md_fills.random + t.md_fills.gated + t.md_updates.random + t.md_updates.gated
-        w = (t.fills.random + t.fills.gated + t.updates.random + t.updates.gated + md_write // level.word_bits)
-        read += r / scale / cycles
-        write += w / scale / cycles
+        r = int(t.reads.random + t.reads.gated) + int(t.md_reads.random + t.md_reads.gated) // level.word_bits
+        md_write = int(t.md_fills.random + t.md_fills.gated + t.md_updates.random + t.md_updates.gated)
+        w = int(t.fills.random + t.fills.gated + t.updates.random + t.updates.gated) + md_write // level.word_bits
+        read += math.ceil(r / scale) / cycles
+        write += math.ceil(w / scale) / cycles
     slowdown = 1.0
-    if level.read_bw is not None and read > 0:
+    if level.read_bw is not None and level.read_bw < read:
         slowdown = min(slowdown, level.read_bw / read)
-    if level.write_bw is not None and write > 0:
+    if level.write_bw is not None and level.write_bw < write:
         slowdown = min(slowdown, level.write_bw / write)
-    if level.shared_bw is not None and read + write > 0:
+    if level.shared_bw is not None and level.shared_bw < read + write:
         slowdown = min(slowdown, level.shared_bw / (read + write))
     return math.ceil(cycles / slowdown)
