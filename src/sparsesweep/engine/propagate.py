@@ -160,9 +160,12 @@ def combine(levels: int, inputs: dict[tuple[int, str], LevelInput], plan: SafPla
                         _scale_rank0(f.md_reads, p)
                 local = plan.kind.get((impacted, ds))
                 if local is not None:
-                    # Sparseloop quirk: the level's random metadata reads become its metadata updates.
-                    f.own_metadata()
-                    f.md_reads = [list(r) for r in f.md_updates]
+                    # Sparseloop quirk: the level's random metadata reads become its metadata updates
+                    # (undone at a level with only a spatial SAF: Sparseloop's last pass resets every
+                    # level without a gating or skipping SAF to its propagated counts).
+                    if local != "spatial":
+                        f.own_metadata()
+                        f.md_reads = [list(r) for r in f.md_updates]
                     if local not in SPATIAL:
                         effective = 1.0 - (1.0 - plan.prob[(impacted, ds)]) / (1.0 - p) if p < 1.0 else 1.0
                         _apply_local(f, inputs, fine, impacted, ds, effective, local)
