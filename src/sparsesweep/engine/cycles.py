@@ -34,7 +34,9 @@ def level_cycles(tensors: Sequence[TensorCounts], level: StorageLevel, cycles: i
         return cycles
     read = write = 0.0
     for t in tensors:
-        scale = t.instances / t.avg_instances if t.avg_instances else 1.0
+        if not t.avg_instances:  # Timeloop divides by max / 0 = infinity: no demand
+            continue
+        scale = t.instances / t.avg_instances
         r = int(t.reads.random + t.reads.gated) + int(t.md_reads.random + t.md_reads.gated) // level.word_bits
         md_write = int(t.md_fills.random + t.md_fills.gated + t.md_updates.random + t.md_updates.gated)
         w = int(t.fills.random + t.fills.gated + t.updates.random + t.updates.gated) + md_write // level.word_bits

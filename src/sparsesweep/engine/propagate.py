@@ -204,7 +204,7 @@ def _child(inputs: dict[tuple[int, str], LevelInput], lvl: int, ds: str) -> int 
 def _apply_local(f: Fine, inputs: dict[tuple[int, str], LevelInput], fine: dict[tuple[int, str], Fine],
                  lvl: int, ds: str, p: float, kind: str) -> None:
     inp = inputs[(lvl, ds)]
-    delta = math.ceil(f.reads * p - 1e-9) if inp.read_write else math.floor(f.reads * p)
+    delta = math.ceil(f.reads * p) if inp.read_write else math.floor(f.reads * p)
     if kind == "gated":
         f.gated_reads += delta
     else:
