@@ -202,3 +202,10 @@ def test_labels_name_the_activation_sparsity_of_every_dual_row_when_it_is_an_axi
     default = frame[frame["sides"].ne("dual")]
     study = pd.concat([default, default[default["sparsity"].gt(0)].assign(sides="dual", act_sparsity=lambda f: f["sparsity"])])
     assert "structured dual" in variant_labels(study)  # act = weight sparsity: no suffix
+
+
+def test_workload_densities_are_not_needed_without_dual_points(tmp_path):
+    grid = build_grid(SweepConfig(workload=str(_workload(tmp_path, [0.5, None])), act_from_workload=True,
+                                  sparsities=(0, 0.5), schemes=("unstructured",), sides=("single",)))
+    assert any("only affects dual-sided points" in note for note in grid.notes)
+    assert not any(v.act_from_workload for v in grid.variants)

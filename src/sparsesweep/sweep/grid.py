@@ -135,7 +135,7 @@ def build_grid(config: SweepConfig) -> Grid:
     paired = {column: group[0] for group in groups for column in group[1:]}
     if (acts or config.act_from_workload) and "dual" not in sides_given:
         notes.append("--act-sparsity only affects dual-sided points, and none are swept")
-    if config.act_from_workload:
+    if config.act_from_workload and "dual" in sides_given:
         check_workload_acts(layers, workload_path)
     if not any(s > 0 for s in sparsities):
         notes.append("no nonzero sparsity given: only the dense baseline runs")
