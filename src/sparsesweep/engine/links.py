@@ -58,12 +58,21 @@ def link_effect(ds: DataSpace, spatial: list[Placed], is_x: tuple[bool, ...], me
     """
     if len(spatial) == 0 or len(above) == 0:
         return None
+    if not ds.coupled and (child_extents is not None or all(d in ds.dims for d, _, _ in spatial)):
+        # Each rank takes one dimension: neighbours' data differ by less than the fanout's extent
+        # in a rank, a temporal move by a multiple of it.  Only compute units whose neighbour
+        # shares their unmoved operand can use a link (storage children get no delta then).
+        return None
     bounds = tuple(b for _, b, _ in spatial)
     moves = tuple(move(ds, d, s) for d, _, s in spatial)
     groups, by_offset = _fanout_links(bounds, moves, is_x, mesh)
     if not by_offset:
         return None
-    cases = _steps(ds, above, child_extents)
+    u = [move(ds, d, s) for d, _, s in above]
+    taus = _taus(u)
+    if not any(t in by_offset for t in taus):
+        return None
+    cases = _steps(taus, [b for _, b, _ in above], child_extents)
     children = 1
     for b in bounds:
         children *= b
@@ -83,20 +92,23 @@ def link_effect(ds: DataSpace, spatial: list[Placed], is_x: tuple[bool, ...], me
     return LinkEffect(content, weighted, transfers) if used else None
 
 
-def _steps(ds: DataSpace, above: list[Placed], child_extents: tuple[int, ...] | None
+def _taus(u: list[Vector]) -> list[Vector]:
+    """``tau_j = u_j - sum(u_i, i < j)``: the move of the step where loop ``j`` advances."""
+    taus = []
+    prefix = tuple(0 for _ in u[0])
+    for m in u:
+        taus.append(tuple(a - p for a, p in zip(m, prefix)))
+        prefix = tuple(p + a for p, a in zip(prefix, m))
+    return taus
+
+
+def _steps(taus: list[Vector], bounds: list[int], child_extents: tuple[int, ...] | None
            ) -> list[tuple[int, Vector, int, int]]:
     """Timeloop's simulated steps as (weight, tau, delta size now, delta size at the step before)."""
-    u = [move(ds, d, s) for d, _, s in above]
-    bounds = [b for _, b, _ in above]
-    k = len(above)
+    k = len(taus)
     outer = [1] * (k + 1)  # outer[j]: product of the bounds of loops j.. (outer[k] = 1)
     for j in range(k - 1, -1, -1):
         outer[j] = outer[j + 1] * bounds[j]
-    taus = []
-    prefix = tuple(0 for _ in ds.ranks)
-    for j in range(k):
-        taus.append(tuple(m - p for m, p in zip(u[j], prefix)))
-        prefix = tuple(p + m for p, m in zip(prefix, u[j]))
     if child_extents is None:  # compute units: one operand point at every step
         full = 1
         sizes = [1] * k
@@ -107,7 +119,7 @@ def _steps(ds: DataSpace, above: list[Placed], child_extents: tuple[int, ...] | 
         first = next((t for t in taus if any(t)), None)
         new = delta_size(first, child_extents, full) if first is not None else full
         sizes = [0 if not any(t) else (new if t == first else full) for t in taus]
-    cases = [(1, tuple(0 for _ in ds.ranks), full, -1)]  # the first step: no neighbour data yet
+    cases = [(1, tuple(0 for _ in taus[0]), full, -1)]  # the first step: no neighbour data yet
     cases.append(((bounds[0] - 1), taus[0], sizes[0], full))  # loop 0 advances after the first step
     for i in range(1, k):  # loop 0 advances after loop i did
         cases.append(((bounds[0] - 1) * (bounds[i] - 1) * outer[i + 1], taus[0], sizes[0], sizes[i]))
