@@ -39,6 +39,7 @@ class LinkEffect(NamedTuple):
     content: float  # parent accesses (deliveries, identical deltas multicast)
     weighted: float  # sum over deliveries of the children they serve
     transfers: float  # points the children receive over links
+    share: float  # parent accesses per child (weighted / children), with Timeloop's rounding error
 
 
 def move(ds: DataSpace, dim: int, stride: int) -> Vector:
@@ -73,23 +74,30 @@ def link_effect(ds: DataSpace, spatial: list[Placed], is_x: tuple[bool, ...], me
     if not any(t in by_offset for t in taus):
         return None
     cases = _steps(taus, [b for _, b, _ in above], child_extents)
-    children = 1
-    for b in bounds:
-        children *= b
-    content = weighted = transfers = 0.0
+    # Parent accesses per (multicast, scatter), as Timeloop's access-stat matrix keeps them.
+    entries: dict[tuple[int, int], int] = {}
+    transfers = 0
     used = False
     for weight, tau, size, prev_size in cases:
         link = by_offset.get(tau) if size > 0 and prev_size == size else None
-        if link is not None and link[0] < groups:
-            unlinked_groups, linked = link
-            content += weight * size * unlinked_groups
-            weighted += weight * size * (children - linked)
+        if link is not None and link[0] < groups.count:
+            histogram, linked = link[1], link[2]
             transfers += weight * size * linked
             used = True
         else:
-            content += weight * size * groups
-            weighted += weight * size * children
-    return LinkEffect(content, weighted, transfers) if used else None
+            histogram = groups.histogram
+        for multicast, scatter in histogram:
+            entries[(multicast, scatter)] = entries.get((multicast, scatter), 0) + weight * size * scatter
+    if not used:
+        return None
+    children = 1
+    for b in bounds:
+        children *= b
+    share = 0.0  # summed in Timeloop's order (its fills keep the float error, then truncate)
+    for key in sorted(entries):
+        share += entries[key] * key[0] / children
+    return LinkEffect(float(sum(entries.values())), float(sum(a * k[0] for k, a in entries.items())),
+                      float(transfers), share)
 
 
 def _taus(u: list[Vector]) -> list[Vector]:
@@ -128,11 +136,25 @@ def _steps(taus: list[Vector], bounds: list[int], child_extents: tuple[int, ...]
     return cases
 
 
+class _Groups(NamedTuple):
+    """Children that need distinct data: how many groups, and (multicast, groups of that size)."""
+
+    count: int
+    histogram: tuple[tuple[int, int], ...]
+
+
+def _groups(label: np.ndarray) -> _Groups:
+    _, sizes = np.unique(label, return_counts=True)
+    multicasts, scatters = np.unique(sizes, return_counts=True)
+    return _Groups(int(sizes.size), tuple((int(m), int(c)) for m, c in zip(multicasts, scatters)))
+
+
 @lru_cache(maxsize=4096)
 def _fanout_links(bounds: tuple[int, ...], moves: tuple[Vector, ...], is_x: tuple[bool, ...],
-                  mesh: tuple[int, int]) -> tuple[int, dict[Vector, tuple[int, int]]]:
-    """Distinct data offsets among the children, and for every offset between mesh neighbours:
-    (distinct offsets among the children with no neighbour at that offset, children with one).
+                  mesh: tuple[int, int]) -> tuple[_Groups, dict[Vector, tuple[int, tuple[tuple[int, int], ...], int]]]:
+    """The children's data groups, and for every data offset between mesh neighbours: (groups
+    among the children with no neighbour at that offset, their (multicast, scatter) histogram,
+    children with one).
 
     Children are numbered as Timeloop numbers them (the innermost loop fastest) and laid out
     row by row on a mesh ``max(physical, logical)`` wide.
@@ -153,7 +175,7 @@ def _fanout_links(bounds: tuple[int, ...], moves: tuple[Vector, ...], is_x: tupl
         stride *= b
     _, label = np.unique(pos, axis=0, return_inverse=True)
     label = label.ravel()
-    groups = int(label.max()) + 1 if count else 0
+    groups = _groups(label)
     h, v = index % h_size, index // h_size
     pairs = []
     for dh, dv in ((-1, 0), (1, 0), (0, -1), (0, 1)):
@@ -163,17 +185,16 @@ def _fanout_links(bounds: tuple[int, ...], moves: tuple[Vector, ...], is_x: tupl
         pairs.append((index[ok], other[ok]))
     src = np.concatenate([p[0] for p in pairs])
     dst = np.concatenate([p[1] for p in pairs])
-    offsets = pos[dst] - pos[src]
-    out: dict[Vector, tuple[int, int]] = {}
+    out: dict[Vector, tuple[int, tuple[tuple[int, int], ...], int]] = {}
     if len(src) == 0:
         return groups, out
-    keys, which = np.unique(offsets, axis=0, return_inverse=True)
+    keys, which = np.unique(pos[dst] - pos[src], axis=0, return_inverse=True)
     which = which.ravel()
     for ki, key in enumerate(keys):
         linked = np.zeros(count, dtype=bool)
         linked[src[which == ki]] = True
-        unlinked_groups = int(np.unique(label[~linked]).size)
-        out[tuple(int(x) for x in key)] = (unlinked_groups, int(linked.sum()))
+        rest = _groups(label[~linked]) if (~linked).any() else _Groups(0, ())
+        out[tuple(int(x) for x in key)] = (rest.count, rest.histogram, int(linked.sum()))
     return groups, out
 
 
@@ -186,4 +207,4 @@ def shared_stationary(bounds: tuple[int, ...], relevant: tuple[bool, ...], is_x:
     moves = tuple(tuple(int(k == i and rel) for k in range(n)) for i, rel in enumerate(relevant))
     groups, by_offset = _fanout_links(bounds, moves, is_x, mesh)
     link = by_offset.get(tuple(0 for _ in range(n)))
-    return groups - link[0] if link is not None else 0
+    return groups.count - link[0] if link is not None else 0

@@ -199,7 +199,7 @@ def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: b
                                  tuple(extents[li - 1]) if li else None)
             if effect is not None:
                 content[li], weighted[li] = effect.content, effect.weighted
-                per_child[li] = effect.weighted / fanout[li]
+                per_child[li] = effect.share
                 if li > 0:  # Timeloop spreads the transfers over all instances of the child level
                     peer[li - 1] = effect.transfers / nest.replication[li - 1]
     # Partition sizes (computed over all levels, before masking).
@@ -234,7 +234,7 @@ def _dataspace(mapping: Mapping, ds: DataSpace, nest: _Nest, count_first_fill: b
             reads = _round(content[li] + peer[li])
             updates = 0.0
             # Timeloop keeps read-only fills in an integer: the fraction of the spread-out transfers drops
-            fills = float(math.floor((peer[li] if li == outermost else parent_share + peer[li]) + 1e-9))
+            fills = float(math.floor(peer[li] if li == outermost else parent_share + peer[li]))
         multicast = weighted[li] / content[li] if content[li] else 1.0
         out.append(TileStats(True, sizes[li], extents[li], reads, fills, updates, partition[li], replication[li],
                              content[li], fanout[li], multicast))
