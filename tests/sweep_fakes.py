@@ -142,12 +142,14 @@ def run_fake(out: Path, cache: Path, registry=None, *, fingerprint: str = "test"
     """Build a grid from ``config`` (SweepConfig fields) and run it on the fake backend, in process."""
     from sparsesweep.sweep.executors import InlineExecutor
     from sparsesweep.sweep.grid import SweepConfig, build_grid
+    from sparsesweep.sweep.outdir import OutDir
     from sparsesweep.sweep.runner import run_grid
     from sparsesweep.sweep.store import Store
 
     config.setdefault("sparsities", (0, 0.5, 0.75))
     config.setdefault("layers", ("conv1", "fc"))
     grid = build_grid(SweepConfig(**config))
-    return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry or CountingRegistry(),
-                    store=Store.open(cache), out=out, executor_factory=executor or InlineExecutor, progress=False,
-                    fingerprint=fingerprint)
+    with OutDir.claim(out) as claimed:
+        return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry or CountingRegistry(),
+                        store=Store.open(cache), out=claimed, executor_factory=executor or InlineExecutor,
+                        progress=False, fingerprint=fingerprint)

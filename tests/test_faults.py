@@ -285,6 +285,23 @@ def test_a_new_sweep_removes_only_what_an_earlier_sweep_wrote(tmp_path):
     assert (out / "my-notes.txt").read_text() == "keep me"
 
 
+def test_a_sweep_killed_during_the_break_even_rounds_leaves_only_folders_it_recorded(tmp_path, fresh):
+    """The break-even points' folders are recorded in the marker before they are written, so a later
+    sweep removes them (they are ours), and a user's folder beside them is kept."""
+    env, out = _env(tmp_path), tmp_path / "out"
+    proc = _start(out, env, "--fake-stall-after", str(TOTAL), jobs=1)  # the first break-even search hangs
+    _wait_for(lambda: len(list((out / "points").glob("*"))) > TOTAL, proc)
+    proc.kill()
+    proc.communicate(timeout=60)
+    recorded = set(json.loads((out / MARKER).read_text())["points"])
+    written = {p.name for p in (out / "points").iterdir()}
+    assert len(written) > TOTAL and written <= recorded
+    (out / "points" / "mine").mkdir()
+    assert _inproc(out, tmp_path / "cache", "--no-break-even", "--layers", "fc") == 0
+    assert {p.name for p in (out / "points").iterdir()} == {"mine", *json.loads((out / MARKER).read_text())["points"]}
+    assert all(p.name == "mine" or p.name.startswith("fc-") for p in (out / "points").iterdir())
+
+
 # ---- tampered cache records -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("damage", ["edit a number", "truncate", "swap records", "other inputs",

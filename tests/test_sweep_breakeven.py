@@ -8,6 +8,7 @@ import pytest
 from sparsesweep.backends.base import SearchOptions
 from sparsesweep.sweep import breakeven
 from sparsesweep.sweep.executors import InlineExecutor
+from sparsesweep.sweep.outdir import OutDir
 from sparsesweep.sweep.runner import run_grid
 from sparsesweep.sweep.store import Store
 from sparsesweep.sweep.tables import results_frame, summary_frame
@@ -70,9 +71,10 @@ def test_the_sweep_measures_each_unstructured_break_even_within_the_step(tmp_pat
     run = run_fake(tmp_path / "out", tmp_path / "cache", registry, layers=("conv1", "fc"))
 
     def evaluate(grid):
-        return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry,
-                        store=Store.open(tmp_path / "cache"), out=tmp_path / "out", executor_factory=InlineExecutor,
-                        progress=False, fingerprint="test")
+        with OutDir.claim(tmp_path / "out") as out:
+            return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry,
+                            store=Store.open(tmp_path / "cache"), out=out, executor_factory=InlineExecutor,
+                            progress=False, fingerprint="test")
 
     refined = breakeven.refine(run, evaluate)
     added = len(refined.outcomes) - len(run.grid.points)

@@ -12,6 +12,7 @@ from sparsesweep.render import render_point
 from sparsesweep.sweep import keys, pointdirs
 from sparsesweep.sweep.executors import DaskExecutor, InlineExecutor, LocalPoolExecutor
 from sparsesweep.sweep.grid import SweepConfig, build_grid
+from sparsesweep.sweep.outdir import OutDir
 from sparsesweep.sweep.runner import mapper_settings, run_grid
 from sparsesweep.sweep.store import Store
 from sparsesweep.sweep.tables import results_frame
@@ -110,9 +111,9 @@ def test_a_damaged_cache_record_is_a_miss(tmp_path):
 
 def _run_with(executor, tmp_path, name):
     grid = build_grid(SweepConfig(sparsities=(0, 0.5), layers=("conv1", "fc")))
-    return run_grid(grid, backend="fake", options=SearchOptions(), registry=fake_registry(), store=Store.open(
-        tmp_path / f"cache-{name}"), out=tmp_path / f"out-{name}", executor_factory=executor, progress=False,
-        fingerprint="test")
+    with OutDir.claim(tmp_path / f"out-{name}") as out:
+        return run_grid(grid, backend="fake", options=SearchOptions(), registry=fake_registry(), store=Store.open(
+            tmp_path / f"cache-{name}"), out=out, executor_factory=executor, progress=False, fingerprint="test")
 
 
 def test_local_process_pool_gives_the_same_results_as_inline(tmp_path):

@@ -112,6 +112,12 @@ class OutDir:
         self._save()
         return [self.path / name for name in names]
 
+    def __enter__(self) -> OutDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._lock is not None:
             (self.path / LOCK).unlink(missing_ok=True)  # while held: a waiter re-checks the inode (see _lock)

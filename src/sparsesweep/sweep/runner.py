@@ -37,6 +37,7 @@ from . import keys, pointdirs
 from .energies import EnergyPlan
 from .executors import Executor, Handle
 from .grid import Grid, PlannedPoint
+from .outdir import OutDir
 from .store import Store
 from .worker import SearchTask, run_search
 
@@ -122,13 +123,17 @@ def mapper_settings(objective: str) -> MapperSettings:
 
 
 def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: BackendRegistry, store: Store,
-             out: Path, executor_factory: Callable[[], Executor], progress: bool = True,
+             out: OutDir, executor_factory: Callable[[], Executor], progress: bool = True,
              fingerprint: str | None = None, energy: EnergyPlan | None = None) -> SweepRun:
     """Evaluate every point of ``grid`` (see the module docs); ``fingerprint`` defaults to the code's.
 
+    ``out``: the claimed output folder; every point folder of the grid is recorded in its marker before
+    any is written, so an interrupted run's folders (break-even rounds included) are known as the sweep's.
     ``energy``: the sweep's energy tables (:func:`~.energies.plan_energies`); default: pinned ERT files.
     """
     start = time.perf_counter()
+    out.will_write_points(p.id for p in grid.points)
+    folder = out.path
     stats = RunStats(total=len(grid.points))
     fingerprint = fingerprint or keys.code_fingerprint()
     mapper = mapper_settings(options.objective)
@@ -146,8 +151,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
         if not cached and record.get("cacheable") and spec is not None:
             record = {**record, "input_hash": spec["input_hash"]}
             store.put_result(key, record)  # first: nothing computed is lost after this line
-        if spec is not None and not pointdirs.is_current(out, point.id, key, record["status"]):
-            pointdirs.write_point(out, point.id, spec["files"], key, record)
+        if spec is not None and not pointdirs.is_current(folder, point.id, key, record["status"]):
+            pointdirs.write_point(folder, point.id, spec["files"], key, record)
         outcomes[point.id] = Outcome(point, spec, record, cached)
         stats.cached += cached
         stats.computed += not cached
@@ -216,7 +221,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             if record is not None:
                 finish(point, spec, key, record, cached=True)
                 continue
-            pointdirs.write_point(out, point.id, spec["files"], key, None)
+            pointdirs.write_point(folder, point.id, spec["files"], key, None)
             data = data or _bundle_data(point.id, spec["files"])
             submit(point, spec, key, SearchTask(point.id, data, backend, options, registry))
             collect([h for h in pending if h.done()])

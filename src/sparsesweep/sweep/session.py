@@ -94,19 +94,18 @@ def execute(options: SweepOptions, registry: BackendRegistry, command: str) -> S
 def _execute(options: SweepOptions, registry: BackendRegistry, command: str, grid: Grid, outdir: OutDir,
              energy: EnergyPlan | None) -> SweepOutput:
     out = outdir.path
-    outdir.will_write_points(p.id for p in grid.points)
     store = Store.open(out / JOURNAL, private=True) if not options.cache else Store.open(default_cache_dir())
     search = SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed,
                            cache=options.cache)
     fingerprint = code_fingerprint()  # once per sweep: the break-even rounds run grids too
-    run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=out,
+    run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
                    fingerprint=fingerprint, energy=energy)
     from .breakeven import refine
     from .outputs import write_outputs
 
     run = run if not options.break_even else refine(run, lambda more: run_grid(
-        more, backend=options.backend, options=search, registry=registry, store=store, out=out, progress=False,
+        more, backend=options.backend, options=search, registry=registry, store=store, out=outdir, progress=False,
         executor_factory=lambda: make_executor(options.jobs, options.dask), fingerprint=fingerprint, energy=energy))
     if store.dropped:  # the break-even points' records included
         print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
