@@ -30,6 +30,8 @@ FAKES = REPO / "tests" / "sweep_fakes.py"
 GRID = ["--layers", "conv1,fc", "--sparsity", "0,0.5", "--quiet"]
 TOTAL = 14
 TAG = "SPARSESWEEP_FAULT_TEST_TAG"
+# The two parallel executors: a local process pool (-j 2) and a Dask LocalCluster of 2 workers.
+EXECUTORS = {"pool": (), "dask": ("--dask", "local")}
 
 
 def _env(tmp_path: Path, cache: str = "cache") -> dict[str, str]:
@@ -120,11 +122,12 @@ def _finish(out: Path, cache: Path, fresh: tuple[str, str]) -> dict:
 
 # ---- signals --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("after", [1, 5], ids=["early", "mid"])
-def test_sigterm_to_the_sweep_stops_it_and_its_workers_and_a_rerun_completes(tmp_path, fresh, after):
+@pytest.mark.parametrize("after,executor", [(1, "pool"), (5, "pool"), (3, "dask")], ids=["early", "mid", "dask"])
+def test_sigterm_to_the_sweep_stops_it_and_its_workers_and_a_rerun_completes(tmp_path, fresh, after, executor):
     """SIGTERM (kill, timeout, batch schedulers) to the sweep process alone, at two moments."""
     env = _env(tmp_path)
-    proc = _start(tmp_path / "out", env, "--fake-delay", "0.05", "--fake-stall-after", str(after + 2))
+    proc = _start(tmp_path / "out", env, "--fake-delay", "0.05", "--fake-stall-after", str(after + 2),
+                  *EXECUTORS[executor])
     _wait_for(lambda: _records(tmp_path / "cache") >= after, proc)
     kept = _records(tmp_path / "cache")
     proc.send_signal(signal.SIGTERM)
@@ -137,9 +140,10 @@ def test_sigterm_to_the_sweep_stops_it_and_its_workers_and_a_rerun_completes(tmp
     assert stats["cached"] >= kept
 
 
-def test_sigkill_to_the_sweep_alone_leaves_no_workers_behind(tmp_path, fresh):
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_sigkill_to_the_sweep_alone_leaves_no_workers_behind(tmp_path, fresh, executor):
     env = _env(tmp_path)
-    proc = _start(tmp_path / "out", env, "--fake-delay", "0.05", "--fake-stall-after", "5")
+    proc = _start(tmp_path / "out", env, "--fake-delay", "0.05", "--fake-stall-after", "5", *EXECUTORS[executor])
     _wait_for(lambda: _records(tmp_path / "cache") >= 3, proc)
     assert len(_tagged(env[TAG])) >= 2  # the sweep and its workers
     proc.kill()  # the sweep process only, not its process group
@@ -169,20 +173,24 @@ def test_an_interrupt_while_writing_the_outputs_keeps_the_previous_set(tmp_path,
 
 # ---- a killed worker ------------------------------------------------------------------------------
 
-def test_a_worker_killed_once_is_retried_and_the_sweep_completes(tmp_path, fresh):
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_worker_killed_once_is_retried_and_the_sweep_completes(tmp_path, fresh, executor):
     env = _env(tmp_path)
-    proc = _start(tmp_path / "out", env, "--fake-die", "fc", "--fake-die-once", str(tmp_path / "died"))
+    proc = _start(tmp_path / "out", env, "--fake-die", "fc", "--fake-die-once", str(tmp_path / "died"),
+                  *EXECUTORS[executor])
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert (tmp_path / "died").exists() and "Traceback" not in err
     assert _tables(tmp_path / "out") == fresh
 
 
-def test_a_point_that_always_kills_its_worker_becomes_failed_points_not_a_lost_run(tmp_path, fresh):
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_point_that_always_kills_its_worker_becomes_failed_points_not_a_lost_run(tmp_path, fresh, executor):
     env = _env(tmp_path)
-    proc = _start(tmp_path / "out", env, "--fake-die", "fc")
+    proc = _start(tmp_path / "out", env, "--fake-die", "fc", *EXECUTORS[executor])
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 2, err  # the summary line and the one-line error, no library logs
     assert "points failed" in err and "worker process" in err
     rows = (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]
     assert all((",failed," in row) == row.startswith("fc-") for row in rows)

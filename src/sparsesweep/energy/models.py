@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from collections import Counter
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import platformdirs
 
@@ -65,6 +66,21 @@ class ComponentModels(Protocol):
     def fingerprint(self) -> str: ...
 
 
+def _import_hwcomponents() -> Any:
+    """``import hwcomponents`` without its side effect on the root logger (it installs a handler and
+    sets the level to INFO, which would print every INFO line of every library, e.g. Dask's)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        import hwcomponents
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+    return hwcomponents
+
+
 @dataclass
 class Hwcomponents:
     """The installed hwcomponents models (``pip install hwcomponents hwcomponents-cacti ...``)."""
@@ -76,7 +92,7 @@ class Hwcomponents:
 
     def estimate(self, component: Component) -> Estimate:
         try:
-            import hwcomponents
+            hwcomponents = _import_hwcomponents()
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise ModelError(f"{component.name}: hwcomponents is not installed ({exc})",
                              fix="pip install --no-binary hwcomponents-cacti -e . (see the README)") from exc

@@ -91,8 +91,33 @@ class LocalPoolExecutor:
             process.join(timeout=5)
 
 
+class _DaskHandle:
+    """A Dask future behind the executor protocol; its result is fetched once, then the cluster forgets
+    it (so a worker that dies later takes no finished result with it, which Dask would recompute)."""
+
+    def __init__(self, future: Any) -> None:
+        self.future: Any = future
+
+    def done(self) -> bool:
+        return self.future is None or self.future.done()
+
+    def result(self) -> Any:
+        future = self.future
+        try:
+            return future.result()
+        finally:
+            self.future = None
+            future.release()
+
+
 class DaskExecutor:
-    """Tasks on a Dask distributed cluster (a LocalCluster started here, or a running scheduler)."""
+    """Tasks on a Dask distributed cluster (a LocalCluster started here, or a running scheduler).
+
+    A worker that dies (killed, out of memory) fails the tasks it ran with ``KilledWorker``; the
+    runner then retries them one at a time, like a broken local pool's.  A LocalCluster's scheduler
+    gives up on a task at the first death (``allowed_failures=0``: the runner does the retrying), a
+    remote scheduler after its own ``allowed-failures`` setting.  LocalCluster workers exit when the
+    sweep process is gone (Dask's nanny closes a pipe they watch)."""
 
     def __init__(self, address: str, jobs: int) -> None:
         try:
@@ -101,10 +126,20 @@ class DaskExecutor:
             raise BackendError("Dask distributed is not installed", key="--dask",
                                fix="pip install 'dask[distributed]'") from exc
         self._cluster: Any = None
-        self._submitted: list[Any] = []
+        self._handles: list[_DaskHandle] = []
+        # Dask logs every worker restart and lost task; the sweep reports those points itself.
+        self._log_levels = _quiet_loggers("distributed")
+        try:
+            self._connect(address, jobs, Client, LocalCluster)
+        except BaseException:
+            _restore_loggers(self._log_levels)
+            raise
+
+    def _connect(self, address: str, jobs: int, Client: Any, LocalCluster: Any) -> None:  # noqa: N803
         if address == "local":
             self._cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                         dashboard_address=":0", silence_logs=logging.ERROR)
+                                         dashboard_address=":0", silence_logs=logging.CRITICAL,
+                                         scheduler_kwargs={"allowed_failures": 0})
             self._client = Client(self._cluster)
             self.name = f"Dask LocalCluster ({jobs} workers)"
         else:
@@ -118,23 +153,56 @@ class DaskExecutor:
             self.name = f"Dask scheduler {address} ({workers} workers)"
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Handle:
-        future = self._client.submit(fn, arg, pure=False)
-        self._submitted.append(future)
-        return future
+        handle = _DaskHandle(self._client.submit(fn, arg, pure=False))
+        self._handles = [h for h in self._handles if h.future is not None]
+        self._handles.append(handle)
+        return handle
 
     def as_completed(self, handles: Iterable[Handle]) -> Iterator[Handle]:
         from distributed import as_completed
 
-        return iter(as_completed(list(handles)))
+        live = {h.future.key: h for h in handles if isinstance(h, _DaskHandle) and h.future is not None}
+        for future in as_completed([h.future for h in live.values()]):
+            yield live[future.key]
 
     def close(self, cancel: bool = False) -> None:
         try:
             if cancel:
-                self._client.cancel([f for f in self._submitted if not f.done()], force=True)
+                self._client.cancel([h.future for h in self._handles if h.future is not None], force=True)
             self._client.close()
         finally:
-            if self._cluster is not None:
-                self._cluster.close()
+            self._handles = []
+            try:
+                if self._cluster is not None:
+                    self._cluster.close()
+            finally:
+                _restore_loggers(self._log_levels)
+
+
+_WORKER_LOG_ENV = "DASK_LOGGING__DISTRIBUTED"  # read by the worker processes Dask spawns, at their start
+
+
+def _quiet_loggers(prefix: str) -> dict[str, Any]:
+    """Silence ``prefix`` and its child loggers (some carry their own level) here and in the worker
+    processes started from now on; returns what to restore."""
+    names = [prefix] + [n for n in logging.root.manager.loggerDict if n.startswith(prefix + ".")]
+    levels: dict[str, Any] = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    levels[_WORKER_LOG_ENV] = os.environ.get(_WORKER_LOG_ENV)
+    os.environ[_WORKER_LOG_ENV] = "critical"
+    return levels
+
+
+def _restore_loggers(levels: dict[str, Any]) -> None:
+    for name, level in levels.items():
+        if name == _WORKER_LOG_ENV:
+            if level is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = level
+        else:
+            logging.getLogger(name).setLevel(level)
 
 
 def make_executor(jobs: int, dask: str | None) -> Executor:

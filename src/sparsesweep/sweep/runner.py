@@ -113,6 +113,7 @@ def result_problem(record: dict[str, Any], input_hash: str) -> str | None:
 def lost_worker_record(exc: BaseException) -> dict[str, Any]:
     """A point whose worker process died while it ran alone (killed by a signal or out of memory, e.g.)."""
     cause = " ".join(f"{type(exc).__name__}: {exc}".split())
+    cause = cause if len(cause) <= 160 else cause[:157] + ".."
     return {"status": "failed", "error_type": "WorkerLost", "cacheable": False, "seconds": 0.0,
             "error": f"the worker process searching this point died, also when it ran alone (killed, e.g. out of "
                      f"memory; {cause}); rerun the sweep to try it again, with fewer -j if memory is short"}
