@@ -312,14 +312,23 @@ def test_a_sweep_killed_during_the_break_even_rounds_leaves_only_folders_it_reco
 
 # ---- tampered cache records -----------------------------------------------------------------------
 
+def _resign(path: Path, data: dict, key: str) -> None:
+    """Write ``data`` as the record of ``key`` with a recomputed checksum (a deliberate, consistent edit)."""
+    body = {k: v for k, v in data.items() if k not in ("key", "digest")}
+    path.write_text(json.dumps({**body, "key": key, "digest": record_digest(body)}))
+
+
 @pytest.mark.parametrize("damage", ["edit a number", "truncate", "swap records", "other inputs",
-                                    "negative energy"])
+                                    "negative energy", "other search options", "foreign record",
+                                    "foreign rendering"])
 def test_a_tampered_cache_record_is_dropped_with_a_warning_and_recomputed(tmp_path, fresh, damage, capsys):
     out, cache = tmp_path / "out", tmp_path / "cache"
     assert _inproc(out, cache) == 0
-    records = sorted((cache / "sweep").rglob("results/*/*.json"))
+    kind = "specs" if damage == "foreign rendering" else "results"
+    records = sorted((cache / "sweep").rglob(f"{kind}/*/*.json"))
     first, second = records[0], records[1]
     data = json.loads(first.read_text())
+    key = data["key"]
     if damage == "edit a number":
         data["result"]["energy_pj"] *= 0.5
         first.write_text(json.dumps(data))
@@ -327,17 +336,25 @@ def test_a_tampered_cache_record_is_dropped_with_a_warning_and_recomputed(tmp_pa
         first.write_text(first.read_text()[:100])
     elif damage == "swap records":
         first.write_text(second.read_text())
+    elif damage in ("foreign record", "foreign rendering"):  # another point's record, re-keyed and re-signed
+        _resign(first, json.loads(second.read_text()), key)
+    elif damage == "other search options":  # the same point's outcome under another seed, re-keyed
+        assert _inproc(tmp_path / "out2", tmp_path / "cache2", "--seed", "1") == 0
+        other = next(json.loads(p.read_text()) for p in (tmp_path / "cache2" / "sweep").rglob("results/*/*.json")
+                     if json.loads(p.read_text())["input_hash"] == data["input_hash"])
+        assert other["for"]["seed"] == 1
+        _resign(first, other, key)
     else:  # consistent edits (the checksum recomputed): caught by the input hash or the physical bounds
         if damage == "other inputs":
             data["input_hash"] = "0" * 64
         else:
             data["result"]["energy_pj"] = -1.0
-        body = {k: v for k, v in data.items() if k not in ("key", "digest")}
-        first.write_text(json.dumps({**data, "digest": record_digest(body)}))
+        _resign(first, data, key)
     capsys.readouterr()
     assert _inproc(out, cache) == 0
     err = capsys.readouterr().err
     assert "warning: dropped 1 damaged cache record(s)" in err and str(first) in err
     assert _tables(out) == fresh
     stats = json.loads((out / "run.json").read_text())
-    assert stats["computed"] == 1 and stats["cached"] == stats["total"] - 1
+    recomputed = 0 if kind == "specs" else 1  # a re-rendered point finds its own search outcome again
+    assert stats["computed"] == recomputed and stats["cached"] == stats["total"] - recomputed

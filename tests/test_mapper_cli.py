@@ -103,6 +103,45 @@ def test_a_time_limited_result_is_not_reused_for_a_longer_limit(tmp_path):
         assert len(calls) == expected_calls
 
 
+@pytest.mark.parametrize("damage", ["edit a number", "foreign record", "other inputs", "negative energy"])
+def test_a_tampered_mapper_cache_record_is_dropped_with_a_warning_and_recomputed(tmp_path, capsys, damage):
+    """Deliberate edits with the checksum recomputed are caught too: a record must carry what it was
+    made for (its inputs' hash, backend, objective, seed, code), and that must be the lookup's."""
+    import json
+
+    from sparsesweep.mapper.cache import _hash, cached_search
+
+    bundle = load_bundle(SMALL)
+    calls = []
+
+    def run(seed=0):
+        calls.append(seed)
+        return search(bundle, SearchOptions(objective="energy", seed=seed), cache=False)
+
+    first = cached_search(bundle, SearchOptions(objective="energy"), "native", run, tmp_path)
+    cached_search(bundle, SearchOptions(objective="energy", seed=1), "native", lambda: run(1), tmp_path)
+    path = tmp_path / f"{cache_key(bundle, SearchOptions(objective='energy'), 'native')}.json"
+    other = tmp_path / f"{cache_key(bundle, SearchOptions(objective='energy', seed=1), 'native')}.json"
+    data = json.loads(path.read_text())
+    if damage == "edit a number":
+        data["result"]["energy_pj"] *= 0.5
+    elif damage == "negative energy":
+        data["result"]["energy_pj"] = -1.0
+    elif damage == "other inputs":
+        data["for"]["inputs"] = "0" * 64
+    else:
+        data = {**json.loads(other.read_text()), "key": data["key"]}  # the seed-1 record under the seed-0 key
+    if damage != "edit a number":
+        data["digest"] = _hash({k: v for k, v in data.items() if k != "digest"})  # a consistent edit
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    again = cached_search(bundle, SearchOptions(objective="energy"), "native", run, tmp_path)
+    err = capsys.readouterr().err
+    assert "dropped a damaged mapper cache record" in err and str(path) in err
+    assert calls == [0, 1, 0] and again.result.energy_pj == first.result.energy_pj
+    assert not again.extra.get("cached")
+
+
 def test_several_targets_get_their_own_output_folders(reference, tmp_path, capsys):
     base = reference / "fig15" / "WD-0.5" / "M512-K128-N1024-IAD0.56-WD0.5"
     targets = [str(base / "TC-RF2x-24-bandwidth"), str(base / "STC-RF2x-24-bandwidth")]

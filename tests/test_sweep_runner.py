@@ -43,8 +43,10 @@ def test_the_result_key_is_the_hash_of_the_rendered_inputs(tmp_path):
     rendered = render_point(p.arch, p.layer, p.variant.scheme, p.variant.sides, p.variant.sparsity,
                             mapper=mapper_settings("edp"))
     assert outcome.spec["input_hash"] == keys.input_hash(rendered.files)
-    key = keys.result_key(keys.input_hash(rendered.files), "fake", SearchOptions(), "test")
-    assert Store.open(tmp_path / "cache").get_result(key)["status"] == "ok"
+    made_for = keys.result_payload(keys.input_hash(rendered.files), "fake", SearchOptions(), "test")
+    record = Store.open(tmp_path / "cache").get_result(made_for)
+    assert record["status"] == "ok" and record["for"] == made_for
+    assert keys.result_key(keys.input_hash(rendered.files), "fake", SearchOptions(), "test") == keys.digest(made_for)
 
 
 def test_a_partly_changed_sweep_recomputes_only_what_changed(tmp_path):

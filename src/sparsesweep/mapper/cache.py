@@ -6,6 +6,11 @@ settings, which only the timeloop backend reads), the objective, the seed, the b
 a fingerprint of the model and mapper source code.  A result found under a time limit is
 reused only for the same or a shorter limit.  Folder: ``$SPARSESWEEP_CACHE_DIR`` when set,
 else the platform's user cache folder for ``sparsesweep``; one JSON file per key.
+
+A record carries what it was made for (``for``: the hash of the inputs, the backend, objective,
+seed, code and format, whose hash is its key) and a checksum of its content.  It is served only
+when its ``for`` is exactly the lookup's, its checksum matches and its numbers are physical; else
+it is dropped with a warning and the search runs again.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from ..inputs import SpecBundle
 from ..result import Result
 
 ENV = "SPARSESWEEP_CACHE_DIR"
-FORMAT = 1
+FORMAT = 2
 _CODE_DIRS = ("engine", "mapper", "tl")
 
 
@@ -49,11 +54,19 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_key(bundle: SpecBundle, options: SearchOptions, backend: str) -> str:
+def made_for(bundle: SpecBundle, options: SearchOptions, backend: str) -> dict[str, Any]:
+    """What a search result depends on; its cache key is the hash of this."""
     inputs = {k: v for k, v in bundle.data.items() if backend != "native" or k != "mapper"}
-    payload = {"format": FORMAT, "code": code_fingerprint(), "backend": backend, "objective": options.objective,
-               "seed": options.seed, "inputs": inputs}
-    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return {"format": FORMAT, "code": code_fingerprint(), "backend": backend, "objective": options.objective,
+            "seed": options.seed, "inputs": _hash(inputs)}
+
+
+def cache_key(bundle: SpecBundle, options: SearchOptions, backend: str) -> str:
+    return _hash(made_for(bundle, options, backend))
+
+
+def _hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -61,17 +74,18 @@ def cached_search(bundle: SpecBundle, options: SearchOptions, backend: str,
                   run: Callable[[], SearchResult], folder: Path | None = None) -> SearchResult:
     """``run()`` unless a usable cached result exists; stores what ``run()`` returns."""
     folder = folder or cache_dir()
-    key = cache_key(bundle, options, backend)
+    wanted = made_for(bundle, options, backend)
+    key = _hash(wanted)
     path = folder / f"{key}.json"
-    hit = _load(path, options)
+    hit = _load(path, options, wanted)
     if hit is not None:
         return hit
     result = run()
-    _store(path, key, options, result)
+    _store(path, key, wanted, options, result)
     return result
 
 
-def _load(path: Path, options: SearchOptions) -> SearchResult | None:
+def _load(path: Path, options: SearchOptions, wanted: dict[str, Any]) -> SearchResult | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
@@ -80,6 +94,10 @@ def _load(path: Path, options: SearchOptions) -> SearchResult | None:
         data = json.loads(text)
         if data["key"] != path.stem or not isinstance(data["mapping"], list) or not isinstance(data["extra"], dict):
             raise ValueError("not the record of its key")
+        if data["digest"] != _hash({k: v for k, v in data.items() if k != "digest"}):
+            raise ValueError("its content does not match its checksum (edited or damaged)")
+        if data["for"] != wanted or _hash(data["for"]) != path.stem:
+            raise ValueError("it was not made for the inputs it would be served for")
         result = Result.model_validate(data["result"])
         problem = result.physical_problem()
         if problem:
@@ -97,10 +115,12 @@ def _load(path: Path, options: SearchOptions) -> SearchResult | None:
         return None
 
 
-def _store(path: Path, key: str, options: SearchOptions, result: SearchResult) -> None:
-    data: dict[str, Any] = {"key": key, "time_limit_s": options.time_limit_s, "mapping": result.mapping,
-                            "result": result.result.to_json_dict(), "evaluated": result.evaluated,
-                            "seconds": result.seconds, "extra": _jsonable(dict(result.extra))}
+def _store(path: Path, key: str, wanted: dict[str, Any], options: SearchOptions, result: SearchResult) -> None:
+    data: dict[str, Any] = {"key": key, "for": wanted, "time_limit_s": options.time_limit_s,
+                            "mapping": _jsonable(result.mapping), "result": result.result.to_json_dict(),
+                            "evaluated": result.evaluated, "seconds": result.seconds,
+                            "extra": _jsonable(dict(result.extra))}
+    data["digest"] = _hash(data)
     try:
         write_text_atomic(path, json.dumps(data))
     except OSError:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,15 @@ from ..backends.base import SearchOptions
 from ..specs.mapper import MapperSettings
 from ..specs.paths import templates_dir
 from .grid import PlannedPoint
+from .store import payload_key
 
 PACKAGE = Path(__file__).resolve().parents[1]
 _NOT_IN_FINGERPRINT = ("sweep", "commands")
 
 
 def digest(payload: Any) -> str:
-    """SHA-256 (hex) of a JSON-able value, independent of dict order."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 (hex) of a JSON-able value, independent of dict order (a store key: see ``payload_key``)."""
+    return payload_key(payload)
 
 
 def code_fingerprint() -> str:
@@ -63,11 +62,17 @@ def file_digest(path: Path, memo: dict[Path, str]) -> str:
 def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str],
              energies: Mapping[str, Any] | None = None) -> str:
     """``energies``: the point's energy source and ERT when they come from the sweep's energy plan."""
+    return digest(spec_payload(point, mapper, fingerprint, memo, energies))
+
+
+def spec_payload(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str],
+                 energies: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a point's rendering depends on (its ``spec_key`` is the digest of this)."""
     variant = point.variant
     extra: dict[str, Any] = {"energies": energies} if energies is not None else {}
     if variant.act_from_workload:
         extra["act_from_workload"] = True
-    return digest({**extra,
+    return ({**extra,
         "arch": point.arch.model_dump(mode="json"),
         "ert": file_digest(point.arch.ert_path(dense=variant.scheme.kind == "dense"), memo),
         "layer": point.layer.model_dump(mode="json"), "scheme": variant.scheme.model_dump(mode="json"),
@@ -77,8 +82,13 @@ def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo
 
 
 def result_key(inputs: str, backend: str, options: SearchOptions, fingerprint: str) -> str:
-    return digest({"inputs": inputs, "backend": backend, "objective": options.objective,
-                   "time_limit_s": options.time_limit_s, "seed": options.seed, "code": fingerprint})
+    return digest(result_payload(inputs, backend, options, fingerprint))
+
+
+def result_payload(inputs: str, backend: str, options: SearchOptions, fingerprint: str) -> dict[str, Any]:
+    """What a point's search outcome depends on (its ``result_key`` is the digest of this)."""
+    return {"inputs": inputs, "backend": backend, "objective": options.objective,
+            "time_limit_s": options.time_limit_s, "seed": options.seed, "code": fingerprint}
 
 
 def mapping_id(mapping: Any) -> str:

@@ -151,7 +151,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                cached: bool) -> None:
         if not cached and record.get("cacheable") and spec is not None:
             record = {**record, "input_hash": spec["input_hash"]}
-            store.put_result(key, record)  # first: nothing computed is lost after this line
+            # first: nothing computed is lost after this line
+            store.put_result(keys.result_payload(spec["input_hash"], backend, options, fingerprint), record)
         if spec is not None and not pointdirs.is_current(folder, point.id, key, record["status"]):
             pointdirs.write_point(folder, point.id, spec["files"], key, record)
         outcomes[point.id] = Outcome(point, spec, record, cached)
@@ -206,9 +207,9 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     try:
         for point in sorted(grid.points, key=lambda p: -p.layer.macs):  # big layers first: better balance
             energies = energy.for_point(point) if energy else None
-            spec_key = keys.spec_key(point, mapper, fingerprint, memo,
-                                     {"source": energies.source, **energies.ert} if energies else None)
-            spec, data = store.get_spec(spec_key, spec_problem), None
+            made_for = keys.spec_payload(point, mapper, fingerprint, memo,
+                                         {"source": energies.source, **energies.ert} if energies else None)
+            spec, data = store.get_spec(made_for, spec_problem), None
             if spec is None:
                 try:
                     spec, data = _render(point, mapper, energies)
@@ -216,9 +217,10 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                     finish(point, None, "", {"status": "failed", "error": exc.one_line(),
                                              "error_type": type(exc).__name__}, cached=False)
                     continue
-                store.put_spec(spec_key, spec)
-            key = keys.result_key(spec["input_hash"], backend, options, fingerprint)
-            record = store.get_result(key, lambda r, h=spec["input_hash"]: result_problem(r, h))
+                store.put_spec(made_for, spec)
+            result_for = keys.result_payload(spec["input_hash"], backend, options, fingerprint)
+            key = keys.digest(result_for)
+            record = store.get_result(result_for, lambda r, h=spec["input_hash"]: result_problem(r, h))
             if record is not None:
                 finish(point, spec, key, record, cached=True)
                 continue

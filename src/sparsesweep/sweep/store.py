@@ -8,8 +8,11 @@ Two kinds of record, each in its own sub-folder and named by its key (see :mod:`
   result or error).
 
 Every record is written to a temporary file and renamed into place, so a sweep killed at any
-moment (SIGINT or SIGKILL) leaves complete records or none.  A record that cannot be read, is not
-the record of its key, or fails the caller's check (its inputs' hash, physical bounds) is deleted,
+moment (SIGINT or SIGKILL) leaves complete records or none.  Every record carries a checksum and what
+it was made for (``for``: the payload whose hash is its key: the point's rendering inputs, or its
+input hash with the backend, search options and code), so it proves which inputs it belongs to.  A
+record that cannot be read, whose checksum or ``for`` does not match the key it is looked up under,
+or that fails the caller's check (its inputs' hash, physical bounds) is deleted,
 listed in ``dropped`` (the sweep warns) and is a miss: the point is recomputed.
 The parent process is the only writer; workers never touch the store.
 
@@ -35,7 +38,7 @@ from ..errors import SpecError
 from ..fsio import write_text_atomic
 
 CACHE_ENV = "SPARSESWEEP_CACHE_DIR"
-FORMAT = "v1"  # bump when the record layout changes
+FORMAT = "v2"  # bump when the record layout changes
 JOURNAL = ".sweep-journal"
 STALE_TMP_S = 3600.0
 
@@ -72,17 +75,19 @@ class Store:
         store._remove_stale_tmp()
         return store
 
-    def get_spec(self, key: str, check: Check | None = None) -> dict[str, Any] | None:
-        return self._read("specs", key, check)
+    # A record is stored under the key of what it was made for (``made_for``: a JSON-able payload
+    # whose ``payload_key`` is the key) and carries that payload, so it proves what it belongs to.
+    def get_spec(self, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
+        return self._read("specs", made_for, check)
 
-    def put_spec(self, key: str, record: Mapping[str, Any]) -> None:
-        self._write("specs", key, record)
+    def put_spec(self, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+        self._write("specs", made_for, record)
 
-    def get_result(self, key: str, check: Check | None = None) -> dict[str, Any] | None:
-        return self._read("results", key, check)
+    def get_result(self, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
+        return self._read("results", made_for, check)
 
-    def put_result(self, key: str, record: Mapping[str, Any]) -> None:
-        self._write("results", key, record)
+    def put_result(self, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+        self._write("results", made_for, record)
 
     def count(self, kind: str = "results") -> int:
         return sum(1 for _ in (self.root / kind).glob("*/*.json"))
@@ -95,7 +100,8 @@ class Store:
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
 
-    def _read(self, kind: str, key: str, check: Check | None = None) -> dict[str, Any] | None:
+    def _read(self, kind: str, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
+        key = payload_key(made_for)
         path = self._path(kind, key)
         try:
             text = path.read_text(encoding="utf-8")
@@ -109,6 +115,8 @@ class Store:
             problem: str | None = "not a record of its key (damaged or not ours)"
         elif data.get("digest") != record_digest({k: v for k, v in data.items() if k not in ("key", "digest")}):
             problem = "its content does not match its checksum (edited or damaged)"
+        elif _key_or_none(data.get("for")) != key:
+            problem = "it was not made for the inputs it would be served for (its 'for' does not give its key)"
         else:
             try:
                 problem = check(data) if check else None
@@ -120,9 +128,10 @@ class Store:
             return None
         return data
 
-    def _write(self, kind: str, key: str, record: Mapping[str, Any]) -> None:
+    def _write(self, kind: str, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+        key = payload_key(made_for)
         path = self._path(kind, key)
-        body = {k: v for k, v in record.items() if k not in ("key", "digest")}
+        body = {**{k: v for k, v in record.items() if k not in ("key", "digest")}, "for": made_for}
         text = json.dumps({**body, "key": key, "digest": record_digest(body)}, separators=(",", ":"), allow_nan=True)
         try:
             write_text_atomic(path, text, prefix=f".{key[:16]}.")
@@ -139,6 +148,19 @@ class Store:
                     tmp.unlink()
             except OSError:
                 continue
+
+
+def payload_key(payload: Any) -> str:
+    """SHA-256 (hex) of a JSON-able value, independent of dict order: the key of what a record is for."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _key_or_none(payload: Any) -> str | None:
+    try:
+        return payload_key(payload) if isinstance(payload, dict) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def record_digest(body: Mapping[str, Any]) -> str:
