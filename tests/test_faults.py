@@ -358,3 +358,18 @@ def test_a_tampered_cache_record_is_dropped_with_a_warning_and_recomputed(tmp_pa
     stats = json.loads((out / "run.json").read_text())
     recomputed = 0 if kind == "specs" else 1  # a re-rendered point finds its own search outcome again
     assert stats["computed"] == recomputed and stats["cached"] == stats["total"] - recomputed
+
+
+# ---- values only the evaluation shows out of range ------------------------------------------------
+
+def test_a_bandwidth_so_small_that_cycles_overflow_gives_failed_points_with_the_cause(tmp_path, capsys, monkeypatch):
+    """1e-30 words/cycle is positive and finite, so the arch accepts it; the cycles it gives (~1e36)
+    do not fit a 64-bit counter: every point fails with that cause, and the tables are written."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    code = sweep_main(["--out", str(tmp_path / "out"), "-j", "1", "--quiet", "--layers", "fc", "--sparsity", "0",
+                       "--no-break-even", "--schemes", "structured", "--set", "dram_read_bandwidth=1e-30"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 2 and err[1].startswith("error: ")
+    assert "beyond a 64-bit counter" in err[1]
+    rows = (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]
+    assert rows and all(",failed," in row for row in rows)

@@ -239,6 +239,12 @@ def test_compare_refuses_ambiguous_matches_and_where_picks_one(tmp_path, capsys)
     assert cli_main(["compare", str(a), str(b), "--where", "smem_kib=256", "--out", str(tmp_path / "cmp")]) == 0
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert len(table) == 7 and (table["energy_pj_ratio"] == 1.0).all()  # 256 KiB is the default: same points
+    capsys.readouterr()  # a --where that selects nothing is an error, not an empty comparison
+    assert cli_main(["compare", str(a), str(b), "--where", "smem_kb=256", "--out", str(tmp_path / "cmp2")]) == 2
+    assert "neither sweep has a column 'smem_kb'" in capsys.readouterr().err and not (tmp_path / "cmp2").exists()
+    assert cli_main(["compare", str(a), str(b), "--where", "smem_kib=100", "--out", str(tmp_path / "cmp2")]) == 2
+    err = capsys.readouterr().err
+    assert "no point has smem_kib=100" in err and "use one of its values: 128, 256" in err
 
 
 def test_compare_of_a_folder_without_a_sweep_is_one_error(tmp_path, capsys):

@@ -13,6 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+COUNT_LIMIT = 2**63  # cycles and compute counts must fit a signed 64-bit counter (tables, Timeloop)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,7 +91,7 @@ class Result(_Strict):
 
     def physical_problem(self) -> str | None:
         """The first physically impossible number (non-finite or negative energy, negative cycles or
-        counts, more actual than algorithmic computes), or None."""
+        counts, counts beyond a 64-bit counter, more actual than algorithmic computes), or None."""
         c = self.computes
         energies = [("energy_pj", self.energy_pj)] + [(f"levels.{n}.energy_pj", lv.energy_pj)
                                                        for n, lv in self.levels.items()]
@@ -99,6 +102,9 @@ class Result(_Strict):
                             ("computes.skipped", c.skipped), ("computes.algorithmic", c.algorithmic)):
             if count < 0:
                 return f"{name} is {count}"
+            if count >= COUNT_LIMIT:
+                return (f"{name} is {count:.3g}, beyond a 64-bit counter (2^63): a bandwidth, size or "
+                        "dimension is out of range")
         if c.actual > c.algorithmic:
             return f"computes.actual {c.actual} > computes.algorithmic {c.algorithmic}"
         return None

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     a, b = SweepResult.load(args.a), SweepResult.load(args.b)
     where = [_condition(text) for text in args.where]
+    _check_where(where, {args.a: a.summary, args.b: b.summary})
     sa, sb, ra, rb = (_filtered(frame, where) for frame in (a.summary, b.summary, a.results, b.results))
     keys = point_keys(sa, sb)
     for frame, folder, other in ((sa, args.a, sb), (sb, args.b, sa)):
@@ -97,6 +98,22 @@ def _condition(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise SpecError(f"'{text}' is not NAME=VALUE", key="--where", fix="write e.g. --where pe_mesh_x=16")
     return name.strip(), value.strip()
+
+
+def _check_where(where: list[tuple[str, str]], summaries: dict[str, Any]) -> None:
+    """A --where column neither sweep has, or a value that leaves a sweep that has it no point, is an error."""
+    for name, value in where:
+        having = {folder: frame for folder, frame in summaries.items() if name in frame.columns}
+        if not having:
+            axes = sorted({c for frame in summaries.values() for c in _axes(frame)})
+            raise SpecError(f"neither sweep has a column '{name}'", key="--where",
+                            fix=f"use one of {', '.join(axes)}" if axes else "drop --where: neither sweep has a "
+                                "swept parameter")
+        for folder, frame in having.items():
+            if not len(_filtered(frame, [(name, value)])):
+                values = ", ".join(sorted(dict.fromkeys(frame[name].astype(str)))[:8])
+                raise SpecError(f"no point has {name}={value}", file=folder, key="--where",
+                                fix=f"use one of its values: {values}")
 
 
 def _filtered(frame: Any, where: list[tuple[str, str]]) -> Any:

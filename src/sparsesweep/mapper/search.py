@@ -23,7 +23,7 @@ import numpy as np
 from ..backends.base import SearchOptions, SearchResult
 from ..engine.energy import metadata_energy
 from ..engine.model import Evaluation, Evaluator
-from ..errors import MappingError
+from ..errors import MappingError, SpecError
 from ..inputs import SpecBundle
 from ..tl import load_spec
 from ..tl.spec import Spec
@@ -78,6 +78,11 @@ def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
             file=str(bundle.doc_for("architecture").path), key="architecture_constraints",
             fix="give the search more time (--time-limit)" if late else
             "relax the constraints (factors, bypass) or enlarge the buffers")
+    problem = state.best.evaluation.result.physical_problem()
+    if problem:
+        raise SpecError(f"the best mapping's result is not physical ({problem})",
+                        file=str(bundle.doc_for("architecture").path), key="architecture",
+                        fix="check the bandwidths, sizes, energies and densities")
     seconds = time.perf_counter() - start
     return SearchResult(
         mapping=state.best.entries, result=state.best.evaluation.result, evaluated=pool.seen + state.count,

@@ -10,6 +10,7 @@ work starts; an interrupt raises :class:`~.runner.SweepInterrupted` with every f
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from .runner import SweepRun, run_grid
 from .store import JOURNAL, Store, default_cache_dir
 
 DEFAULT_OUT = "results"
+DASK_ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+)(:\d{1,5})?/?")  # --dask: a scheduler's address
 DEFAULT_TIME_LIMIT_S = 30.0
 
 
@@ -72,6 +74,9 @@ def check_options(options: SweepOptions, registry: BackendRegistry) -> None:
         raise SpecError(f"unknown objective '{options.objective}'", key="--objective",
                         fix="use one of " + ", ".join(OBJECTIVES))
     SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed)  # --seed ...
+    if options.dask is not None and options.dask != "local" and not DASK_ADDRESS.fullmatch(options.dask):
+        raise SpecError(f"'{options.dask}' is not a Dask scheduler address", key="--dask",
+                        fix="use --dask local or --dask tcp://HOST:PORT (what 'dask scheduler' prints)")
     registry.check(options.backend)  # an unknown name is a one-line error with a suggestion
 
 

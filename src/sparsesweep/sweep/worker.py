@@ -41,6 +41,10 @@ def run_search(task: SearchTask) -> dict[str, Any]:
     try:
         backend = task.registry.create(task.backend)
         found = backend.search(SpecBundle(name=task.point, data=dict(task.data)), task.options, None)
+        problem = found.result.physical_problem()
+        if problem:
+            raise SpecError(f"{task.point}: the result is not physical ({problem})",
+                            fix="check the bandwidths, sizes, energies and densities")
         record = {"status": "ok", "mapping": list(found.mapping), "result": found.result.to_json_dict(),
                   "evaluated": found.evaluated, "seconds": time.perf_counter() - start, "cacheable": True}
         if task.backend == "native":
