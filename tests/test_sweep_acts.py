@@ -15,6 +15,7 @@ from sparsesweep.sweep import acts, breakeven
 from sparsesweep.sweep import claims as c
 from sparsesweep.sweep.executors import InlineExecutor
 from sparsesweep.sweep.grid import SweepConfig, build_grid
+from sparsesweep.sweep.outdir import OutDir
 from sparsesweep.sweep.runner import run_grid
 from sparsesweep.sweep.store import Store
 from sparsesweep.sweep.tables import results_frame, summary_frame
@@ -176,9 +177,10 @@ def test_the_sweep_measures_the_dual_break_even_at_the_held_activation_sparsity(
                    schemes=("structured", "unstructured"))
 
     def evaluate(grid):
-        return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry,
-                        store=Store.open(tmp_path / "cache"), out=tmp_path / "out", executor_factory=InlineExecutor,
-                        progress=False, fingerprint="test")
+        with OutDir.claim(tmp_path / "out") as out:
+            return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry,
+                            store=Store.open(tmp_path / "cache"), out=out, executor_factory=InlineExecutor,
+                            progress=False, fingerprint="test")
 
     refined = breakeven.refine(run, evaluate)
     added = [p.variant for p in refined.grid.points[len(run.grid.points):] if p.variant.sides == "dual"]
