@@ -373,3 +373,13 @@ def test_a_bandwidth_so_small_that_cycles_overflow_gives_failed_points_with_the_
     assert "beyond a 64-bit counter" in err[1]
     rows = (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]
     assert rows and all(",failed," in row for row in rows)
+
+
+# ---- odd file-system states -----------------------------------------------------------------------
+
+def test_an_out_folder_in_a_symlink_loop_is_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    assert _inproc(tmp_path / "loop1", tmp_path / "cache") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "--out" in err[0] and "symlink" in err[0].lower()

@@ -49,7 +49,11 @@ class OutDir:
     def claim(cls, path: Path) -> OutDir:
         """Refuse a dangerous, foreign or busy folder; create, lock and mark it."""
         path = Path(path).expanduser()
-        resolved = path.resolve()
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+            raise SpecError(f"cannot use the output folder: {getattr(exc, 'strerror', None) or exc}", file=path,
+                            key="--out", fix="give a real folder (not a symlink loop)") from None
         if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
             raise SpecError(f"refusing to write the sweep's outputs into {resolved}", key="--out",
                             fix="give a folder of its own, e.g. --out results")
