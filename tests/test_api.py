@@ -128,3 +128,26 @@ def test_layers_is_the_layers_command_as_a_frame(capsys):
     assert len(sparsesweep.layers()) == 30
     with pytest.raises(SparsesweepError, match="did you mean 'conv3\\*'"):
         sparsesweep.layers("conv3")
+
+
+@pytest.mark.parametrize("call", [
+    ("sweep", (), {"sparsity": "0.5"}), ("sweep", (), {"sparsity": [True]}), ("sweep", (), {"sparsity": None}),
+    ("sweep", (), {"layers": "fc"}), ("sweep", (), {"layers": []}), ("sweep", (), {"schemes": []}),
+    ("sweep", (), {"schemes": "structured"}), ("sweep", (), {"axes": {"smem_kib": 128}}),
+    ("sweep", (), {"axes": {5: [1]}}), ("sweep", (), {"arch": 123}), ("sweep", (), {"out": None}),
+    ("sweep", (), {"jobs": "2"}), ("sweep", (), {"jobs": True}), ("sweep", (), {"seed": 0.5}),
+    ("sweep", (), {"cache": "no"}), ("sweep", (), {"time_limit_s": "3"}), ("sweep", (), {"objective": "fast"}),
+    ("sweep", (), {"workload": 7}), ("sweep", (), {"no_such_option": 1}),
+    ("evaluate", (5,), {}), ("evaluate", ([None],), {}), ("map", ("x.yaml",), {"objective": "x"}),
+    ("map", (5,), {}), ("load", (5,), {}), ("layers", (5,), {}),
+], ids=lambda c: f"{c[0]}-{'-'.join(map(str, c[1]))}{'-'.join(f'{k}={v!r}' for k, v in c[2].items())}")
+def test_an_argument_of_the_wrong_type_is_one_sparsesweep_error_before_any_work(call, tmp_path):
+    """A string for a list, a bool for a number, 'no' for False, [] for 'every layer': each is a one-line
+    error naming the argument (never a TypeError deep inside, a string iterated by character, or a
+    silently truthy 'no')."""
+    name, args, kwargs = call
+    kwargs = {"out": str(tmp_path / "out"), **kwargs} if name == "sweep" else kwargs
+    with pytest.raises(SparsesweepError) as err:
+        getattr(sparsesweep, name)(*args, **kwargs)
+    assert len(str(err.value).splitlines()) == 1 and f"{name}(" in str(err.value)
+    assert not (tmp_path / "out").exists()

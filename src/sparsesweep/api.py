@@ -29,6 +29,66 @@ Target = str | Path | Sequence[str | Path] | SpecBundle
 AxisValues = Sequence[Any]  # values of one parameter, or tuples of values of paired parameters
 
 
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "tuple", "Path", "Sequence", "Mapping"}
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays and scalars as plain lists and numbers."""
+    return value.tolist() if hasattr(value, "tolist") and not isinstance(value, (str, Path)) else value
+
+
+def _argument_name(fn: Any, where: Any) -> str:
+    """The name of a parameter from a validation error's first location (positional ones by index)."""
+    import inspect
+
+    if not isinstance(where, int):
+        return str(where)
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if where < len(positional):
+        return positional[where]
+    rest = [p.name for p in params if p.kind == p.VAR_POSITIONAL]
+    return f"{rest[0]}[{where - len(positional)}]" if rest else str(where)
+
+
+def _checked_arguments(fn: Any) -> Any:
+    """``fn`` with its keyword arguments checked against its annotations (strictly: no string for a
+    list, no bool for a number, no 'no' for False), a mismatch raising the one-line SpecError."""
+    import functools
+
+    from pydantic import ConfigDict, ValidationError, validate_call
+
+    @functools.lru_cache(maxsize=1)
+    def validator() -> Any:  # built at the first call: importing the package stays fast
+        import types
+
+        shim = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+        shim.__kwdefaults__ = fn.__kwdefaults__
+        shim.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "return"}  # (pandas: lazy)
+        return validate_call(config=ConfigDict(strict=True, arbitrary_types_allowed=True))(shim)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(_plain(v) for v in args)
+        kwargs = {k: _plain(v) for k, v in kwargs.items()}
+        checked = validator()
+        try:
+            return checked(*args, **kwargs)
+        except ValidationError as exc:
+            if exc.title != checked.__name__:
+                raise  # not about the arguments: from inside the call
+            first = exc.errors()[0]
+            loc = list(first["loc"]) or ["?"]
+            name = _argument_name(fn, loc[0])
+            where = ".".join([name, *(str(p) for p in loc[1:] if isinstance(p, int) or (
+                isinstance(p, str) and p.isidentifier() and p not in _TYPE_TAGS))])
+            raise SpecError(f"{where}: {first['msg']} (got {first['input']!r:.80})", key=f"{fn.__name__}()",
+                            fix="see help(sparsesweep." + fn.__name__ + ") for the argument's type") from None
+
+    return wrapper
+
+
+@_checked_arguments
 def evaluate(target: Target, *, ert: str | Path | None = None, mapping: str | Path | None = None,
              backend: str = "native", workdir: str | Path | None = None) -> Result:
     """Evaluate one point: a folder, an input file, several files merged into one spec (as
@@ -46,6 +106,7 @@ def evaluate(target: Target, *, ert: str | Path | None = None, mapping: str | Pa
     return impl.evaluate(bundle, Path(workdir) if workdir else None)
 
 
+@_checked_arguments
 def map(target: Target, *, objective: Objective | None = None, time_limit_s: float = 30.0,  # noqa: A001
         seed: int = 0, ert: str | Path | None = None, mapping: str | Path | None = None, backend: str = "native",
         cache: bool = True, out: str | Path | None = None, workdir: str | Path | None = None) -> SearchResult:
@@ -137,6 +198,7 @@ def _act_from_workload(act_sparsity: Sequence[float] | str) -> bool:
     return False
 
 
+@_checked_arguments
 def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: Sequence[float] | str = (),
           schemes: Sequence[str] | None = None, sides: Sequence[str] = ("single", "dual"),
           layers: Sequence[str] | None = None, arch: Sequence[str | Path] | Mapping[str, str | Path] = (),
@@ -173,6 +235,11 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
     from .sweep.grid import SweepConfig, default_schemes, parse_axis
     from .sweep.session import SweepOptions, default_jobs, execute
 
+    for name, given in (("layers", layers), ("schemes", schemes)):
+        if given is not None and not len(given):
+            raise SpecError(f"{name}=[] selects nothing", key=f"sweep({name}=...)",
+                            fix=f"give names or patterns, or leave {name} out (None) for the default")
+
     config = SweepConfig(
         sparsities=tuple(float(s) for s in sparsity),
         act_sparsities=() if isinstance(act_sparsity, str) else tuple(float(s) for s in act_sparsity),
@@ -189,6 +256,7 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
     return SweepResult.load(done.out)
 
 
+@_checked_arguments
 def load(out: str | Path) -> SweepResult:
     """The tables, claims and statistics of a finished sweep's ``--out`` folder.
 
@@ -198,6 +266,7 @@ def load(out: str | Path) -> SweepResult:
     return SweepResult.load(out)
 
 
+@_checked_arguments
 def layers(*patterns: str, workload: str | Path = "workloads/resnet50.yaml") -> pd.DataFrame:
     """The layers of a workload as a DataFrame (what ``sparsesweep layers`` prints): name, type,
     ``R S P Q C M N``, stride, the GEMM view (unpadded), MACs and repeat count; ``patterns`` (names

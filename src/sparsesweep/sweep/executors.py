@@ -19,6 +19,7 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -26,6 +27,8 @@ from ..errors import BackendError
 from .worker import pool_worker_init
 
 DASK_CONNECT_TIMEOUT_S = 10
+POLL_S = 1.0  # how often a wait on Dask checks that the LocalCluster still has workers
+NO_WORKERS_S = 30.0  # a LocalCluster without workers this long is broken (its tasks would wait forever)
 
 
 class Handle(Protocol):
@@ -95,8 +98,9 @@ class _DaskHandle:
     """A Dask future behind the executor protocol; its result is fetched once, then the cluster forgets
     it (so a worker that dies later takes no finished result with it, which Dask would recompute)."""
 
-    def __init__(self, future: Any) -> None:
+    def __init__(self, future: Any, alive: Callable[[], None]) -> None:
         self.future: Any = future
+        self._alive = alive  # raises BrokenExecutor when the cluster has lost its workers for good
 
     def done(self) -> bool:
         return self.future is None or self.future.done()
@@ -104,7 +108,11 @@ class _DaskHandle:
     def result(self) -> Any:
         future = self.future
         try:
-            return future.result()
+            while True:
+                try:
+                    return future.result(timeout=POLL_S)
+                except TimeoutError:
+                    self._alive()
         finally:
             self.future = None
             future.release()
@@ -127,6 +135,7 @@ class DaskExecutor:
                                fix="pip install 'dask[distributed]'") from exc
         self._cluster: Any = None
         self._handles: list[_DaskHandle] = []
+        self._no_workers_since: float | None = None
         # Dask logs every worker restart and lost task; the sweep reports those points itself.
         self._log_levels = _quiet_loggers("distributed")
         try:
@@ -152,18 +161,40 @@ class DaskExecutor:
             workers = len(self._client.scheduler_info().get("workers", {}))
             self.name = f"Dask scheduler {address} ({workers} workers)"
 
+    def _alive(self) -> None:
+        """A LocalCluster whose workers all died and were not restarted (their nannies gave up, e.g. on a
+        loaded machine) would leave its tasks waiting forever: after ``NO_WORKERS_S`` it is broken."""
+        if self._cluster is None:
+            return  # a remote scheduler's workers may come back; its tasks wait for them
+        if self._client.scheduler_info().get("workers"):
+            self._no_workers_since = None
+            return
+        now = time.monotonic()
+        self._no_workers_since = self._no_workers_since or now
+        if now - self._no_workers_since > NO_WORKERS_S:
+            raise cf.BrokenExecutor(f"every Dask worker died and none restarted within {NO_WORKERS_S:g} s")
+
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Handle:
-        handle = _DaskHandle(self._client.submit(fn, arg, pure=False))
+        handle = _DaskHandle(self._client.submit(fn, arg, pure=False), self._alive)
         self._handles = [h for h in self._handles if h.future is not None]
         self._handles.append(handle)
         return handle
 
     def as_completed(self, handles: Iterable[Handle]) -> Iterator[Handle]:
-        from distributed import as_completed
+        from distributed import wait
 
         live = {h.future.key: h for h in handles if isinstance(h, _DaskHandle) and h.future is not None}
-        for future in as_completed([h.future for h in live.values()]):
-            yield live[future.key]
+        waiting = [h.future for h in live.values()]
+        while waiting:
+            try:
+                done, _ = wait(waiting, timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                self._alive()
+                continue
+            keys = {f.key for f in done}
+            waiting = [f for f in waiting if f.key not in keys]
+            for key in keys:
+                yield live[key]
 
     def close(self, cancel: bool = False) -> None:
         try:

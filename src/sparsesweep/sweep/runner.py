@@ -230,10 +230,14 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             collect([h for h in pending if h.done()])
         while pending and executor is not None:
             current = executor
-            for handle in current.as_completed(list(pending)):
-                collect([handle])
-                if executor is not current:  # it broke: what it held went to the suspects
-                    break
+            try:
+                for handle in current.as_completed(list(pending)):
+                    collect([handle])
+                    if executor is not current:  # it broke: what it held went to the suspects
+                        break
+            except cf.BrokenExecutor:  # (a Dask LocalCluster that lost every worker, while waiting)
+                if executor is current:
+                    retire(current)
         careful = True
         for point, spec, key, task in suspects:  # one at a time: a worker that dies now died of this point
             submit(point, spec, key, task)
