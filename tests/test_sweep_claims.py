@@ -89,7 +89,10 @@ def test_unstructured_dual_needs_40():
     late = summary(lambda k, sd, s: 1.0 - (s - 0.7) if k == "unstructured" else 0.5)
     assert c.unstructured_dual_needs_40(late, {}).holds is False
     flat = summary(lambda k, sd, s: 1.2)
-    assert c.unstructured_dual_needs_40(flat, {}).holds is None
+    untested = c.unstructured_dual_needs_40(flat, {})
+    assert untested.holds is None
+    # 0.4 is no N:M pattern the structured design accepts: the suggested command runs the unstructured design only
+    assert "--sparsity 0,0.2,0.4,0.5,0.667,0.75 --schemes unstructured --sides dual" in untested.evidence
 
 
 def test_unstructured_faster_at_66():

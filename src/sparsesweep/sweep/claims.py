@@ -132,6 +132,12 @@ def unstructured_single_needs_75(summary: pd.DataFrame, reference: Mapping[str, 
     return combine(parts)
 
 
+def _unstructured_only(summary: pd.DataFrame) -> str:
+    """Options that restrict a suggested sweep to the unstructured design, dual-sided: any sparsity
+    is expressible there, while structured weights accept only N:M patterns (0.4 is not one)."""
+    return f" --schemes {scheme_of(summary, 'unstructured') or 'unstructured_position_skipping'} --sides dual"
+
+
 def unstructured_dual_needs_40(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
     parts = []
     for norm, metric in (("dual", "energy_vs_dense"),):  # "effective" = beats the dense baseline
@@ -141,7 +147,8 @@ def unstructured_dual_needs_40(summary: pd.DataFrame, reference: Mapping[str, An
         nonzero = ratios[ratios.index > 0]
         if s is None or not len(nonzero):
             parts.append(Part(norm, None, f"not tested: no break-even ({how}); energy ratio {_fmt(nonzero.to_dict())}; "
-                              f"needs dual points on both sides of the crossing, e.g. {command_adding(DEFAULT + [0.2, 0.4])}",
+                              f"needs dual points on both sides of the crossing, e.g. "
+                              f"{command_adding(DEFAULT + [0.2, 0.4], _unstructured_only(summary))}",
                               f"break-even in {NEAR_40[0]}..{NEAR_40[1]}", _pts(nonzero, "unstructured dual")))
             continue
         holds = NEAR_40[0] <= s <= NEAR_40[1]
