@@ -10,10 +10,6 @@ from __future__ import annotations
 from .options import GenOptions
 
 # feature -> why it is left out of the seeded run (the class and its regression case)
-EXCLUDED: dict[str, str] = {
-    "halo tag": "sliding-window reuse with non-indexing loops inside the sliding loop (being fixed): halo_* cases",
-}
+EXCLUDED: dict[str, str] = {}
 
-SEEDED = GenOptions(
-    exclude_tags=frozenset({"halo"}),
-)
+SEEDED = GenOptions()
