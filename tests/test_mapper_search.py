@@ -262,3 +262,21 @@ def test_a_search_cut_short_by_its_time_limit_still_returns_a_legal_mapping(monk
         found = search(bundle, SearchOptions(objective="energy", time_limit_s=1e-6), cache=False)
         assert found.extra["time_limited"]
         check_legal(bundle, found)
+
+
+def test_a_small_metadata_store_still_gets_a_legal_mapping(tmp_path):
+    """The batch model ranks without metadata capacities: with a 32 KiB metadata SRAM every one of
+    the first MAX_EXACT ranked candidates overflows it, and the search walks on to a legal one."""
+    import subprocess
+    import sys
+
+    from sparsesweep.mapper.search import MAX_EXACT, run_search
+
+    subprocess.run([sys.executable, "-m", "sparsesweep", "render", "--layer", "conv5_1_a_1x1",
+                    "--scheme", "unstructured_position_skipping", "--sides", "dual", "--sparsity", "0.667",
+                    "--set", "smem_kib=256", "--set", "smem_metadata_kib=32", "--set", "lrf_metadata_bits=128",
+                    "--out", str(tmp_path)], check=True, cwd=REPO, capture_output=True)
+    bundle = load_bundle([tmp_path / "input.yaml", tmp_path / "ERT.yaml"])
+    found = run_search(bundle, SearchOptions(objective="energy", time_limit_s=60.0, seed=0))
+    assert found.extra["exact_evaluations"] > MAX_EXACT  # the ranked head was all illegal
+    check_legal(bundle, found)

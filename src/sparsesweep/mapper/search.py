@@ -169,7 +169,12 @@ class _Exact:
         return done
 
     def refine(self, pool: explore.Pool, scales: Scales, sparse: bool, deadline: float) -> None:
-        while self.count < MAX_EXACT and len(pool.cands):
+        # Past MAX_EXACT only while nothing legal is known: the batch model does not check metadata
+        # capacities, so its best-ranked candidates can all overflow a small metadata store while a
+        # lower-ranked one fits.  Walk the ranking until one is legal, the pool ends or time is up.
+        while (self.count < MAX_EXACT or self.best is None) and len(pool.cands):
+            if self.best is None and self.count >= MAX_EXACT and time.perf_counter() > deadline:
+                return
             if self.best is not None and self._settled(pool, scales, sparse):
                 return
             if not self.evaluate_ranked(pool, scales, ROUND if sparse else 1):
