@@ -140,15 +140,21 @@ class CountingRegistry:
 
 def run_fake(out: Path, cache: Path, registry=None, *, fingerprint: str = "test", executor=None, **config):
     """Build a grid from ``config`` (SweepConfig fields) and run it on the fake backend, in process."""
-    from sparsesweep.sweep.executors import InlineExecutor
     from sparsesweep.sweep.grid import SweepConfig, build_grid
+
+    config.setdefault("sparsities", (0, 0.5, 0.75))
+    config.setdefault("layers", ("conv1", "fc"))
+    return run_fake_grid(build_grid(SweepConfig(**config)), out, cache, registry, fingerprint=fingerprint,
+                         executor=executor)
+
+
+def run_fake_grid(grid, out: Path, cache: Path, registry=None, *, fingerprint: str = "test", executor=None):
+    """Run ``grid`` on the fake backend, in process, into ``out`` with the sweep cache at ``cache``."""
+    from sparsesweep.sweep.executors import InlineExecutor
     from sparsesweep.sweep.outdir import OutDir
     from sparsesweep.sweep.runner import run_grid
     from sparsesweep.sweep.store import Store
 
-    config.setdefault("sparsities", (0, 0.5, 0.75))
-    config.setdefault("layers", ("conv1", "fc"))
-    grid = build_grid(SweepConfig(**config))
     with OutDir.claim(out) as claimed:
         return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry or CountingRegistry(),
                         store=Store.open(cache), out=claimed, executor_factory=executor or InlineExecutor,

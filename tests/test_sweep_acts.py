@@ -13,15 +13,10 @@ import pytest
 from sparsesweep.errors import SpecError
 from sparsesweep.sweep import acts, breakeven
 from sparsesweep.sweep import claims as c
-from sparsesweep.sweep.executors import InlineExecutor
 from sparsesweep.sweep.grid import SweepConfig, build_grid
-from sparsesweep.sweep.outdir import OutDir
-from sparsesweep.sweep.runner import run_grid
-from sparsesweep.sweep.store import Store
 from sparsesweep.sweep.tables import results_frame, summary_frame
-from sweep_fakes import CountingRegistry, run_fake
+from sweep_fakes import CountingRegistry, run_fake, run_fake_grid
 
-from sparsesweep.backends.base import SearchOptions
 
 WEIGHTS = (0.5, 0.667, 0.75)
 
@@ -177,10 +172,7 @@ def test_the_sweep_measures_the_dual_break_even_at_the_held_activation_sparsity(
                    schemes=("structured", "unstructured"))
 
     def evaluate(grid):
-        with OutDir.claim(tmp_path / "out") as out:
-            return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry,
-                            store=Store.open(tmp_path / "cache"), out=out, executor_factory=InlineExecutor,
-                            progress=False, fingerprint="test")
+        return run_fake_grid(grid, tmp_path / "out", tmp_path / "cache", registry)
 
     refined = breakeven.refine(run, evaluate)
     added = [p.variant for p in refined.grid.points[len(run.grid.points):] if p.variant.sides == "dual"]

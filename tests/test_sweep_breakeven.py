@@ -5,14 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sparsesweep.backends.base import SearchOptions
 from sparsesweep.sweep import breakeven
-from sparsesweep.sweep.executors import InlineExecutor
-from sparsesweep.sweep.outdir import OutDir
-from sparsesweep.sweep.runner import run_grid
-from sparsesweep.sweep.store import Store
 from sparsesweep.sweep.tables import results_frame, summary_frame
-from sweep_fakes import CountingRegistry, run_fake
+from sweep_fakes import CountingRegistry, run_fake, run_fake_grid
 
 
 def test_crossing_finds_the_first_fall_through_one():
@@ -71,10 +66,7 @@ def test_the_sweep_measures_each_unstructured_break_even_within_the_step(tmp_pat
     run = run_fake(tmp_path / "out", tmp_path / "cache", registry, layers=("conv1", "fc"))
 
     def evaluate(grid):
-        with OutDir.claim(tmp_path / "out") as out:
-            return run_grid(grid, backend="fake", options=SearchOptions(), registry=registry,
-                            store=Store.open(tmp_path / "cache"), out=out, executor_factory=InlineExecutor,
-                            progress=False, fingerprint="test")
+        return run_fake_grid(grid, tmp_path / "out", tmp_path / "cache", registry)
 
     refined = breakeven.refine(run, evaluate)
     added = len(refined.outcomes) - len(run.grid.points)

@@ -31,7 +31,7 @@ import pandas as pd
 from .claims_base import (  # noqa: F401 (re-exported: the claims API)
     RATIO_BAND, UP_TO_70, AT_75, NEAR_40, AT_66, SAME_SKIPS, LOWERS, EQUALLY, NOTHING, INSIGNIFICANT, MOST,
     BREAK_EVEN_STEP, TOL, Part, ClaimResult, combine, command_adding, Claim, axis_column, scheme_of,
-    at_reference, series, break_even, _fmt, _pair, DEFAULT, _pts)
+    at_reference, series, break_even, _fmt, _pair, DEFAULT, _pts, or_untested)
 from .acts import dual_act
 from .claims_sides import (both_converge_at_extreme, dual_advantage_shrinks_when_matched,
                            dual_outperforms_single, dual_overhead_at_low_sparsity)
@@ -59,9 +59,7 @@ def structured_saves_2x(summary: pd.DataFrame, reference: Mapping[str, Any]) -> 
             parts.append(Part(scope, holds, f"unstructured / structured energy {_fmt(ratios.to_dict(), 2)} "
                               f"(geometric mean {gmean:.2f}x)", f"{RATIO_BAND[0]}..{RATIO_BAND[1]}x, structured "
                               "always cheaper", _pts(df, f"structured and unstructured {sd}")))
-    if not parts:
-        parts = [Part("single, dual", None, "not tested: needs structured and unstructured points at a sparsity in "
-                      f"(0, 0.7]; run {command_adding(DEFAULT)}")]
+    parts = or_untested(parts, "structured and unstructured points at a sparsity in (0, 0.7]")
     return combine(parts, ARCH_NOTE)
 
 
@@ -78,9 +76,7 @@ def structured_better_energy(summary: pd.DataFrame, reference: Mapping[str, Any]
             parts.append(Part(sd + norm, holds, f"structured cheaper at {int(wins.sum())} of {len(df)} sparsities "
                               f"(unstructured / structured {_fmt((df['unstructured'] / df['structured']).to_dict(), 2)})",
                               f"more than {MOST:.0%} of the cases", _pts(df, f"structured and unstructured {sd}")))
-    if not parts:
-        parts = [Part("single, dual", None, f"not tested: needs structured and unstructured points; run "
-                      f"{command_adding(DEFAULT)}")]
+    parts = or_untested(parts, "structured and unstructured points")
     return combine(parts, ARCH_NOTE)
 
 
@@ -175,9 +171,7 @@ def unstructured_faster_at_66(summary: pd.DataFrame, reference: Mapping[str, Any
             parts.append(Part(sd + norm, bool((ratio < 1).all()), f"unstructured / structured cycles "
                               f"{_fmt(ratio.to_dict(), 2)}", "< 1 at every sparsity >= 0.66",
                               _pts(df, f"structured and unstructured {sd}")))
-    if not parts:
-        parts = [Part("single, dual", None, f"not tested: needs both designs at a sparsity >= 0.66; run "
-                      f"{command_adding(DEFAULT)}")]
+    parts = or_untested(parts, "both designs at a sparsity >= 0.66")
     notes = ("Cycles follow the MACs each design performs (shares below) and how well its array is used: structured "
              "skipping removes exactly the zero weights' MACs from the PE lanes; unstructured on DSTC performs the "
              "share below, on a padded GEMM.")
@@ -193,9 +187,7 @@ def same_skipped_computes(summary: pd.DataFrame, reference: Mapping[str, Any]) -
         parts.append(Part(sd, gap <= SAME_SKIPS, "structured vs unstructured " + ", ".join(
             f"{s:g}: {r.structured:.1%} vs {r.unstructured:.1%}" for s, r in df.iterrows()) + f" (largest gap {gap:.1%})",
             f"within {SAME_SKIPS:.0%} (1 - actual / algorithmic)", _pts(df, f"structured and unstructured {sd}")))
-    if not parts:
-        parts = [Part("single, dual", None, f"not tested: needs both designs at the same sparsity; run "
-                      f"{command_adding(DEFAULT)}")]
+    parts = or_untested(parts, "both designs at the same sparsity")
     notes = ("Structured designs remove exactly the zero-weight MACs, single or dual: dualCompress compresses "
              "activations only in DRAM/SMEM and its RF skips on weights alone. Unstructured designs skip what their "
              "SAFs allow (shares below). Fractions are of each design's own padded algorithmic computes.")

@@ -60,6 +60,13 @@ def command_adding(sparsities: list[float], extra: str = "") -> str:
     return f"`python sweep.py --sparsity {values}{extra}`"
 
 
+def or_untested(parts: list[Part], needs: str, sparsities: list[float] | None = None) -> list[Part]:
+    """``parts``, or when the grid gave none, one untested part for both sides naming what the claim
+    needs and the command that adds it (the default study's sparsities unless ``sparsities``)."""
+    adding = command_adding(DEFAULT if sparsities is None else sparsities)
+    return parts or [Part("single, dual", None, f"not tested: needs {needs}; run {adding}")]
+
+
 @dataclass(frozen=True)
 class Claim:
     id: str

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .acts import dual_act
-from .claims_base import DEFAULT, ClaimResult, Part, _fmt, _pair, _pts, at_reference, combine, command_adding, series
+from .claims_base import DEFAULT, ClaimResult, Part, _fmt, _pair, _pts, at_reference, combine, command_adding, or_untested, series
 
 EXTREME = 0.85  # "extreme sparsity": at least this
 CONVERGE = 0.20  # "converge": energies within 20% of each other there, and closer than at the lowest sparsity
@@ -37,9 +37,7 @@ def both_converge_at_extreme(summary: pd.DataFrame, reference: Mapping[str, Any]
         parts.append(Part(sd, holds, f"unstructured / structured energy {_fmt(ratio.to_dict(), 2)}",
                           f"within {CONVERGE:.0%} at sparsity >= {EXTREME} and closer than at {ratio.index[0]:g}",
                           _pts(df, f"structured and unstructured {sd}")))
-    if not parts:
-        parts = [Part("single, dual", None, f"not tested: needs both designs at a sparsity >= {EXTREME}; run "
-                      f"{command_adding(DEFAULT + [0.875])}")]
+    parts = or_untested(parts, f"both designs at a sparsity >= {EXTREME}", DEFAULT + [0.875])
     return combine(parts)
 
 
