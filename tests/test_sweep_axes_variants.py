@@ -269,3 +269,17 @@ def test_lines_between_evaluated_points_are_dotted_and_ticks_are_the_evaluated_s
                  "-j", "1", "--quiet", "--no-break-even", "--out", str(tmp_path / "out")], registry=fake_registry()) == 0
     assert drawn and all(ls == ":" for _, ls in drawn)  # every joining line is dotted
     assert [0.0, 0.5, 0.75] in ticks  # the sparsity axis ticks are the evaluated sparsities
+
+
+def test_sparsity_ticks_mark_every_point_and_label_only_those_that_do_not_collide():
+    import matplotlib.pyplot as plt
+
+    from sparsesweep.sweep.plots import sparsity_ticks
+
+    fig, ax = plt.subplots()
+    values = [0.0, 0.4425, 0.4525, 0.5, 0.667, 0.6974, 0.7074, 0.75]  # the default study with its break-even points
+    assert sparsity_ticks(ax, values) == [0.0, 0.5, 0.667, 0.75]
+    assert list(ax.get_xticks()) == values
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "", "", "0.5", "0.667", "", "", "0.75"]
+    assert sparsity_ticks(ax, [0.0, 0.25, 0.5, 0.75]) == [0.0, 0.25, 0.5, 0.75]  # nothing collides: all labelled
+    plt.close(fig)

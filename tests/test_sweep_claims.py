@@ -172,11 +172,18 @@ def test_check_all_runs_every_claim():
     assert all(isinstance(r.evidence, str) and r.evidence for _, r in results)
 
 
-def test_mechanism_states_computes_performed_and_padding():
-    text = c.mechanism(summary(fig15_like), {})
-    assert "at sparsity 0.5/0.667/0.75" in text
-    assert "structured single 50/33/25%" in text and "unstructured dual 25/11/6%" in text
-    assert "structured 25..25%" in text  # 1000 algorithmic MACs over 800 of the network's own
+def test_computes_performed_is_a_table_of_design_by_sparsity():
+    from sparsesweep.sweep.report import md_table
+    from sparsesweep.sweep.report_views import computes_performed
+    text = computes_performed(summary(fig15_like), {}, md_table)
+    assert "| design | 0.5 | 0.667 | 0.75 |" in text  # one column per weight sparsity
+    assert "| structured single | 50.0 | 33.3 | 25.0 |" in text
+    assert "| unstructured dual | 25.0 | 11.1 | 6.2 |" in text
+    assert "structured 25.0%" in text  # 1000 algorithmic MACs over 800 of the network's own
+    # a design not evaluated at a sparsity shows '-' in that cell, never a shifted number
+    partial = summary(fig15_like)
+    partial = partial[~(partial["kind"].eq("structured") & partial["sides"].eq("dual") & partial["sparsity"].eq(0.667))]
+    assert "| structured dual | 25.0 | - | 6.2 |" in computes_performed(partial, {}, md_table)
 
 
 def test_axis_claims_read_an_axis_of_multiples():

@@ -123,3 +123,14 @@ def test_an_axis_of_multiples_has_its_factor_and_each_rows_value(tmp_path):
     assert values == {("stc", 1.0, 8), ("stc", 2.0, 16), ("dstc", 1.0, 128), ("dstc", 2.0, 256)}
     summary = summary_frame(results, list(run.grid.axes))
     assert len(summary) == 2 * 7 and "lrf_metadata_bits" not in summary.columns
+
+
+def test_summary_rows_are_ordered_by_setting_design_and_sparsity_whatever_order_the_points_ran(swept):
+    """Break-even rounds add points after the grid: their totals sit between their neighbours."""
+    run, results, summary = swept
+    late = results[results["sparsity"].eq(0.5)]
+    moved = summary_frame(pd.concat([results.drop(late.index), late], ignore_index=True), list(run.grid.axes))
+    pd.testing.assert_frame_equal(moved, summary)
+    for _, group in summary.groupby(["smem_kib", "smem_metadata_kib", "scheme", "sides"], sort=False):
+        assert group["sparsity"].is_monotonic_increasing
+    assert summary["kind"].iloc[0] == "dense"

@@ -303,27 +303,6 @@ CLAIMS: tuple[Claim, ...] = (
 STUDY = 'the poster "Modeling Structured vs Unstructured and Dual vs Single Sided Sparsity in DNNs"'
 
 
-def mechanism(summary: pd.DataFrame, reference: Mapping[str, Any]) -> str:
-    """What the numbers say about why designs differ: computes performed, and padding, per design."""
-    rows = at_reference(summary, reference)
-    rows = rows.assign(performed=rows["actual_computes"].astype(float) / rows["algorithmic_computes"].astype(float),
-                       padding=rows["algorithmic_computes"].astype(float) / rows["macs_orig"].astype(float) - 1)
-    done, pad = [], []
-    for kind in ("structured", "unstructured"):
-        for sides in ("single", "dual"):
-            perf = series(rows, kind, sides, "performed")
-            if len(perf):
-                done.append(f"{kind} {sides} " + "/".join(f"{100 * v:.0f}" for v in perf) + "%")
-        padding = series(rows, kind, "single", "padding")
-        if len(padding):
-            pad.append(f"{kind} {100 * padding.min():.0f}..{100 * padding.max():.0f}%")
-    if not done:
-        return ""
-    sparsities = "/".join(f"{s:g}" for s in sorted(rows.loc[rows["sparsity"].gt(0), "sparsity"].unique()))
-    return (f"Share of each design's algorithmic MACs actually performed at sparsity {sparsities}: {'; '.join(done)}. "
-            f"GEMM padding adds {', '.join(pad)} MACs over the network's own (padded MACs cost like real ones).")
-
-
 def check_all(summary: pd.DataFrame, reference: Mapping[str, Any],
               basis: Callable[[str | None], pd.DataFrame] | None = None) -> list[tuple[Claim, ClaimResult]]:
     """Every claim; ``basis(axis)`` gives the summary a claim is checked on (default: ``summary``).

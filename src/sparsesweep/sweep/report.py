@@ -46,8 +46,8 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
              _totals(summary, grid.reference),
              _totals(basis, grid.reference, "This table leaves out the layers with a failed point at this "
                      "setting.") if basis is not None else None,
-             _claims(checked, scope, claims_mod.mechanism(basis if basis is not None else summary, grid.reference),
-                     layers, _energy_label(run)),
+             _claims(checked, scope, views.computes_performed(basis if basis is not None else summary, grid.reference,
+                                                              md_table), layers, _energy_label(run)),
              views.per_layer(results, grid.reference, md_table), _model_notes(summary, grid.reference), *extra,
              _plots(plots, path.parent), views.provenance(grid, results, root, md_table, _rel), _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
@@ -212,7 +212,7 @@ def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str 
     if disagree:
         lines += ["### Where our model disagrees, and why", ""]
         lines += [f"- **{c.text}** ({VERDICT[r.holds]}): {r.notes}" for c, r in disagree]
-        lines += ["", why, ""] if why else [""]
+        lines += ["", why] if why else [""]
     return "\n".join(lines)
 
 

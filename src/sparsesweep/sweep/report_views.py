@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from .acts import dual_act
+from .claims_base import at_reference, series
 from .tables import variant_labels
 
 Table = Callable[[Sequence[str], Sequence[Sequence[Any]]], str]
@@ -43,6 +45,38 @@ def per_layer(results: pd.DataFrame, reference: Mapping[str, Any], table: Table)
                       "`layers_energy.png` plots them).", "",
                       table(("design", "sparsity", "layers that gain", "layers that lose (energy / dense)",
                              "best", "worst"), out), ""])
+
+
+def computes_performed(summary: pd.DataFrame, reference: Mapping[str, Any], table: Table) -> str:
+    """Per design (rows) and weight sparsity (columns): the share of its algorithmic MACs actually
+    performed (summary.csv ``actual_computes / algorithmic_computes``), and each design's GEMM padding."""
+    rows = at_reference(summary, reference)
+    rows = rows.assign(performed=rows["actual_computes"].astype(float) / rows["algorithmic_computes"].astype(float),
+                       padding=rows["algorithmic_computes"].astype(float) / rows["macs_orig"].astype(float) - 1)
+    shares: dict[str, pd.Series] = {}
+    pad = []
+    for kind in ("structured", "unstructured"):
+        for sides in ("single", "dual"):
+            perf = series(rows, kind, sides, "performed")
+            if len(perf):
+                shares[f"{kind} {sides}"] = perf
+        padding = series(rows, kind, "single", "padding").dropna()
+        if len(padding):
+            lo, hi = 100 * padding.min(), 100 * padding.max()
+            pad.append(f"{kind} {lo:.1f}%" if round(lo, 1) == round(hi, 1) else f"{kind} {lo:.1f}..{hi:.1f}%")
+    if not shares:
+        return ""
+    sparsities = sorted({float(s) for perf in shares.values() for s in perf.index})
+    cells = [(name, *(f"{100 * perf[s]:.1f}" if s in perf.index and pd.notna(perf[s]) else "-" for s in sparsities))
+             for name, perf in shares.items()]
+    act = dual_act(rows).describe()
+    text = [f"Share of each design's algorithmic MACs actually performed (%, summary.csv actual_computes / "
+            f"algorithmic_computes), by weight sparsity (columns; '-': not evaluated; dual: {act}):", "",
+            table(("design", *(f"{s:g}" for s in sparsities)), cells), ""]
+    if pad:
+        text += [f"GEMM padding adds {', '.join(pad)} MACs over the network's own (padded MACs cost like real ones; "
+                 "per sparsity in the Padding section).", ""]
+    return "\n".join(text)
 
 
 def _cause(error: str, layer: str) -> str:

@@ -92,7 +92,23 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
         base = own[metric].astype(float).reindex(index).to_numpy()
         ratio = summary[metric].astype(float).to_numpy() / base
         summary[f"{metric.split('_')[0]}_vs_own_dense"] = np.where(summary["kind"].eq("dense"), 1.0, ratio)
-    return summary
+    return _in_order(summary, axes)
+
+
+def _in_order(summary: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
+    """Rows by memory setting, variant, scheme and sides (each in the order the sweep first met them), then
+    by sparsity and activation sparsity: points added later (break-even rounds) sit between their
+    neighbours instead of at the end."""
+    keys = {}
+    for col in ("variant", "scheme", "sides", *axes):
+        first = {v: i for i, v in enumerate(dict.fromkeys(summary[col].astype(str)))}
+        keys[col] = summary[col].astype(str).map(first)
+    order = pd.DataFrame({**{f"axis{i}": keys[a] for i, a in enumerate(axes)}, "variant": keys["variant"],
+                          "scheme": keys["scheme"], "sides": keys["sides"], "sparsity": summary["sparsity"].astype(float),
+                          "act": pd.to_numeric(summary["act_sparsity"], errors="coerce").astype(float).fillna(-1.0)},
+                         index=summary.index)
+    position = order.sort_values(list(order.columns), kind="stable").index
+    return summary.loc[position].reset_index(drop=True)
 
 
 def common_layers(results: pd.DataFrame, axes: Sequence[str], reference: Mapping[str, Any],
