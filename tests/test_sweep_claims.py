@@ -13,9 +13,12 @@ SPARSITIES = (0.5, 0.667, 0.75)
 DENSE_E = 1000.0
 
 
-def summary(energy, cycles=None, skipped=None, axes=None, energy_axis=None, sparsities=SPARSITIES):
+def summary(energy, cycles=None, skipped=None, axes=None, energy_axis=None, sparsities=SPARSITIES, cycles_axis=None,
+            own=None):
     """A summary table: ``energy(kind, sides, s)`` -> energy relative to dense (dense = 1000 pJ, 1000 cycles);
-    ``energy_axis(kind, value)`` scales it per value of the single swept axis in ``axes`` ({name: values})."""
+    ``energy_axis(kind, value)`` scales it per value of the single swept axis in ``axes`` ({name: values}),
+    ``cycles_axis(kind, value)`` the cycles; ``own`` ({kind: factor}) adds the own-dense normalisation: each
+    design's own hardware at sparsity 0 costs ``factor`` x dense, in energy and in cycles."""
     cycles = cycles or (lambda kind, sides, s: 1.0 - s)
     skipped = skipped or (lambda kind, sides, s: s if sides == "single" else 1 - (1 - s) ** 2)
     axes = axes or {}
@@ -30,7 +33,9 @@ def summary(energy, cycles=None, skipped=None, axes=None, energy_axis=None, spar
         for kind, sides, s in itertools.product(("structured", "unstructured"), ("single", "dual"), sparsities):
             rows.append(dict(scheme=kind, kind=kind, sides=sides, sparsity=s, act_sparsity=s if sides == "dual" else None,
                              **values, energy_pj=DENSE_E * energy(kind, sides, s) * factor(kind),
-                             cycles=round(1000 * cycles(kind, sides, s)), algorithmic_computes=1000,
+                             cycles=round(1000 * cycles(kind, sides, s) * (cycles_axis(kind, setting[0])
+                                                                           if cycles_axis else 1.0)),
+                             algorithmic_computes=1000,
                              actual_computes=1000 - round(1000 * skipped(kind, sides, s)), macs_orig=800,
                              complete=True))
     frame = pd.DataFrame(rows)
@@ -38,6 +43,10 @@ def summary(energy, cycles=None, skipped=None, axes=None, energy_axis=None, spar
     base = frame.set_index(list(axes)).index.map(dense.to_dict()) if axes else DENSE_E
     frame["energy_vs_dense"] = frame["energy_pj"] / base
     frame["cycles_vs_dense"] = frame["cycles"] / 1000
+    if own:
+        factor = frame["kind"].map({"dense": 1.0, **own})
+        frame["energy_vs_own_dense"] = frame["energy_vs_dense"] / factor
+        frame["cycles_vs_own_dense"] = frame["cycles_vs_dense"] / factor
     return frame
 
 
@@ -251,3 +260,93 @@ def test_dual_advantage_at_matched_combined_density():
                        sparsities=(0.5, 0.75))
     assert c.dual_advantage_shrinks_when_matched(reverses, {}).holds is False
     assert "0.75" in c.dual_advantage_shrinks_when_matched(summary(fig15_like, sparsities=(0.5,)), {}).evidence
+
+
+# ---- every per-normalisation and per-side verdict can fail on its own --------------------------
+
+OWN = {"structured": 1.0, "unstructured": 2.0}  # DSTC's hardware costs 2x dense running dense data
+
+
+def _verdicts(result):
+    return {p.scope: p.holds for p in result.parts}
+
+
+def test_the_own_dense_verdicts_can_fail_where_the_dense_ones_hold():
+    """Unstructured 1.6x structured against dense, but its own hardware costs 2x: over its own dense point it
+    is the cheaper one, so every 'own dense' row says 'does not hold' while the dense rows hold."""
+    frame = summary(lambda k, sd, s: 0.5 if k == "structured" else 0.8, own=OWN)
+    assert _verdicts(c.structured_better_energy(frame, {})) == {
+        "single": True, "dual": True, "single, own dense": False, "dual, own dense": False}
+    assert _verdicts(c.structured_saves_2x(frame, {})) == {
+        "single": True, "dual": True, "single, own dense": False, "dual, own dense": False}
+    faster = summary(fig15_like, cycles=lambda k, sd, s: (1 - s) * (0.8 if k == "unstructured" else 1.0), own=OWN)
+    assert _verdicts(c.unstructured_faster_at_66(faster, {})) == {
+        "single": True, "dual": True, "single, own dense": True, "dual, own dense": True}
+    slower_own = summary(fig15_like, cycles=lambda k, sd, s: (1 - s) * (0.8 if k == "unstructured" else 1.0),
+                         own={"structured": 1.0, "unstructured": 0.5})
+    assert _verdicts(c.unstructured_faster_at_66(slower_own, {})) == {
+        "single": True, "dual": True, "single, own dense": False, "dual, own dense": False}
+
+
+def test_convergence_is_judged_under_both_normalisations():
+    """Equal energies at 0.9 converge over dense; over their own hardware (2x apart) they do not."""
+    frame = summary(lambda k, sd, s: 0.3 if k == "structured" else 0.3 * (1 + (0.9 - s)), sparsities=(0.5, 0.9),
+                    own=OWN)
+    assert _verdicts(c.both_converge_at_extreme(frame, {})) == {
+        "single": True, "dual": True, "single, own dense": False, "dual, own dense": False}
+    untested = c.both_converge_at_extreme(summary(fig15_like, own=OWN), {})
+    assert untested.holds is None and {p.scope for p in untested.parts} == {
+        "single", "dual", "single, own dense", "dual, own dense"}
+
+
+def test_especially_for_unstructured_can_fail_on_its_own():
+    """Both kinds pay a dual-sided overhead at low sparsity, but structured pays more: 'especially' fails."""
+    low = (0.2, 0.5, 0.75)
+    frame = summary(lambda k, sd, s: 1.0 if sd == "single" else (1.0 + (0.1 if k == "unstructured" else 0.3))
+                    * (s < 0.3) + 0.5 * (s >= 0.3), sparsities=low)
+    result = c.dual_overhead_at_low_sparsity(frame, {})
+    assert _verdicts(result) == {"structured": True, "unstructured": True, "unstructured vs structured": False}
+    assert result.holds is False
+
+
+def test_dual_leads_at_matched_density_but_does_not_shrink():
+    """Dual still cheaper at the matched density, but by more than at the same weight sparsity."""
+    grows = summary(lambda k, sd, s: {0.5: 0.45, 0.75: 0.5}[s] if sd == "single" else {0.5: 0.4, 0.75: 0.2}[s],
+                    sparsities=(0.5, 0.75))
+    result = c.dual_advantage_shrinks_when_matched(grows, {})
+    assert result.holds is False and "single/dual 1.25, vs single 0.5: 1.12" in result.evidence
+
+
+def test_memory_verdicts_are_per_side_and_one_side_can_fail():
+    axes = {"smem_kib": (128, 256, 512)}
+    # single-sided points lower equally; dual-sided structured does not change
+    frame = summary(fig15_like, axes=axes, energy_axis=lambda k, v: {128: 1.1, 256: 1.0, 512: 0.95}[v])
+    dual_flat = frame["sides"].eq("dual") & frame["kind"].eq("structured")
+    frame.loc[dual_flat, "energy_pj"] = frame.loc[dual_flat, "energy_pj"] / frame.loc[dual_flat, "smem_kib"].map(
+        {128: 1.1, 256: 1.0, 512: 0.95})
+    result = c.more_smem_lowers_both_equally(frame, {"smem_kib": 256})
+    assert _verdicts(result) == {"single": True, "dual": False}
+
+
+def test_metadata_sram_claim_fails_on_a_cycle_effect_alone():
+    """'No energy/cycle effect': flat energy with cycles that drop 10% at the largest size does not hold."""
+    axes = {"smem_metadata_kib": (16, 32, 64)}
+    frame = summary(fig15_like, axes=axes, cycles_axis=lambda k, v: 0.9 if v == 64 else 1.0)
+    result = c.metadata_ram_changes_nothing(frame, {"smem_metadata_kib": 32})
+    assert _verdicts(result) == {"single": False, "dual": False}
+    assert "energy change" in result.evidence and "cycles change" in result.evidence and "-10.00%" in result.evidence
+    flat = summary(fig15_like, axes=axes)
+    assert c.metadata_ram_changes_nothing(flat, {"smem_metadata_kib": 32}).holds is True
+
+
+def test_untested_parts_say_what_they_need_without_a_points_note():
+    single_only = summary(fig15_like)
+    single_only = single_only[~single_only["sides"].eq("dual")]
+    result = c.unstructured_dual_needs_40(single_only, {})
+    assert result.holds is None and "no unstructured dual-sided points" in result.evidence
+    assert "energy ratio ;" not in result.evidence
+    checked = dict((claim.id, r) for claim, r in c.check_all(single_only, {}))
+    for r in checked.values():
+        assert all(not p.points for p in r.parts if p.holds is None)
+    assert ("`python sweep.py --sparsity 0,0.5,0.667,0.75 --sides single,dual`"
+            in checked["dual_outperforms_single"].evidence)

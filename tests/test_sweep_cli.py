@@ -200,3 +200,22 @@ def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path,
     fresh_env = {**env, CACHE_ENV: str(tmp_path / "cache2")}
     assert _start(tmp_path / "fresh", fresh_env).wait(timeout=120) == 0
     assert _tables(tmp_path / "out") == _tables(tmp_path / "fresh")
+
+
+def test_a_claims_suggested_command_adds_its_points_to_this_study(tmp_path, cache):
+    """A claim the grid cannot test names a command that keeps this sweep's layers and backend."""
+    assert _sweep(tmp_path / "out") == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    rows = [line for line in report.splitlines() if line.startswith("| at extreme sparsity")]
+    assert rows and all("`python sweep.py --layers conv1,fc --backend fake --sparsity 0,0.5,0.667,0.75,0.875`" in row
+                        for row in rows)
+
+
+def test_a_suggestion_keeps_the_options_it_sets_itself():
+    from sparsesweep.sweep.report_views import with_study
+
+    text = "needs dual points, e.g. `python sweep.py --sparsity 0,0.4 --schemes unstructured --sides dual`; or none"
+    carried = with_study(text, "--layers 'conv3_*' --schemes structured_gating,unstructured_gating --backend timeloop")
+    assert carried == ("needs dual points, e.g. `python sweep.py --layers 'conv3_*' --backend timeloop --sparsity "
+                       "0,0.4 --schemes unstructured --sides dual`; or none")
+    assert with_study(text, "") == text

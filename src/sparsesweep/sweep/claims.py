@@ -142,10 +142,13 @@ def unstructured_dual_needs_40(summary: pd.DataFrame, reference: Mapping[str, An
         s, how, ratios = _break_even_part(summary, reference, "dual", metric, norm)
         nonzero = ratios[ratios.index > 0]
         if s is None or not len(nonzero):
-            parts.append(Part(norm, None, f"not tested: no break-even ({how}); energy ratio {_fmt(nonzero.to_dict())}; "
+            seen = (f"energy ratio {_fmt(nonzero.to_dict())}" if len(nonzero)
+                    else "no unstructured dual-sided points")
+            parts.append(Part(norm, None, f"not tested: no break-even ({how}); {seen}; "
                               f"needs dual points on both sides of the crossing, e.g. "
                               f"{command_adding(DEFAULT + [0.2, 0.4], _unstructured_only(summary))}",
-                              f"break-even in {NEAR_40[0]}..{NEAR_40[1]}", _pts(nonzero, "unstructured dual")))
+                              f"break-even in {NEAR_40[0]}..{NEAR_40[1]}",
+                              _pts(nonzero, "unstructured dual") if len(nonzero) else ""))
             continue
         holds = NEAR_40[0] <= s <= NEAR_40[1]
         note = "" if _measured(how, s) else f" - not measured to {BREAK_EVEN_STEP:g}"
@@ -195,8 +198,9 @@ def same_skipped_computes(summary: pd.DataFrame, reference: Mapping[str, Any]) -
 
 
 def _axis_changes(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str,
-                  kinds: tuple[str, ...] = ("structured", "unstructured")) -> tuple[dict[tuple[str, str, float], float], str]:
-    """Relative energy change from the smallest to the largest value of ``axis`` per design point."""
+                  kinds: tuple[str, ...] = ("structured", "unstructured"),
+                  metric: str = "energy_pj") -> tuple[dict[tuple[str, str, float], float], str]:
+    """Relative change of ``metric`` from the smallest to the largest value of ``axis`` per design point."""
     parameter, axis = axis, axis_column(summary.columns, axis)
     if axis not in summary.columns or summary[axis].nunique() < 2:
         return {}, f"not tested: sweep the parameter, e.g. --set {parameter}=V1,V2,V3 or =x0.5,x1,x2"
@@ -204,7 +208,7 @@ def _axis_changes(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str
     changes: dict[tuple[str, str, float], float] = {}
     for kind in kinds:
         for sides in ("single", "dual"):
-            by_value = {v: series(rows[rows[axis].eq(v)], kind, sides, "energy_pj") for v in sorted(rows[axis].unique())}
+            by_value = {v: series(rows[rows[axis].eq(v)], kind, sides, metric) for v in sorted(rows[axis].unique())}
             lo, hi = min(by_value), max(by_value)
             for s in by_value[lo].index.intersection(by_value[hi].index):
                 changes[(kind, sides, float(s))] = float(by_value[hi][s] / by_value[lo][s] - 1)
@@ -251,24 +255,30 @@ def more_smem_lowers_both_equally(summary: pd.DataFrame, reference: Mapping[str,
     return combine(parts, PINNED)
 
 
-def _within(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str, limit: float, word: str) -> ClaimResult:
-    """Holds when every relative energy change over ``axis`` stays within ``limit``."""
+def _within(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str, limit: float, word: str,
+            metrics: tuple[str, ...] = ("energy_pj",)) -> ClaimResult:
+    """Holds when every relative change of each of ``metrics`` over ``axis`` stays within ``limit``."""
     changes, span = _axis_changes(summary, reference, axis)
     if not changes:
         why = span if span.startswith("not") else f"not tested: no complete points over {span}"
         return combine([Part("single, dual", None, f"{why}; run {_memory_command(axis)}")])
+    by_metric = {m: changes if m == "energy_pj" else _axis_changes(summary, reference, axis, metric=m)[0]
+                 for m in metrics}
     parts = []
     for sd in ("single", "dual"):
-        mine = _by_sides(changes, sd)
-        if mine:
-            parts.append(Part(sd, all(abs(d) <= limit for d in mine.values()), f"energy change {span}: "
-                              f"{_changes_text(mine)}", f"'{word}' = within {limit:.1%}",
+        mine = {m: _by_sides(c, sd) for m, c in by_metric.items()}
+        if mine["energy_pj"]:
+            holds = all(abs(d) <= limit for c in mine.values() for d in c.values())
+            evidence = "; ".join(f"{m.removesuffix('_pj')} change {span}: {_changes_text(c)}" for m, c in mine.items())
+            what = " and ".join(m.removesuffix("_pj") for m in metrics)
+            parts.append(Part(sd, holds, evidence, f"'{word}' = every {what} change within {limit:.1%}",
                               f"structured and unstructured {sd} at every swept value of {axis}"))
     return combine(parts, PINNED)
 
 
 def metadata_ram_changes_nothing(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
-    return _within(summary, reference, "smem_metadata_kib", NOTHING, "nothing")
+    """"No energy/cycle effect": energy and cycles both within ``NOTHING``."""
+    return _within(summary, reference, "smem_metadata_kib", NOTHING, "nothing", ("energy_pj", "cycles"))
 
 
 def lrf_metadata_insignificant(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
@@ -317,5 +327,5 @@ def check_all(summary: pd.DataFrame, reference: Mapping[str, Any],
 def with_act_note(result: ClaimResult, act: str) -> ClaimResult:
     """``result`` with ``act`` (the dual points' activation sparsity) added to every part that read dual points."""
     parts = tuple(replace(p, points=f"{p.points}; dual: {act}" if p.points else f"dual: {act}")
-                  if "dual" in p.scope or "dual" in p.points else p for p in result.parts)
+                  if p.holds is not None and ("dual" in p.scope or "dual" in p.points) else p for p in result.parts)
     return replace(result, parts=parts)

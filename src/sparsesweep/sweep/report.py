@@ -47,7 +47,8 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
              _totals(basis, grid.reference, "This table leaves out the layers with a failed point at this "
                      "setting.") if basis is not None else None,
              _claims(checked, scope, views.computes_performed(basis if basis is not None else summary, grid.reference,
-                                                              md_table), layers, _energy_label(run)),
+                                                              md_table), layers, _energy_label(run),
+                     views.study_options(run, root, _rel)),
              views.per_layer(results, grid.reference, md_table), _model_notes(summary, grid.reference), *extra,
              _plots(plots, path.parent), views.provenance(grid, results, root, md_table, _rel), _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
@@ -188,17 +189,19 @@ def _energy_label(run: SweepRun) -> str:
 
 
 def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str = "",
-            layers: Callable[[str | None], str] | None = None, energy: str = "") -> str:
+            layers: Callable[[str | None], str] | None = None, energy: str = "", study: str = "") -> str:
+    """``study``: this sweep's own options, carried into every suggested command (see views.study_options)."""
     rows = []
     for c, r in checked:
         used = layers(c.axis) if layers else "all"
         for part in r.parts or ():
             # memory claims depend on how per-access energy follows size: each states the source it used
             source = f" [energy source: {energy}]" if c.axis and energy and part.holds is not None else ""
-            rows.append((c.text, part.scope, VERDICT[part.holds], part.evidence + source, part.threshold or "-",
+            rows.append((c.text, part.scope, VERDICT[part.holds], views.with_study(part.evidence, study) + source,
+                         part.threshold or "-",
                          used, part.points or "-"))
         if not r.parts:
-            rows.append((c.text, "-", VERDICT[r.holds], r.evidence, "-", used, "-"))
+            rows.append((c.text, "-", VERDICT[r.holds], views.with_study(r.evidence, study), "-", used, "-"))
     tally = {v: sum(1 for c, r in checked for p in r.parts if p.holds is v) for v in (True, False, None)}
     lines = ["## Claims", "", *([scope, ""] if scope else []),
              f"The claims of {claims_mod.STUDY}, each checked against the network totals, one verdict per side "

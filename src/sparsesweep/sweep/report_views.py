@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -77,6 +78,61 @@ def computes_performed(summary: pd.DataFrame, reference: Mapping[str, Any], tabl
         text += [f"GEMM padding adds {', '.join(pad)} MACs over the network's own (padded MACs cost like real ones; "
                  "per sparsity in the Padding section).", ""]
     return "\n".join(text)
+
+
+def study_options(run: Any, root: Path | None, rel: Callable[[Path | None, Path | None], str]) -> str:
+    """The options that define this study beyond the default one (workload, layers, archs, backend,
+    objective, component-model energies, schemes of both kinds), as command-line text: a claim's
+    suggested command adds its points to this study, not to the default one."""
+    from ..specs.paths import resolve_named
+    from .grid import BASE_VARIANT, DEFAULT_WORKLOAD, default_schemes
+
+    grid, out = run.grid, []
+    workload = grid.inputs[0] if grid.inputs else None
+    if workload is not None and Path(workload).resolve() != Path(resolve_named(DEFAULT_WORKLOAD, "workloads",
+                                                                               "workload")).resolve():
+        out += ["--workload", rel(workload, root)]
+    if len(grid.layers) < len(grid.workload.layers):
+        out += ["--layers", ",".join(layer.name for layer in grid.layers)]
+    for label, design in (grid.designs or {}).items():
+        for topology, arch in sorted(design.items()):
+            default = Path(resolve_named(topology, "arch", "arch")).resolve()
+            if label != BASE_VARIANT or arch.source is None or Path(arch.source).resolve() != default:
+                given = rel(arch.source, root)
+                out += ["--arch", given if label == BASE_VARIANT else f"{label}={given}"]
+    if run.backend != "native":
+        out += ["--backend", run.backend]
+    if run.options.objective != "edp":
+        out += ["--objective", run.options.objective]
+    if run.energy is not None and run.energy.source == "hwcomponents":
+        out += ["--energy", "hwcomponents"]
+    names = [scheme.name for scheme in grid.schemes]
+    kinds = {scheme.kind for scheme in grid.schemes}
+    if {"structured", "unstructured"} <= kinds and tuple(names) != default_schemes(run.backend):
+        out += ["--schemes", ",".join(names)]
+    return " ".join(shlex.quote(token) for token in out)
+
+
+def with_study(evidence: str, options: str) -> str:
+    """``evidence`` with every suggested ``python sweep.py`` command carrying ``options`` (those the
+    suggestion sets itself, e.g. ``--schemes``, stay the suggestion's)."""
+    if not options:
+        return evidence
+
+    def carry(match: re.Match[str]) -> str:
+        command = match.group(1)
+        tokens = shlex.split(options)
+        kept, i = [], 0
+        while i < len(tokens):
+            if tokens[i] in command.split():  # the suggestion sets this option itself
+                i += 2
+                continue
+            kept += tokens[i:i + 2]
+            i += 2
+        extra = " ".join(shlex.quote(t) for t in kept)
+        return f"`python sweep.py {extra + ' ' if extra else ''}{command}`"
+
+    return re.sub(r"`python sweep\.py ([^`]*)`", carry, evidence)
 
 
 def _cause(error: str, layer: str) -> str:
