@@ -350,3 +350,10 @@ def test_untested_parts_say_what_they_need_without_a_points_note():
         assert all(not p.points for p in r.parts if p.holds is None)
     assert ("`python sweep.py --sparsity 0,0.5,0.667,0.75 --sides single,dual`"
             in checked["dual_outperforms_single"].evidence)
+
+
+def test_matched_density_with_per_layer_activations_names_the_command_that_tests_it():
+    frame = summary(fig15_like)
+    frame["act_sparsity"] = None  # --act-sparsity workload: per-layer densities, no act_sparsity column value
+    result = c.dual_advantage_shrinks_when_matched(frame, {})
+    assert result.holds is None and "`python sweep.py --sparsity 0,0.5,0.667,0.75`" in result.evidence

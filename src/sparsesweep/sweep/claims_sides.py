@@ -95,7 +95,9 @@ def dual_advantage_shrinks_when_matched(summary: pd.DataFrame, reference: Mappin
     how = dual_act(at_reference(summary, reference))
     if how.mode == "workload":
         return combine([Part("structured, unstructured", None, "not tested: activation densities differ per layer, "
-                             "so a dual point has no single combined density; run without --act-sparsity workload")])
+                             "so a dual point has no single combined density; needs dual points at one activation "
+                             f"sparsity and single points at their combined sparsity: run {command_adding(DEFAULT)} "
+                             "(activation sparsity = weight sparsity)")])
     for kind in ("structured", "unstructured"):
         df = _sides(summary, reference, kind)
         single, dual = df["single"].dropna(), df["dual"].dropna()
