@@ -134,3 +134,20 @@ def test_summary_rows_are_ordered_by_setting_design_and_sparsity_whatever_order_
     for _, group in summary.groupby(["smem_kib", "smem_metadata_kib", "scheme", "sides"], sort=False):
         assert group["sparsity"].is_monotonic_increasing
     assert summary["kind"].iloc[0] == "dense"
+
+
+def test_the_per_layer_view_lists_each_design_by_sparsity_with_late_points_in_place():
+    from sparsesweep.sweep.report import md_table
+    from sparsesweep.sweep.report_views import per_layer
+
+    def row(kind, sides, s, layer, energy):
+        return dict(status="ok", kind=kind, scheme=kind, sides=sides, sparsity=s, act_sparsity=None, variant="base",
+                    layer=layer, energy_pj=energy)
+
+    rows = [row("dense", "-", 0.0, layer, 10.0) for layer in ("a", "b")]
+    for s in (0.5, 0.75, 0.7):  # 0.7: a break-even round's point, evaluated last
+        rows += [row("unstructured", "single", s, "a", 12.0 - 4 * s), row("unstructured", "single", s, "b", 9.0)]
+    text = per_layer(pd.DataFrame(rows), {}, md_table)
+    lines = [line for line in text.splitlines() if line.startswith("| unstructured single")]
+    assert [line.split(" | ")[1] for line in lines] == ["0.5", "0.7", "0.75"]
+    assert lines[0] == "| unstructured single | 0.5 | 1 of 2 | a (1.00) | b (0.90) | a (1.00) |"

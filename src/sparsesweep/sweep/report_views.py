@@ -34,8 +34,10 @@ def per_layer(results: pd.DataFrame, reference: Mapping[str, Any], table: Table)
     if not len(dense) or not len(sparse):
         return ""
     out = []
-    for (label, s), group in sparse.assign(label=variant_labels(sparse)).groupby(["label", "sparsity"],
-                                                                                         sort=False):
+    sparse = sparse.assign(label=variant_labels(sparse))
+    first = {label: i for i, label in enumerate(dict.fromkeys(sparse["label"]))}
+    groups = sorted(sparse.groupby(["label", "sparsity"], sort=False), key=lambda kv: (first[kv[0][0]], kv[0][1]))
+    for (label, s), group in groups:  # designs in sweep order, each by sparsity (break-even points in place)
         ratio = (group.set_index("layer")["energy_pj"].astype(float) / dense).dropna().sort_values()
         lose = ratio[ratio >= 1]
         out.append((label, f"{s:g}", f"{int((ratio < 1).sum())} of {len(ratio)}",
