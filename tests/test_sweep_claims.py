@@ -357,3 +357,14 @@ def test_matched_density_with_per_layer_activations_names_the_command_that_tests
     frame["act_sparsity"] = None  # --act-sparsity workload: per-layer densities, no act_sparsity column value
     result = c.dual_advantage_shrinks_when_matched(frame, {})
     assert result.holds is None and "`python sweep.py --sparsity 0,0.5,0.667,0.75`" in result.evidence
+
+
+def test_an_insignificant_effect_says_which_way_energy_moved():
+    """'Reduces energy insignificantly' with energy that rises 1%: the verdict (size of the effect) holds, and
+    the evidence says energy did not fall, so the row does not read as a reduction."""
+    axes = {"lrf_metadata_bits": (4, 8, 16)}
+    rises = summary(fig15_like, axes=axes, energy_axis=lambda k, v: 1.0 + 0.01 * (v == 16))
+    result = c.lrf_metadata_insignificant(rises, {"lrf_metadata_bits": 8})
+    assert result.holds is True
+    assert "energy falls at 0 of 6 points; largest fall none, largest rise +1.00%" in result.evidence
+    assert all("not its sign" in p.threshold for p in result.parts)

@@ -140,3 +140,13 @@ def test_point_ids_name_every_coordinate():
                    "fc-unstructured-single-s0-smem_kib128"]
     p = grid.points[-1]
     assert point_id(p.layer, p.variant, p.setting) == p.id
+
+
+def test_a_file_valued_axis_is_held_at_the_archs_own_file():
+    """--set dense_ert=A,B with the STC arch's own dense table among them: the claims and totals hold
+    dense_ert at that file (the TC baseline), whichever order the values were given in."""
+    ert = REPO / "arch" / "ert"
+    grid = _grid(sparsities=(0, 0.5), layers=("fc",),
+                 axes=(("dense_ert", (str(ert / "stc_45nm.yaml"), str(ert / "tc_45nm.yaml"))),))
+    assert grid.reference == {"dense_ert": str((ert / "tc_45nm.yaml").resolve())}
+    assert grid.axes["dense_ert"][0] == str((ert / "stc_45nm.yaml").resolve())

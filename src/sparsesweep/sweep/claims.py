@@ -270,8 +270,14 @@ def _within(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str, limi
         if mine["energy_pj"]:
             holds = all(abs(d) <= limit for c in mine.values() for d in c.values())
             evidence = "; ".join(f"{m.removesuffix('_pj')} change {span}: {_changes_text(c)}" for m, c in mine.items())
+            energy = list(mine["energy_pj"].values())
+            falls = sum(d < 0 for d in energy)
+            fall = f"{min(energy):+.2%}" if falls else "none"
+            rise = f"{max(energy):+.2%}" if max(energy) > 0 else "none"
+            evidence += f" (energy falls at {falls} of {len(energy)} points; largest fall {fall}, largest rise {rise})"
             what = " and ".join(m.removesuffix("_pj") for m in metrics)
-            parts.append(Part(sd, holds, evidence, f"'{word}' = every {what} change within {limit:.1%}",
+            parts.append(Part(sd, holds, evidence, f"'{word}' = every {what} change within {limit:.1%} either way "
+                              "(the verdict judges the size of the effect, not its sign)",
                               f"structured and unstructured {sd} at every swept value of {axis}"))
     return combine(parts, PINNED)
 

@@ -386,6 +386,21 @@ def _reference(name: str, values: list[Any], archs: dict[str, ArchSpec]) -> Any:
     if name.endswith(FACTOR_SUFFIX):
         return 1.0 if 1.0 in values else values[0]
     for topology in ("stc", *sorted(archs)):
-        if topology in archs and getattr(archs[topology], name) in values:
-            return getattr(archs[topology], name)
+        if topology in archs:
+            own = getattr(archs[topology], name)
+            for value in values:
+                if value == own or _same_file(archs[topology], own, value):
+                    return value
     return values[0]
+
+
+def _same_file(arch: ArchSpec, own: Any, value: Any) -> bool:
+    """A file-valued parameter (an ERT) given on the command line (resolved) and the arch's own value
+    (relative to the arch file) name the same file."""
+    if not (isinstance(own, str) and isinstance(value, str)):
+        return False
+    path = Path(own).expanduser()
+    base = arch.source.parent if arch.source is not None else None
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return path.resolve() == Path(value).expanduser().resolve()
