@@ -209,6 +209,10 @@ def test_a_claims_suggested_command_adds_its_points_to_this_study(tmp_path, cach
     rows = [line for line in report.splitlines() if line.startswith("| at extreme sparsity")]
     assert rows and all("`python sweep.py --layers conv1,fc --backend fake --sparsity 0,0.5,0.667,0.75,0.875`" in row
                         for row in rows)
+    # every claim row says it was judged on 2 of the workload's 30 layer shapes, not on "all"
+    claims = [line for line in report.split("## Claims")[1].split("\n#")[0].splitlines()
+              if line.startswith("| ") and not line.startswith("| claim")]
+    assert claims and all(" | 2 of 30 (--layers) | " in line for line in claims)
 
 
 def test_a_suggestion_keeps_the_options_it_sets_itself():

@@ -68,6 +68,12 @@ class Bases:
                 f"evaluated; left out {'; '.join(parts)}.")
 
 
+def _layers_used(run: SweepRun, results: pd.DataFrame) -> str:
+    """``all 30`` (every layer of the workload), or ``4 of 30 (--layers)`` when the sweep took a subset."""
+    swept, total = results["layer"].nunique(), len(run.grid.workload.layers)
+    return f"all {swept}" if swept >= total else f"{swept} of {total} (--layers)"
+
+
 def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = None) -> list[Path]:
     """``results.csv``, ``summary.csv``, the plots, ``report.md`` and ``run.json``; returns the paths."""
     from .plots import write_plots  # matplotlib only when there is something to draw
@@ -98,7 +104,7 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
     report = write_report(out / REPORT, run, results, own_summary, checked, plots, command, root,
                           basis=bases(None) if bases.left_out[None] else None, scope=bases.scope(),
                           extra=[variants_section(summary, reference)], violations=violations,
-                          layers=lambda axis: bases.note(axis) or f"all {results['layer'].nunique()}")
+                          layers=lambda axis: bases.note(axis) or _layers_used(run, results))
     stats = {**asdict(run.stats), "bound_violations": len(violations),
              "claims": {c.id: {p.scope: p.holds for p in r.parts} or r.holds for c, r in checked}}
     (out / RUN_STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
