@@ -77,3 +77,13 @@ def test_the_sweep_measures_each_unstructured_break_even_within_the_step(tmp_pat
     for curve in curves.values():
         s0, _, s1, _ = breakeven.crossing(curve)
         assert s1 - s0 <= breakeven.STEP + 1e-9
+
+
+def test_break_even_searches_on_a_cached_grid_name_the_executor_that_ran_them(tmp_path):
+    """Every grid point cached, break-even points computed: the summary names where they ran."""
+    registry = CountingRegistry()
+    run_fake(tmp_path / "out", tmp_path / "cache", registry, layers=("conv1", "fc"))
+    run = run_fake(tmp_path / "out", tmp_path / "cache", registry, layers=("conv1", "fc"))
+    assert run.stats.computed == 0 and run.stats.executor.startswith("none")
+    refined = breakeven.refine(run, lambda grid: run_fake_grid(grid, tmp_path / "out", tmp_path / "cache", registry))
+    assert refined.stats.computed > 0 and not refined.stats.executor.startswith("none")

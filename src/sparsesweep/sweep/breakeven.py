@@ -172,6 +172,8 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
         run.stats.computed += extra.stats.computed
         run.stats.failed += extra.stats.failed
         run.stats.search_seconds += extra.stats.search_seconds
+        if extra.stats.computed and not run.stats.computed - extra.stats.computed:  # the first searches: theirs
+            run.stats.executor = extra.stats.executor
     if not added:
         return run
     run.stats.total += len(added)
