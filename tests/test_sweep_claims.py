@@ -368,3 +368,22 @@ def test_an_insignificant_effect_says_which_way_energy_moved():
     assert result.holds is True
     assert "energy falls at 0 of 6 points; largest fall none, largest rise +1.00%" in result.evidence
     assert all("not its sign" in p.threshold for p in result.parts)
+
+
+def test_matched_density_uses_any_activation_setting_the_sweep_evaluated():
+    """--act-sparsity 0.3,0.5: the other claims read act 0.3, whose combined sparsities (0.65, 0.767, 0.825) no
+    single point has; dual 0.5 at act 0.5 matches single 0.75, so the claim is tested there and says so."""
+    base = summary(lambda k, sd, s: {0.5: 0.6, 0.667: 0.5, 0.75: 0.45}[s] if sd == "single" else 0.4 - 0.2 * (s - 0.5))
+    dual = base[base["sides"].eq("dual")]
+    frame = pd.concat([base[~base["sides"].eq("dual")], dual.assign(act_sparsity=0.3),
+                       dual.assign(act_sparsity=0.5, energy_pj=dual["energy_pj"] * 0.9)], ignore_index=True)
+    result = c.dual_advantage_shrinks_when_matched(frame, {})
+    assert result.holds is not None and "dual 0.5 vs single 0.75" in result.evidence
+    assert all("dual: activation sparsity = weight sparsity" in p.points for p in result.parts)
+    checked = dict((claim.id, r) for claim, r in c.check_all(frame, {}))
+    assert all(p.points.count("dual:") == 1 for p in checked["dual_advantage_shrinks_when_matched"].parts)
+    only_03 = pd.concat([base[~base["sides"].eq("dual")], dual.assign(act_sparsity=0.3)], ignore_index=True)
+    untested = c.dual_advantage_shrinks_when_matched(only_03, {})
+    assert untested.holds is None and "0.65, 0.767, 0.825" in untested.evidence
+    # the suggested command is one the structured design accepts (0.65 is no N:M pattern)
+    assert "`python sweep.py --sparsity 0,0.5,0.667,0.75` (activation sparsity = weight sparsity" in untested.evidence

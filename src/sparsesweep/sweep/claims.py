@@ -333,5 +333,6 @@ def check_all(summary: pd.DataFrame, reference: Mapping[str, Any],
 def with_act_note(result: ClaimResult, act: str) -> ClaimResult:
     """``result`` with ``act`` (the dual points' activation sparsity) added to every part that read dual points."""
     parts = tuple(replace(p, points=f"{p.points}; dual: {act}" if p.points else f"dual: {act}")
-                  if p.holds is not None and ("dual" in p.scope or "dual" in p.points) else p for p in result.parts)
+                  if p.holds is not None and ("dual" in p.scope or "dual" in p.points) and "dual:" not in p.points
+                  else p for p in result.parts)
     return replace(result, parts=parts)

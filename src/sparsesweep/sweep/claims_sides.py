@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .acts import dual_act
+from .acts import DualAct, dual_act, dual_rows
 from .claims_base import DEFAULT, ClaimResult, Part, _fmt, _pair, _pts, at_reference, combine, command_adding, or_untested, series
 
 EXTREME = 0.85  # "extreme sparsity": at least this
@@ -87,6 +87,29 @@ def dual_overhead_at_low_sparsity(summary: pd.DataFrame, reference: Mapping[str,
     return combine(parts)
 
 
+def _act_settings(rows: pd.DataFrame, first: DualAct) -> list[DualAct]:
+    """``first``, then every other activation setting of the dual rows (act = weight, each fixed value)."""
+    dual = rows[rows["sides"].eq("dual")]
+    fixed = [DualAct("fixed", float(v)) for v in dict.fromkeys(pd.to_numeric(dual["act_sparsity"], errors="coerce")
+                                                                 .dropna())]
+    return list(dict.fromkeys([first, DualAct("weight"), *fixed]))
+
+
+def _matched_pairs(df: pd.DataFrame, how: DualAct) -> tuple[list[tuple[float, float, float, float]], list[float]]:
+    """(dual s, matched single s, single/dual at the matched density, single/dual at s) and the combined
+    sparsities no single point matches."""
+    single, dual = df["single"].dropna(), df["dual"].dropna()
+    pairs, missing = [], []
+    for s, e_dual in dual.items():
+        matched = 1 - (1 - s) * how.density(s)
+        near = single[(single.index.to_series() - matched).abs() <= MATCH]
+        if not len(near):
+            missing.append(round(matched, 3))
+        elif s in single.index:
+            pairs.append((s, float(near.index[0]), float(near.iloc[0]) / e_dual, float(single[s]) / e_dual))
+    return pairs, missing
+
+
 def dual_advantage_shrinks_when_matched(summary: pd.DataFrame, reference: Mapping[str, Any]) -> ClaimResult:
     """Dual at weight sparsity s and activation density d_a against single at the same combined
     density (1 - s) * d_a (d_a = 1 - s in the study): dual still cheaper, but by less than against
@@ -98,22 +121,21 @@ def dual_advantage_shrinks_when_matched(summary: pd.DataFrame, reference: Mappin
                              "so a dual point has no single combined density; needs dual points at one activation "
                              f"sparsity and single points at their combined sparsity: run {command_adding(DEFAULT)} "
                              "(activation sparsity = weight sparsity)")])
+    rows = at_reference(summary, reference)
     for kind in ("structured", "unstructured"):
-        df = _sides(summary, reference, kind)
-        single, dual = df["single"].dropna(), df["dual"].dropna()
-        pairs, missing = [], []
-        for s, e_dual in dual.items():
-            matched = 1 - (1 - s) * how.density(s)
-            near = single[(single.index.to_series() - matched).abs() <= MATCH]
-            if not len(near):
-                missing.append(round(matched, 3))
-                continue
-            if s in single.index:
-                pairs.append((s, float(near.index[0]), float(near.iloc[0]) / e_dual, float(single[s]) / e_dual))
+        # the activation setting the other claims use first; then any other the sweep evaluated (e.g. act 0.5
+        # of --act-sparsity 0.3,0.5, whose dual 0.5 matches single 0.75 where act 0.3 matches no N:M weights)
+        for act in _act_settings(rows, how):
+            pairs, missing = _matched_pairs(_sides(dual_rows(rows, act), {}, kind), act)
+            if pairs:
+                break
         if not pairs:
+            missing = _matched_pairs(_sides(rows, {}, kind), how)[1]
             parts.append(Part(kind, None, f"not tested: needs single-sided points at the dual points' combined "
                               f"sparsity ({', '.join(f'{m:g}' for m in missing) or 'none'}); run "
-                              f"{command_adding(DEFAULT + missing)}", "single / dual energy > 1 at matched density"))
+                              f"{command_adding(DEFAULT + missing if how.mode == 'weight' else DEFAULT)}"
+                              + ("" if how.mode == "weight" else " (activation sparsity = weight sparsity: dual 0.5 "
+                                 "matches single 0.75)"), "single / dual energy > 1 at matched density"))
             continue
         leads = all(m > 1 for _, _, m, _ in pairs)
         shrinks = all(m < same for _, _, m, same in pairs)
@@ -121,5 +143,5 @@ def dual_advantage_shrinks_when_matched(summary: pd.DataFrame, reference: Mappin
                          f"{s:g}: {same:.2f}" for s, m_s, m, same in pairs)
         parts.append(Part(kind, leads and shrinks, text, "single / dual > 1 at the matched density and smaller "
                           "than at the same weight sparsity", f"{kind} single and dual at " +
-                          ", ".join(f"{s:g}/{m_s:g}" for s, m_s, _, _ in pairs)))
+                          ", ".join(f"{s:g}/{m_s:g}" for s, m_s, _, _ in pairs) + f"; dual: {act.describe()}"))
     return combine(parts)
