@@ -28,7 +28,7 @@ class FakeBackend:
 
     def __init__(self, fail_layers: tuple[str, ...] = (), delay_s: float = 0.0, crash_layers: tuple[str, ...] = (),
                  fail_matching: tuple[str, ...] = (), stall_after: int = 0, die_layers: tuple[str, ...] = (),
-                 die_once: str | None = None):
+                 die_once: str | None = None, die_says: str = ""):
         self.fail_layers = fail_layers
         self.fail_matching = fail_matching
         self.crash_layers = crash_layers
@@ -36,6 +36,7 @@ class FakeBackend:
         self.stall_after = stall_after  # searches after this many (counted in the calls file) hang
         self.die_layers = die_layers  # the worker process kills itself (SIGKILL, as the OOM killer does)
         self.die_once = die_once  # a file: die only while it does not exist (then create it)
+        self.die_says = die_says  # written to the dying worker's standard error (fd 2) first
 
     def evaluate(self, bundle: SpecBundle, workdir: Path | None = None) -> Result:
         return self.search(bundle, SearchOptions(), workdir).result
@@ -53,6 +54,8 @@ class FakeBackend:
         if layer in self.die_layers and not (self.die_once and os.path.exists(self.die_once)):
             if self.die_once:
                 Path(self.die_once).touch()
+            if self.die_says:
+                os.write(2, (self.die_says + "\n").encode())
             os.kill(os.getpid(), signal.SIGKILL)
         if layer in self.fail_layers or any(text in bundle.name for text in self.fail_matching):
             raise MappingError(f"no valid mapping for {layer} (fake)", key="mapping", fix="a test asked for this")
@@ -93,7 +96,7 @@ def fake_registry(**kwargs) -> BackendRegistry:
 
 def main(argv: list[str]) -> int:
     """``python tests/sweep_fakes.py [--fake-delay S] [--fake-stall-after N] [--fake-fail L,..] [--fake-die L,..]
-    [--fake-die-once FILE] SWEEP-ARGS``: the CLI on the fake."""
+    [--fake-die-once FILE] [--fake-die-says TEXT] SWEEP-ARGS``: the CLI on the fake."""
     from sparsesweep.sweep.cli import main as sweep_main
 
     kwargs: dict = {}
@@ -108,6 +111,8 @@ def main(argv: list[str]) -> int:
             kwargs["die_layers"] = tuple(value.split(","))
         elif opt == "--fake-die-once":
             kwargs["die_once"] = value
+        elif opt == "--fake-die-says":
+            kwargs["die_says"] = value
         else:
             kwargs["fail_layers"] = tuple(value.split(","))
     return sweep_main(["--backend", "fake", *argv], registry=fake_registry(**kwargs))

@@ -11,6 +11,8 @@ Every executor has the same three operations: ``submit(fn, arg)`` returns a futu
 * :class:`DaskExecutor` (``--dask local`` or ``--dask tcp://host:port``): a ``LocalCluster`` of
   ``N`` single-threaded worker processes started for the sweep, or a running scheduler, whose
   workers must have sparsesweep installed (tasks carry the rendered inputs, so no shared files).
+  A LocalCluster's worker processes write their standard error to a log, not the sweep's terminal
+  (:mod:`.daskworker`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import BackendError
+from . import daskworker
 from .worker import pool_worker_init
 
 DASK_CONNECT_TIMEOUT_S = 10
@@ -134,6 +139,7 @@ class DaskExecutor:
             raise BackendError("Dask distributed is not installed", key="--dask",
                                fix="pip install 'dask[distributed]'") from exc
         self._cluster: Any = None
+        self._log: WorkerLog | None = None
         self._handles: list[_DaskHandle] = []
         self._no_workers_since: float | None = None
         # Dask logs every worker restart and lost task; the sweep reports those points itself.
@@ -146,9 +152,11 @@ class DaskExecutor:
 
     def _connect(self, address: str, jobs: int, Client: Any, LocalCluster: Any) -> None:  # noqa: N803
         if address == "local":
+            self._log = WorkerLog()
             self._cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                          dashboard_address=":0", silence_logs=logging.CRITICAL,
-                                         scheduler_kwargs={"allowed_failures": 0})
+                                         scheduler_kwargs={"allowed_failures": 0},
+                                         preload=[daskworker.__name__], env={daskworker.LOG_ENV: str(self._log.path)})
             self._client = Client(self._cluster)
             self.name = f"Dask LocalCluster ({jobs} workers)"
         else:
@@ -172,7 +180,9 @@ class DaskExecutor:
         now = time.monotonic()
         self._no_workers_since = self._no_workers_since or now
         if now - self._no_workers_since > NO_WORKERS_S:
-            raise cf.BrokenExecutor(f"every Dask worker died and none restarted within {NO_WORKERS_S:g} s")
+            last = self._log.last_line() if self._log else ""
+            raise cf.BrokenExecutor(f"every Dask worker died and none restarted within {NO_WORKERS_S:g} s"
+                                    + (f" (the workers' last words: {last})" if last else ""))
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Handle:
         handle = _DaskHandle(self._client.submit(fn, arg, pure=False), self._alive)
@@ -208,6 +218,35 @@ class DaskExecutor:
                     self._cluster.close()
             finally:
                 _restore_loggers(self._log_levels)
+                if self._log is not None:
+                    self._log.remove()
+
+
+class WorkerLog:
+    """Where the LocalCluster's worker processes write their standard error (see :mod:`.daskworker`):
+    ``$SPARSESWEEP_DASK_WORKER_LOG`` if set (kept), else a temporary file removed at close."""
+
+    def __init__(self) -> None:
+        given = os.environ.get(daskworker.LOG_ENV)
+        self.keep = bool(given)
+        if given:
+            self.path = Path(given)
+        else:
+            fd, name = tempfile.mkstemp(prefix="sparsesweep-dask-workers-", suffix=".log")
+            os.close(fd)
+            self.path = Path(name)
+
+    def last_line(self) -> str:
+        try:
+            lines = self.path.read_text(encoding="utf-8", errors="replace").split("\n")
+        except OSError:
+            return ""
+        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+        return last if len(last) <= 200 else last[:197] + "..."
+
+    def remove(self) -> None:
+        if not self.keep:
+            self.path.unlink(missing_ok=True)
 
 
 _WORKER_LOG_ENV = "DASK_LOGGING__DISTRIBUTED"  # read by the worker processes Dask spawns, at their start
