@@ -10,6 +10,7 @@ import pytest
 
 from sparsesweep import evaluate
 from sparsesweep.cli import main
+from sparsesweep.errors import SpecError
 from sparsesweep.inputs import bundle_from_text
 
 V03 = """
@@ -102,6 +103,20 @@ def test_hyphenated_and_underscored_keys_are_equivalent():
     underscored = _evaluate(V03 + REST.format(ds_key="data_spaces", rw_key="read_write"))
     hyphenated = _evaluate(V03 + REST.format(ds_key="data-spaces", rw_key="read-write"))
     assert underscored == hyphenated
+
+
+def test_quoted_numbers_read_as_timeloop_reads_them():
+    """Timeloop's YAML reader ignores quotes around a number ('64' is 64): so does the engine, for
+    integers (sizes, dimensions) and reals (energies) alike; a quoted non-integer where an integer is
+    expected, or a leading zero (octal to Timeloop), stays an error."""
+    plain = V03 + REST.format(ds_key="data_spaces", rw_key="read_write")
+    quoted = (plain.replace("depth: 64", "depth: '64'").replace("{M: 8, N: 8, K: 8}", "{M: '8', N: \"8\", K: 8}")
+              .replace("energy: 1.5", "energy: '1.5'"))
+    assert quoted != plain
+    assert _evaluate(quoted) == _evaluate(plain)
+    for bad in ("'8.0'", "'08'", "' 8'"):
+        with pytest.raises(SpecError, match="problem.instance.M: expected an integer"):
+            _evaluate(plain.replace("{M: 8,", f"{{M: {bad},"))
 
 
 def test_ert_action_with_arguments_takes_the_largest_energy():

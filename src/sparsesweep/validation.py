@@ -21,9 +21,50 @@ def validate(model: type[M], doc: YamlDoc, data: Any = None, prefix: Sequence[st
     """
     payload = doc.data if data is None else data
     try:
-        return model.model_validate(payload)
+        validated = model.model_validate(payload)
     except ValidationError as exc:
         raise located_error(exc, doc, prefix, model) from exc
+    _refuse_quoted_numbers(validated, doc, tuple(prefix))
+    return validated
+
+
+def _refuse_quoted_numbers(validated: BaseModel, doc: YamlDoc, prefix: tuple[str | int, ...]) -> None:
+    """A quoted scalar (``smem_kib: '12'``, a string) that became a number: pydantic reads numeric strings
+    as numbers, which would hide a typo such as a unit in quotes; the file must write the number itself."""
+    for path in sorted(doc.quoted, key=lambda p: (doc.line_of(p) or 0, str(p))):
+        if path[:len(prefix)] != prefix:
+            continue
+        value = _value_at(validated, path[len(prefix):])
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            text = _raw_at(doc.data, path)
+            raise doc.error(f"a number in quotes ({text!r} is a string)", path,
+                            fix=f"write {str(text).strip()} without quotes")
+
+
+_MISSING = object()
+
+
+def _value_at(node: Any, path: Sequence[str | int]) -> Any:
+    """The validated value at a key path of the file (fields by name or alias), or ``_MISSING``."""
+    for part in path:
+        if isinstance(node, BaseModel):
+            name = next((n for n, f in type(node).model_fields.items() if part in (n, f.alias)), None)
+            if name is None:
+                return _MISSING
+            node = getattr(node, name)
+        elif isinstance(node, dict):
+            node = node.get(part, _MISSING)
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+def _raw_at(data: Any, path: Sequence[str | int]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
 
 
 def located_error(

@@ -2,7 +2,8 @@
 
 ``load_yaml`` parses with PyYAML's safe loader (no arbitrary objects) and keeps a
 side table from key paths to line numbers, so that any later validation error can
-say ``arch/stc.yaml:12: smem.depth: ...``.  Duplicate keys are refused (PyYAML
+say ``arch/stc.yaml:12: smem.depth: ...``; it also remembers which scalars were quoted, so that
+a typed spec can refuse a number in quotes (``'12'``, a string) where it expects a number.  Duplicate keys are refused (PyYAML
 would silently keep the last one).  Untrusted input is bounded: a document larger than
 ``MAX_DOCUMENT_BYTES``, nested deeper than ``MAX_DEPTH`` or expanding (through aliases) to more than
 ``MAX_NODES`` nodes is refused before it is constructed, so an alias bomb is one error, not a hang.  Timeloop v0.4 tags (``!Component``,
@@ -64,6 +65,7 @@ class YamlDoc:
     path: Path
     data: Any
     lines: Mapping[KeyPath, int] = field(default_factory=dict)
+    quoted: frozenset[KeyPath] = frozenset()  # the key paths of quoted scalars ('12', "abc")
 
     def line_of(self, key: Sequence[str | int]) -> int | None:
         """The line of ``key``, or of its nearest ancestor that has one."""
@@ -114,9 +116,10 @@ def parse_yaml(text: str, path: Path | str = "<string>") -> YamlDoc:
     finally:
         loader.dispose()
     lines: dict[KeyPath, int] = {}
+    quoted: set[KeyPath] = set()
     if node is not None:
-        _index(node, (), lines, path)
-    return YamlDoc(path=path, data=data, lines=lines)
+        _index(node, (), lines, path, quoted)
+    return YamlDoc(path=path, data=data, lines=lines, quoted=frozenset(quoted))
 
 
 def _check_bounds(root: yaml.Node, path: Path) -> None:
@@ -159,8 +162,11 @@ def load_yaml(path: Path | str) -> YamlDoc:
     return parse_yaml(text, path)
 
 
-def _index(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], path: Path) -> None:
-    if isinstance(node, yaml.MappingNode):
+def _index(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], path: Path, quoted: set[KeyPath]) -> None:
+    if isinstance(node, yaml.ScalarNode):
+        if node.style in ("'", '"'):
+            quoted.add(prefix)
+    elif isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -178,11 +184,11 @@ def _index(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], path: Pa
                 )
             seen.add(key)
             lines[prefix + (key,)] = key_node.start_mark.line + 1
-            _index(value_node, prefix + (key,), lines, path)
+            _index(value_node, prefix + (key,), lines, path, quoted)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[prefix + (i,)] = item.start_mark.line + 1
-            _index(item, prefix + (i,), lines, path)
+            _index(item, prefix + (i,), lines, path, quoted)
 
 
 # libyaml's emitter writes the same text as PyYAML's pure-Python one, several times faster.

@@ -16,6 +16,9 @@ Path = tuple[str | int, ...]
 MAX_INTEGER = 2**40
 
 _YAML12_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+# A quoted integer ('512'): Timeloop's YAML reader converts it like a plain one (quotes do not matter
+# to it), so it is read the same here; leading zeros are refused (Timeloop would read '010' as octal).
+_DECIMAL_INTEGER = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 
 # Mappings whose keys are user names (dataspaces, dimensions), not schema keys.
 _NAME_KEYED = {"densities", "instance"}
@@ -108,6 +111,8 @@ class Reader:
         return data[key]
 
     def integer(self, value: Any, path: Path, minimum: int | None = None) -> int:
+        if isinstance(value, str) and _DECIMAL_INTEGER.match(value.rstrip()):
+            value = int(value)
         if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
                 or int(value) != value):
             raise self.error(path, f"expected an integer, got {value!r}", "use a whole number")
@@ -122,7 +127,8 @@ class Reader:
                maximum: float | None = None) -> float:
         """A finite number (``true``/``yes`` are not numbers); ``minimum``/``positive`` bound it.
 
-        ``1e-12`` is a string to YAML 1.1 (no dot) but a number to Timeloop's YAML 1.2 reader: so is it here."""
+        ``1e-12`` is a string to YAML 1.1 (no dot) but a number to Timeloop's YAML 1.2 reader: so is it here,
+        and so is a quoted number (``'2.5'``), which Timeloop reads as the number too."""
         if isinstance(value, str) and _YAML12_FLOAT.match(value.strip()):
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -217,7 +217,7 @@ def _densities(reader: Reader, raw: Any, path: Path, names: list[str]) -> dict[s
 
 
 def _density(reader: Reader, spec: Any, path: Path) -> Density:
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+    if isinstance(spec, (int, float, str)) and not isinstance(spec, bool):  # a bare density ('0.5' too)
         value = reader.number(spec, path)
         _check_density(reader, value, path)
         return Density("fixed_structured", value)
