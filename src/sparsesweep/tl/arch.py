@@ -288,9 +288,14 @@ def _storage(reader: Reader, lvl: _RawLevel) -> StorageLevel:
 
     mx, my = _mesh(reader, lvl)
     word_bits = opt_int("word_bits", "word_width", "datawidth", minimum=1) or DEFAULT_WORD_BITS
+    width_key, _ = _first(a, "width", "memory_width", "data_storage_width")
     width = opt_int("width", "memory_width", "data_storage_width")
     block = opt_int("block_size", "n_words", minimum=1)
     cluster = opt_int("cluster_size", minimum=1)
+    if width == 0:  # Timeloop aborts on it (a level of zero area)
+        raise reader.error(p + (width_key,), f"'{lvl.name}' has {width_key} 0: a storage level is at least one word "
+                           "wide (Timeloop aborts on it)", f"give the row width in bits (a multiple of {word_bits}), "
+                           f"or omit {width_key}")
     if width is not None and width > 0:
         if block is not None and cluster is not None:
             if block * word_bits * cluster != width:
@@ -302,6 +307,11 @@ def _storage(reader: Reader, lvl: _RawLevel) -> StorageLevel:
             cluster = width // (word_bits * block)
         else:
             block, cluster = width // word_bits, 1
+        if not block or width % (word_bits * block * (cluster or 1)):  # Timeloop asserts it
+            unit = word_bits * (opt_int("block_size", "n_words", minimum=1) or 1)
+            raise reader.error(p + (width_key,), f"{width_key} {width} bits at '{lvl.name}' is not a multiple of "
+                               f"{unit} bits (datawidth x block_size); Timeloop aborts on it",
+                               f"use a width that is a multiple of {unit} bits")
     block = max(block or 1, 1)
     cluster = max(cluster or 1, 1)
     if cluster > 1:
