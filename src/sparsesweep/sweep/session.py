@@ -31,6 +31,9 @@ DASK_ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\
 DEFAULT_TIME_LIMIT_S = 30.0
 
 
+MAX_JOBS_PER_CORE = 4  # -j beyond this many workers per available core is refused (a typo like -j 100000)
+
+
 def default_jobs() -> int:
     """The cores this process may use."""
     try:
@@ -70,6 +73,12 @@ def check_options(options: SweepOptions, registry: BackendRegistry) -> None:
     """One-line errors for option values the grid does not check."""
     if options.jobs < 1:
         raise SpecError(f"--jobs must be >= 1 (got {options.jobs})", key="--jobs", fix="use a positive number")
+    cores = default_jobs()
+    if options.jobs > MAX_JOBS_PER_CORE * cores and (options.dask is None or options.dask == "local"):
+        raise SpecError(f"--jobs {options.jobs} would start {options.jobs} worker processes on {cores} core(s) (at most "
+                        f"{MAX_JOBS_PER_CORE} per core: more only share the cores, and each search has less time "
+                        "within --time-limit)", key="--jobs",
+                        fix=f"use -j {cores} (the cores available) or up to {MAX_JOBS_PER_CORE * cores}")
     if options.objective not in OBJECTIVES:
         raise SpecError(f"unknown objective '{options.objective}'", key="--objective",
                         fix="use one of " + ", ".join(OBJECTIVES))
