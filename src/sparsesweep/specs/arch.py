@@ -275,15 +275,28 @@ def apply_overrides(arch: ArchSpec, overrides: Mapping[str, Any], *, source: str
 
 
 def _override_file(arch: ArchSpec, name: str, value: str, source: str) -> str:
-    """An ERT given on the command line: relative to the working directory (else to the arch file)."""
+    """An ERT given on the command line: relative to the working directory (else to the arch file); its
+    content is checked now, whether or not a point of the sweep uses it."""
     given = Path(value).expanduser()
-    if given.is_file():
-        return str(given.resolve())
     base = arch._base_dir
-    if not given.is_absolute() and base is not None and (base / given).is_file():
-        return str((base / given).resolve())
-    raise SpecError(f"energy reference table '{value}' not found", key=f"{source} {name}",
+    for candidate in (given, *((base / given,) if not given.is_absolute() and base is not None else ())):
+        if candidate.is_file():
+            _check_ert(candidate.resolve())
+            return str(candidate.resolve())
+    what = _not_a_file(given) if given.exists() else "not found"
+    raise SpecError(f"energy reference table '{value}' {what}", key=f"{source} {name}",
                     fix="give an ERT YAML relative to the working directory, e.g. arch/ert/stc_45nm.yaml")
+
+
+def _not_a_file(path: Path) -> str:
+    return "is a folder" if path.is_dir() else "is not a regular file"
+
+
+def _check_ert(path: Path) -> None:
+    """Load and validate an ERT file (one located error if it is bad)."""
+    from .ert import load_ert_cached  # (ert.py imports this module)
+
+    load_ert_cached(path)
 
 
 def parse_assignment(text: str, *, source: str = "--set") -> tuple[str, str]:
@@ -312,7 +325,11 @@ def arch_from_doc(doc: YamlDoc) -> ArchSpec:
         raise doc.error(f"{key} {what}", (key,), fix)
     arch = _attach(arch, doc.path)
     for key, value, dense in (("ert", arch.ert, False), ("dense_ert", arch.dense_ert, True)):
-        if value is not None and not arch.ert_path(dense).is_file():
-            raise doc.error(f"energy reference table '{value}' not found (looked in {arch.ert_path(dense).parent})",
+        path = arch.ert_path(dense)
+        if value is not None and not path.is_file():
+            what = _not_a_file(path) if path.exists() else f"not found (looked in {path.parent})"
+            raise doc.error(f"energy reference table '{value}' {what}",
                             (key,), fix=f"point '{key}:' at an ERT YAML relative to this file, e.g. ert/stc_45nm.yaml")
+        if value is not None:
+            _check_ert(path)  # used by some points only: checked now, before any point runs
     return arch
