@@ -155,6 +155,13 @@ class SweepResult:
         from .errors import SpecError
 
         folder = Path(out)
+        if not folder.is_dir():
+            from .fsio import not_a_file
+
+            what = not_a_file(folder) or "is a file"
+            what = "is a device, pipe or socket" if what.startswith("is not a regular file") else what
+            raise SpecError(f"not a sweep's output folder: {what}", file=folder,
+                            fix="point at the --out folder of a sweep that completed")
         try:
             results = pd.read_csv(folder / "results.csv")
             summary = pd.read_csv(folder / "summary.csv")

@@ -1,8 +1,10 @@
-"""Atomic file writes shared by the caches: a reader sees the old file or the new one, never a part."""
+"""File-system helpers: atomic writes shared by the caches (a reader sees the old file or the new one,
+never a part), and what a path that cannot be read as a file really is."""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -19,3 +21,20 @@ def write_text_atomic(path: Path, text: str, prefix: str = ".tmp-") -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input file ("not found", "is a folder", "is not a regular file
+    (a device, pipe or socket)"), or None when it is a regular file.  A device or pipe is refused: its
+    size cannot be bounded (``/dev/zero`` never ends) and ``/dev/null`` would read as an empty file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "not found"
+    except OSError as exc:  # a symlink loop, a name too long, no permission to look
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    return "is not a regular file (a device, pipe or socket)"

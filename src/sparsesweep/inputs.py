@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
+from .fsio import not_a_file
 from .yamlio import YamlDoc, dump_yaml, load_yaml, parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -102,7 +103,9 @@ def load_bundle(path: Path | str | Sequence[Path | str], extra: Sequence[Path | 
         elif one.is_file():
             files.append(one)
         else:
-            raise SpecError("no such file or folder", file=one, fix="check the path")
+            problem = not_a_file(one)
+            raise SpecError("no such file or folder" if problem == "not found" else problem, file=one,
+                            fix="check the path" if problem == "not found" else "give an input YAML file or a folder")
     docs = [load_yaml(p) for p in files]
     first = paths[0]
     if first.is_file() and not any(isinstance(d.data, dict) and "ERT" in d.data for d in docs):

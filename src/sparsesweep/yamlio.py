@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import SpecError, format_key_path
+from .fsio import not_a_file
 
 KeyPath = tuple[str | int, ...]
 
@@ -150,6 +151,10 @@ def _check_bounds(root: yaml.Node, path: Path) -> None:
 def load_yaml(path: Path | str) -> YamlDoc:
     """Read and parse a YAML file (see :func:`parse_yaml`)."""
     path = Path(path)
+    problem = not_a_file(path)
+    if problem:
+        raise SpecError(problem if problem != "not found" else "file not found", file=path,
+                        fix="give a YAML file" if problem != "not found" else "check the path")
     try:
         if path.stat().st_size > MAX_DOCUMENT_BYTES:
             raise SpecError(f"file too large ({path.stat().st_size / 2**20:.1f} MiB, the limit is "

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import SpecError, suggest
+from ..fsio import not_a_file
 from ..validation import validate
 from ..yamlio import YamlDoc, load_yaml
 from .base import Spec
@@ -283,13 +284,9 @@ def _override_file(arch: ArchSpec, name: str, value: str, source: str) -> str:
         if candidate.is_file():
             _check_ert(candidate.resolve())
             return str(candidate.resolve())
-    what = _not_a_file(given) if given.exists() else "not found"
+    what = not_a_file(given) or "not found"
     raise SpecError(f"energy reference table '{value}' {what}", key=f"{source} {name}",
                     fix="give an ERT YAML relative to the working directory, e.g. arch/ert/stc_45nm.yaml")
-
-
-def _not_a_file(path: Path) -> str:
-    return "is a folder" if path.is_dir() else "is not a regular file"
 
 
 def _check_ert(path: Path) -> None:
@@ -327,7 +324,8 @@ def arch_from_doc(doc: YamlDoc) -> ArchSpec:
     for key, value, dense in (("ert", arch.ert, False), ("dense_ert", arch.dense_ert, True)):
         path = arch.ert_path(dense)
         if value is not None and not path.is_file():
-            what = _not_a_file(path) if path.exists() else f"not found (looked in {path.parent})"
+            what = not_a_file(path) or "not found"
+            what = f"not found (looked in {path.parent})" if what == "not found" else what
             raise doc.error(f"energy reference table '{value}' {what}",
                             (key,), fix=f"point '{key}:' at an ERT YAML relative to this file, e.g. ert/stc_45nm.yaml")
         if value is not None:

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..errors import SpecError, suggest
+from ..fsio import not_a_file
 
 ROOT_ENV = "SPARSESWEEP_ROOT"
 DATA_FOLDERS = ("arch", "workloads", "sparse_opt", "templates")
@@ -73,7 +74,9 @@ def resolve_named(value: str | Path, folder: str, what: str, key: str | None = N
         names = available_names(folder)
         raise SpecError(f"unknown {what} '{value}'", key=key,
                         fix=suggest(str(value), names) if names else f"add {folder}/{value}.yaml")
-    raise SpecError("file not found", file=path, key=key, fix="check the path")
+    problem = not_a_file(path) or "not found"
+    raise SpecError(problem if problem != "not found" else "file not found", file=path, key=key,
+                    fix=f"give {'an' if what[:1] in 'aeiou' else 'a'} {what} YAML file" if problem != "not found" else "check the path")
 
 
 def available_names(folder: str) -> list[str]:

@@ -58,7 +58,8 @@ class OutDir:
             raise SpecError(f"refusing to write the sweep's outputs into {resolved}", key="--out",
                             fix="give a folder of its own, e.g. --out results")
         if resolved.exists() and not resolved.is_dir():
-            raise SpecError("is a file, not a folder", file=path, key="--out", fix="choose a folder")
+            kind = "a file" if resolved.is_file() else "a device, pipe or socket"
+            raise SpecError(f"is {kind}, not a folder", file=path, key="--out", fix="choose a folder")
         marker = _read_marker(path / MARKER)
         if marker is None and resolved.is_dir():
             foreign = sorted(p.name for p in resolved.iterdir() if not _looks_ours(p))
