@@ -154,6 +154,30 @@ def test_the_ert_command_writes_tables_and_reports_model_failures_in_one_line(tm
         arch_energies(_arch("stc"), "scaled", CachedModels(FailingModels(), folder=tmp_path / "c2"))
 
 
+class FlatModels:
+    """Every component: 1 pJ per action and 1 um^2 (fast; the file names are what is tested)."""
+
+    def fingerprint(self) -> str:
+        return "flat"
+
+    def estimate(self, component: Component) -> Estimate:
+        return Estimate("flat", {"read": 1.0, "write": 1.0, "mac": 1.0}, 1.0, 0.0)
+
+
+def test_two_tables_written_into_one_folder_keep_their_own_area_tables(tmp_path: Path) -> None:
+    from sparsesweep.commands.ert import write_ert
+
+    models = CachedModels(FlatModels(), folder=tmp_path / "c")
+    written = {name: write_ert(_arch(name), tmp_path / f"{name}.yaml", models=models)
+               for name in ("stc", "dstc")}
+    assert [w[1].name for w in written.values()] == ["stc.ART.yaml", "dstc.ART.yaml"]
+    for name, (ert, art, _) in written.items():
+        assert f"arch '{name}'" in ert.read_text() and f"arch '{name}'" in art.read_text()
+    assert write_ert(_arch("stc"), tmp_path / "ERT.yaml", models=models)[1] == tmp_path / "ART.yaml"
+    with pytest.raises(SpecError, match="the output is a folder"):
+        write_ert(_arch("stc"), tmp_path, models=models)
+
+
 def _point(energies_source: str, models: CachedModels, **overrides: object):
     from sparsesweep.render import render_point
 
