@@ -323,7 +323,8 @@ def _resign(path: Path, data: dict, key: str) -> None:
 
 @pytest.mark.parametrize("damage", ["edit a number", "truncate", "swap records", "other inputs",
                                     "negative energy", "other search options", "foreign record",
-                                    "foreign rendering"])
+                                    "foreign rendering", "total not the levels' sum", "too few cycles",
+                                    "more computes than the problem"])
 def test_a_tampered_cache_record_is_dropped_with_a_warning_and_recomputed(tmp_path, fresh, damage, capsys):
     out, cache = tmp_path / "out", tmp_path / "cache"
     assert _inproc(out, cache) == 0
@@ -347,11 +348,21 @@ def test_a_tampered_cache_record_is_dropped_with_a_warning_and_recomputed(tmp_pa
                      if json.loads(p.read_text())["input_hash"] == data["input_hash"])
         assert other["for"]["seed"] == 1
         _resign(first, other, key)
-    else:  # consistent edits (the checksum recomputed): caught by the input hash or the physical bounds
+    else:  # consistent edits (the checksum recomputed): caught by the input hash, the physical bounds or
+        # the record's internal consistency
+        result = data["result"]
         if damage == "other inputs":
             data["input_hash"] = "0" * 64
+        elif damage == "negative energy":
+            result["energy_pj"] = -1.0
+        elif damage == "total not the levels' sum":
+            result["energy_pj"] *= 0.5
+        elif damage == "too few cycles":  # fewer than actual computes / the arch's 1024 MACs
+            result["cycles"] = 0
+            assert result["computes"]["actual"] > 0
         else:
-            data["result"]["energy_pj"] = -1.0
+            result["computes"]["skipped"] = result["computes"]["algorithmic"]
+            assert result["computes"]["actual"] > 0
         _resign(first, data, key)
     capsys.readouterr()
     assert _inproc(out, cache) == 0

@@ -89,9 +89,11 @@ class Result(_Strict):
         frame["cycles"] = frame["cycles"].astype("Int64")
         return frame
 
-    def physical_problem(self) -> str | None:
-        """The first physically impossible number (non-finite or negative energy, negative cycles or
-        counts, counts beyond a 64-bit counter, more actual than algorithmic computes), or None."""
+    def physical_problem(self, macs: int | None = None) -> str | None:
+        """The first physically impossible or inconsistent number, or None: non-finite or negative energy,
+        negative cycles or counts, counts beyond a 64-bit counter, more actual (+ gated + skipped) than
+        algorithmic computes, level energies that do not add up to the total, a level's tensors costing
+        more than the level, and (given the arch's ``macs``) fewer cycles than actual computes / MACs."""
         c = self.computes
         energies = [("energy_pj", self.energy_pj)] + [(f"levels.{n}.energy_pj", lv.energy_pj)
                                                        for n, lv in self.levels.items()]
@@ -107,4 +109,20 @@ class Result(_Strict):
                         "dimension is out of range")
         if c.actual > c.algorithmic:
             return f"computes.actual {c.actual} > computes.algorithmic {c.algorithmic}"
+        if c.actual + c.gated + c.skipped > c.algorithmic:
+            return (f"computes.actual + gated + skipped ({c.actual} + {c.gated} + {c.skipped}) > computes.algorithmic "
+                    f"{c.algorithmic}")
+        return self._consistency_problem(macs)
+
+    def _consistency_problem(self, macs: int | None) -> str | None:
+        # Tolerances: rounding of a sum in another order, and Timeloop's stats printed to 0.01 pJ per line.
+        levels = sum(lv.energy_pj for lv in self.levels.values())
+        if self.levels and abs(levels - self.energy_pj) > 1e-6 * self.energy_pj + 0.01 * len(self.levels):
+            return f"the levels' energies add up to {levels:.6g} pJ, not the total energy_pj {self.energy_pj:.6g}"
+        for name, lv in self.levels.items():
+            tensors = sum(d.energy_pj for d in lv.dataspaces.values())
+            if tensors > lv.energy_pj * (1 + 1e-6) + 0.01 * len(lv.dataspaces):
+                return f"levels.{name}: its tensors' energies ({tensors:.6g} pJ) exceed the level's ({lv.energy_pj:.6g})"
+        if macs and self.cycles < math.ceil(self.computes.actual / macs):
+            return f"cycles {self.cycles} < computes.actual {self.computes.actual} / {macs} MACs"
         return None

@@ -99,15 +99,16 @@ def spec_problem(record: dict[str, Any]) -> str | None:
     return None
 
 
-def result_problem(record: dict[str, Any], input_hash: str) -> str | None:
-    """Why a stored search outcome cannot be used: other inputs, bad shape, impossible numbers."""
+def result_problem(record: dict[str, Any], input_hash: str, macs: int | None = None) -> str | None:
+    """Why a stored search outcome cannot be used: other inputs, bad shape, impossible or inconsistent
+    numbers (``macs``: the point's MAC count, for the cycles bound)."""
     if record.get("input_hash") != input_hash:
         return "computed for other inputs than this point's"
     if record["status"] == "failed":
         return None if isinstance(record["error"], str) else "malformed error"
     if record["status"] != "ok" or not isinstance(record["mapping"], list):
         return "malformed"
-    return Result.model_validate(record["result"]).physical_problem()
+    return Result.model_validate(record["result"]).physical_problem(macs)
 
 
 def lost_worker_record(exc: BaseException) -> dict[str, Any]:
@@ -220,7 +221,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 store.put_spec(made_for, spec)
             result_for = keys.result_payload(spec["input_hash"], backend, options, fingerprint)
             key = keys.digest(result_for)
-            record = store.get_result(result_for, lambda r, h=spec["input_hash"]: result_problem(r, h))
+            record = store.get_result(result_for, lambda r, h=spec["input_hash"], m=point.arch.macs:
+                                      result_problem(r, h, m))
             if record is not None:
                 finish(point, spec, key, record, cached=True)
                 continue
