@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .claims import at_reference  # noqa: E402
+from .plots import legend  # noqa: E402
 from .tables import variant_labels  # noqa: E402
 
 DPI = 110
@@ -70,7 +71,7 @@ def layers_plot(results: pd.DataFrame, reference: Mapping[str, Any], path: Path,
         ax.set_title(name, fontsize=9)
         ax.set_ylabel("layer energy / dense", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(fontsize=7, ncol=2)
+    legend(axes[0, 0], fontsize=7, ncol=2)
     axes[-1, 0].set_xticks(range(len(layers)), layers, rotation=70, ha="right", fontsize=7)
     return _save(fig, path, title)
 
@@ -96,7 +97,7 @@ def variants_plot(summary: pd.DataFrame, reference: Mapping[str, Any], path: Pat
                   ha="right", fontsize=7)
     ax.set_ylabel(f"network energy / dense of {variants[0]}")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, title="variant")
+    legend(ax, fontsize=8, title="variant")
     return _save(fig, path, title)
 
 

@@ -67,6 +67,16 @@ def write_plots(bases: Bases, reference: Mapping[str, Any], out: Path, title: st
     return [_save(fig, out / name, "\n".join(t for t in (title, bases.note(axis)) if t)) for fig, name, axis in drawn]
 
 
+def legend(ax: Any, **kwargs: Any) -> None:
+    """The legend of ``ax``, or, when nothing on it is labelled (every point failed), a note saying so
+    (matplotlib would warn about an empty legend)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+    else:
+        ax.text(0.5, 0.5, "no evaluated point to show", transform=ax.transAxes, ha="center", va="center",
+                fontsize=9, color="grey")
+
+
 def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(label=variant_labels(rows))
 
@@ -89,7 +99,7 @@ def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str) -> Any:
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend(ax, fontsize=8)
     return fig
 
 
@@ -121,7 +131,7 @@ def _breakdown(rows: pd.DataFrame) -> Any:
         bottom += values
     ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("network energy / dense")
-    ax.legend(fontsize=8, title="level")
+    legend(ax, fontsize=8, title="level")
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -149,7 +159,7 @@ def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
         ax.set_xlabel(f"{axis} (dense = 1 at {_value(reference[axis])})")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("network energy / dense")
-    axes[0][-1].legend(fontsize=7)
+    legend(axes[0][-1], fontsize=7)
     return fig
 
 
@@ -177,7 +187,7 @@ def _area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any
         ax.set_xlabel(f"design area (mm^2) along {axis}")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"network energy / dense at {axis}={_value(reference[axis])}")
-    axes[0][-1].legend(fontsize=7)
+    legend(axes[0][-1], fontsize=7)
     return fig
 
 
