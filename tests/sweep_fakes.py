@@ -34,7 +34,8 @@ class FakeBackend:
         self.crash_layers = crash_layers
         self.delay_s = delay_s
         self.stall_after = stall_after  # searches after this many (counted in the calls file) hang
-        self.die_layers = die_layers  # the worker process kills itself (SIGKILL, as the OOM killer does)
+        self.die_layers = die_layers  # layers or point names whose worker process kills itself (SIGKILL, as
+        # the OOM killer does)
         self.die_once = die_once  # a file: die only while it does not exist (then create it)
         self.die_says = die_says  # written to the dying worker's standard error (fd 2) first
 
@@ -51,7 +52,8 @@ class FakeBackend:
         if self.delay_s:
             time.sleep(self.delay_s)
         layer = bundle.name.split("-", 1)[0]
-        if layer in self.die_layers and not (self.die_once and os.path.exists(self.die_once)):
+        dies = layer in self.die_layers or bundle.name in self.die_layers
+        if dies and not (self.die_once and os.path.exists(self.die_once)):
             if self.die_once:
                 Path(self.die_once).touch()
             if self.die_says:
