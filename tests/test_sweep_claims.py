@@ -387,3 +387,19 @@ def test_matched_density_uses_any_activation_setting_the_sweep_evaluated():
     assert untested.holds is None and "0.65, 0.767, 0.825" in untested.evidence
     # the suggested command is one the structured design accepts (0.65 is no N:M pattern)
     assert "`python sweep.py --sparsity 0,0.5,0.667,0.75` (activation sparsity = weight sparsity" in untested.evidence
+
+
+def test_the_dual_break_even_names_its_own_dense_point_as_single_sided_hardware():
+    frame = summary(lambda k, sd, s: 1.0 - (s - 0.4) if k == "unstructured" else 0.5, sparsities=(0.3, 0.5, 0.75))
+    own = frame[frame["kind"].eq("unstructured") & frame["sides"].eq("single")].iloc[[0]].assign(
+        sparsity=0.0, energy_pj=2000.0, energy_vs_dense=2.0)
+    result = c.unstructured_dual_needs_40(pd.concat([frame, own], ignore_index=True), {})
+    assert result.parts[0].points == ("unstructured dual at 0.3, 0.5, 0.75; its own hardware at sparsity 0 "
+                                      "(single-sided, dense data)")
+
+
+def test_the_computes_table_is_in_the_report_whether_or_not_a_claim_disagrees():
+    from sparsesweep.sweep.report import _claims
+
+    text = _claims([], why="TABLE")
+    assert "### Computes each design performs" in text and "TABLE" in text

@@ -153,7 +153,8 @@ def unstructured_dual_needs_40(summary: pd.DataFrame, reference: Mapping[str, An
         holds = NEAR_40[0] <= s <= NEAR_40[1]
         note = "" if _measured(how, s) else f" - not measured to {BREAK_EVEN_STEP:g}"
         parts.append(Part(norm, holds, f"energy ratio {_fmt(nonzero.to_dict())}; break-even {s:.3f} ({how}){note}",
-                          f"break-even in {NEAR_40[0]}..{NEAR_40[1]}", _pts(ratios, "unstructured dual")))
+                          f"break-even in {NEAR_40[0]}..{NEAR_40[1]}", _pts(nonzero, "unstructured dual")
+                          + ("; its own hardware at sparsity 0 (single-sided, dense data)" if 0 in ratios.index else "")))
     notes = ("The break-even is where what DSTC saves per MAC not performed pays for its overheads: bitmask metadata, "
              "its own energies and the padded GEMM.")
     return combine(parts, notes)

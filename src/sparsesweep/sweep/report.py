@@ -216,6 +216,8 @@ def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str 
         lines += ["### Where our model disagrees, and why", ""]
         lines += [f"- **{c.text}** ({VERDICT[r.holds]}): {r.notes}" for c, r in disagree]
         lines += ["", why] if why else [""]
+    elif why:  # the computes each design performs, even when no claim needs them explained
+        lines += ["### Computes each design performs", "", why]
     return "\n".join(lines)
 
 
