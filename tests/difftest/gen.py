@@ -1,7 +1,8 @@
 """Hypothesis strategies for random, small but complete Timeloop v0.3 inputs with a pinned ERT.
 
 :func:`cases` draws a :class:`Case`: a problem (``problems.py``), an architecture of 1-3 storage
-levels with spatial fanouts between them and above the MACs, a valid mapping (every prime factor of
+levels with spatial fanouts between them and above the MACs (1-D rows, or 2-D meshes stated with
+``meshX``/``meshY`` and mapped with a random ``split``), a valid mapping (every prime factor of
 every dimension placed at a random temporal or spatial slot, random permutations, random bypass),
 densities, formats and SAFs (``sparse_gen.py``) and an ERT with random energies.  Everything is
 drawn through Hypothesis, so a failing input shrinks to a small one.
@@ -22,6 +23,9 @@ from .sparse_gen import Layout, draw_densities, draw_sparse
 from .tags import case_tags
 
 LEVEL_NAMES = {1: ("Bank",), 2: ("Backing", "Buffer"), 3: ("DRAM", "GLB", "RF")}
+Mesh = tuple[int, int]  # a fanout's (X, Y) extents
+FLAT_FANOUTS: tuple[Mesh, ...] = ((1, 1), (1, 1), (2, 1), (4, 1))
+MESH_FANOUTS: tuple[Mesh, ...] = ((2, 2), (1, 2), (4, 2), (2, 4))  # 2-D fanouts (and a Y-only one)
 
 
 @dataclass(frozen=True)
@@ -50,25 +54,34 @@ def _primes(n: int) -> list[int]:
 
 
 @st.composite
-def _mapping(draw: st.DrawFn, prob: Problem, names: tuple[str, ...], fanouts: tuple[int, ...]) -> dict[str, Any]:
-    """Factors per slot: {(level, 'temporal'|'spatial'): {dim: factor}}; permutations per slot."""
-    slots = [(i, "temporal") for i in range(len(names))] + [(i, "spatial") for i, f in enumerate(fanouts) if f > 1]
+def _mapping(draw: st.DrawFn, prob: Problem, names: tuple[str, ...], meshes: tuple[Mesh, ...]) -> dict[str, Any]:
+    """Factors per slot: {(level, 'temporal'|'spatial'): {dim: factor}}; permutations per slot; the
+    ``split`` of every spatial slot under a 2-D fanout (its permutation's first ``split`` dimensions,
+    innermost first, go to the X axis, the rest to Y)."""
+    slots = [(i, "temporal") for i in range(len(names))] + \
+        [(i, "spatial") for i, (fx, fy) in enumerate(meshes) if fx * fy > 1]
     factors = {s: {d: 1 for d in prob.dims} for s in slots}
     for d in prob.dims:
         for p in _primes(prob.sizes[d]):
             slot = slots[draw(st.integers(0, len(slots) - 1))]
             factors[slot][d] *= p
-    for i, f in enumerate(fanouts):  # spatial products must fit the fanout; the excess goes temporal
+    perms = {s: "".join(draw(st.permutations(prob.dims))) for s in slots}
+    splits: dict[tuple[int, str], int] = {}
+    for i, (fx, fy) in enumerate(meshes):  # spatial products must fit each axis; the excess goes temporal
         sp = factors.get((i, "spatial"))
         if sp is None:
             continue
-        for d in prob.dims:
-            while sp[d] > 1 and _prod(sp.values()) > f:
-                q = _primes(sp[d])[-1]
-                sp[d] //= q
-                factors[(i, "temporal")][d] *= q
-    perms = {s: "".join(draw(st.permutations(prob.dims))) for s in slots}
-    return {"factors": factors, "perms": perms, "slots": slots}
+        split = len(prob.dims)
+        if fy > 1:
+            split = splits[(i, "spatial")] = draw(st.integers(0, len(prob.dims)))
+        perm = perms[(i, "spatial")]
+        for axis, fan in ((perm[:split], fx), (perm[split:], fy)):
+            for d in axis:
+                while sp[d] > 1 and _prod(sp[e] for e in axis) > fan:
+                    q = _primes(sp[d])[-1]
+                    sp[d] //= q
+                    factors[(i, "temporal")][d] *= q
+    return {"factors": factors, "perms": perms, "slots": slots, "splits": splits}
 
 
 def _prod(values: Any) -> int:
@@ -87,7 +100,10 @@ def _mapping_doc(names: tuple[str, ...], m: dict[str, Any], keep: dict[str, set[
             if slot not in m["factors"]:
                 continue
             fac = " ".join(f"{d}={f}" for d, f in m["factors"][slot].items())
-            doc.append({"target": name, "type": kind, "factors": fac, "permutation": m["perms"][slot]})
+            entry = {"target": name, "type": kind, "factors": fac, "permutation": m["perms"][slot]}
+            if slot in m["splits"]:
+                entry["split"] = m["splits"][slot]
+            doc.append(entry)
         bypassed = [ds for ds in dataspaces if ds not in keep[name]]
         if bypassed:
             doc.append({"target": name, "type": "datatype", "keep": [ds for ds in dataspaces if ds in keep[name]],
@@ -119,14 +135,24 @@ def _storage(draw: st.DrawFn, name: str, top: bool, metadata: bool, opts: GenOpt
     return {"name": name, "class": "storage", "subclass": "sram_md" if top else "regfile_md", "attributes": attrs}
 
 
-def _architecture(locals_: list[dict[str, Any]], fanouts: tuple[int, ...],
-                  mac: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The v0.3 tree and each component's full name (ERT table names), outermost first."""
+def _architecture(locals_: list[dict[str, Any]], meshes: tuple[Mesh, ...], mac: dict[str, Any],
+                  mesh_keys: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """The v0.3 tree and each component's full name (ERT table names), outermost first.
+
+    A component under a 2-D fanout (its instances not one flat X row) states its mesh with
+    ``meshX``, ``meshY`` or both (``mesh_keys``, one per component below the top)."""
     root: dict[str, Any] = {"name": "system", "attributes": {"technology": "45nm"}, "local": [locals_[0]]}
     node, prefix, full = root, "system", [f"system.{locals_[0]['name']}"]
+    mx = my = 1
     for i in range(1, len(locals_) + 1):
-        f = fanouts[i - 1]
+        fx, fy = meshes[i - 1]
+        f = fx * fy
+        mx, my = mx * fx, my * fy
         comp = locals_[i] if i < len(locals_) else mac
+        if my > 1:
+            mesh = {"meshX": mx, "meshY": my}
+            keys = ("meshX", "meshY") if mesh_keys[i - 1] == "both" else (mesh_keys[i - 1],)
+            comp = {**comp, "attributes": {**comp["attributes"], **{k: mesh[k] for k in keys}}}
         if f == 1:
             node["local"].append(comp)
         else:
@@ -168,9 +194,11 @@ def cases(draw: st.DrawFn, opts: GenOptions = GenOptions()) -> Case:
     prob = draw(problems(opts.problems))
     n = draw(st.integers(1, opts.max_levels))
     names = LEVEL_NAMES[n]
-    fanouts = tuple(draw(st.sampled_from(tuple(f for f in (1, 1, 2, 4) if f <= opts.max_fanout)))
-                    for _ in range(n))
-    mapping = draw(_mapping(prob, names, fanouts))
+    shapes = FLAT_FANOUTS + (MESH_FANOUTS if opts.mesh2d else ())
+    meshes = tuple(draw(st.sampled_from(tuple(m for m in shapes if m[0] * m[1] <= opts.max_fanout)))
+                   for _ in range(n))
+    fanouts = tuple(fx * fy for fx, fy in meshes)
+    mapping = draw(_mapping(prob, names, meshes))
     keep = {name: set(prob.dataspaces) for name in names}
     if opts.bypass:
         for name in names[1:]:
@@ -183,7 +211,8 @@ def cases(draw: st.DrawFn, opts: GenOptions = GenOptions()) -> Case:
         if name in sparse.decompress_levels:
             level["attributes"]["decompression_supported"] = True
     mac = {"name": "MAC", "class": "compute", "subclass": "intmac", "attributes": {"datawidth": 8}}
-    arch, full_names = _architecture(locals_, fanouts, mac)
+    mesh_keys = [draw(st.sampled_from(("meshX", "meshY", "both"))) if m[1] > 1 else "meshX" for m in meshes]
+    arch, full_names = _architecture(locals_, meshes, mac, mesh_keys)
     problem = dict(prob.doc)
     if densities:
         problem["instance"] = {**problem["instance"], "densities": densities}

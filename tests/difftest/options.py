@@ -19,7 +19,8 @@ class GenOptions:
 
     problems: tuple[str, ...] = ("gemm", "conv1d", "cnn7")
     max_levels: int = 3
-    max_fanout: int = 4
+    max_fanout: int = 8  # instances of one fanout (X x Y)
+    mesh2d: bool = True  # 2-D fanouts (meshX/meshY, split spatial mappings), else 1-D rows only
     formats: tuple[str, ...] = ALL_FORMATS
     payload_bits: bool = True
     wild_placement: bool = True  # formats at any subset of the keeping levels (not only at all of them)

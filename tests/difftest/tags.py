@@ -48,6 +48,8 @@ def case_tags(layout: Any, mapping: dict[str, Any], sparse: Any, densities: dict
     tags = {f"problem:{layout.prob.kind}", f"levels:{len(layout.names)}"}
     if any(f > 1 for f in layout.fanouts):
         tags.add("spatial")
+    if mapping["splits"]:
+        tags.add("mesh2d")
     if any(layout.keep[n] != set(layout.prob.dataspaces) for n in layout.names):
         tags.add("bypass")
     for ds, spec in densities.items():
