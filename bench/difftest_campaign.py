@@ -7,7 +7,8 @@ Inputs are drawn by the Hypothesis strategies of ``tests/difftest`` in batches o
 (each batch has its own seed, so any batch can be re-drawn), run on ``--jobs`` worker processes,
 and classified (see ``tests/difftest/run.py``).  Prints the agreement rate, then every
 disagreement class (the known class its tags point at, and the kinds of fields that differ) and
-every Timeloop refusal, crash and defect with counts.  ``--save DIR`` keeps the smallest input of
+every Timeloop refusal, crash and defect with counts (for a crash or defect, also what the engine does
+on it: evaluates, refuses with which reason, or crashes).  ``--save DIR`` keeps the smallest input of
 each class (``input.yaml``, ``ERT.yaml``, ``outcome.txt``).  Timeloop is found on PATH, in
 ``$TIMELOOP_ROOT/bin`` or in ``../shared/timeloop/bin``.
 """
@@ -50,7 +51,15 @@ def classify(case: Case, outcome) -> str:
         spatial = " spatial" if "spatial" in case.tags else ""
         fields = ",".join(sorted(diff_signature(outcome))[:4])
         return f"disagree [{known}{spatial}] {fields}"
-    if outcome.kind in ("tl_refuses", "both_refuse", "tl_crash", "tl_timeout", "tl_defect"):
+    if outcome.kind in ("tl_crash", "tl_defect"):  # a Timeloop defect: what does the engine do instead?
+        if outcome.engine_status == "ok":
+            engine = "engine evaluates"
+        elif outcome.engine_status == "crash":
+            engine = f"ENGINE CRASH {outcome.engine_message[:80]}"
+        else:
+            engine = f"engine refuses: {_normalise(outcome.engine_message.split(': ', 2)[-1])[:70]}"
+        return f"{outcome.kind}: {_normalise(outcome.tl_message)} | {engine}"
+    if outcome.kind in ("tl_refuses", "both_refuse", "tl_timeout"):
         return f"{outcome.kind}: {_normalise(outcome.tl_message)}"
     if outcome.kind in ("engine_refuses", "engine_crash"):
         return f"{outcome.kind}: {_normalise(outcome.engine_message)}"

@@ -10,10 +10,14 @@
   not fixed yet carries an ``open`` file naming it and is a strict xfail (it must fail).
 * ``test_saved_expectation_is_timeloops``: the saved ``expected.json`` still equals what
   Timeloop prints for that input.
+* ``test_link_bypass_case_exercises_links``: the ``link_bypass_*`` cases (a tensor bypassing a level
+  next to a fanout with link transfers) need the links to match Timeloop (or, ``*_no_links``, must not use any).
 * ``test_timeloop_defect_persists`` / ``test_engine_on_timeloop_defect``: every saved Timeloop defect in
   ``tests/difftest_defects/`` (a minimal input, Timeloop's output, ``defect.txt``: what is wrong, then
-  ``engine: refuses`` or ``engine: evaluates``) still crashes Timeloop or makes it print an impossible
-  number, and the engine refuses it with a one-line error or evaluates it, as ``defect.txt`` says.
+  ``engine: refuses`` or ``engine: evaluates``, and for a crash ``timeloop: <text of its output>``) still
+  crashes Timeloop (with the signal its saved ``timeloop.log`` ends with, printing the quoted text) or makes
+  it print an impossible number, and the engine refuses it with a one-line error or evaluates it, as
+  ``defect.txt`` says.
 
 Timeloop is found as the timeloop backend finds it (``find_binary``: PATH, ``$TIMELOOP_ROOT``,
 ``../shared/timeloop``); the tests that run it skip only when it is absent.  Long runs: ``bench/difftest_campaign.py``.
@@ -25,6 +29,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 
 from difftest.gen import Case, cases
@@ -91,6 +96,35 @@ def test_saved_expectation_is_timeloops(case: Path, tmp_path: Path):
     assert not diff_results(result, saved, TOLERANCE)
 
 
+def _without_links(case: Path, tmp_path: Path) -> Result:
+    """The engine's result on ``case`` with ``no_link_transfer`` for every dataspace at every spatial fanout."""
+    doc = yaml.safe_load((case / "input.yaml").read_text())
+    names = [d["name"] for d in doc["problem"]["shape"]["data-spaces"]]
+    for entry in doc["mapping"]:
+        if entry.get("type") == "spatial":
+            entry["no_link_transfer"] = names
+    write_case(tmp_path, yaml.safe_dump(doc, sort_keys=False), (case / "ERT.yaml").read_text())
+    status, result, message = run_engine(tmp_path)
+    assert status == "ok" and result is not None, message
+    return result
+
+
+LINK_BYPASS = [p for p in _saved() if p.name.startswith("link_bypass_")]
+
+
+@pytest.mark.parametrize("case", [pytest.param(p, id=p.name) for p in LINK_BYPASS])
+def test_link_bypass_case_exercises_links(case: Path, tmp_path: Path):
+    """The bypass + link-transfer cases (a tensor bypassing a level next to a fanout whose neighbours
+    forward data) test links: without them the engine's counts differ from Timeloop's, except in
+    the cases named ``*_no_links`` (Timeloop uses no link there) or ``*_no_link_transfer``."""
+    expected = Result.model_validate(json.loads((case / "expected.json").read_text()))
+    diffs = diff_results(_without_links(case, tmp_path), expected, TOLERANCE)
+    if case.name.endswith(("_no_links", "_no_link_transfer")):
+        assert not diffs, f"{case.name}: links change the counts: {diffs}"
+    else:
+        assert diffs, f"{case.name}: Timeloop's counts need no link transfer; the case does not test links"
+
+
 def _defects() -> list[Path]:
     return sorted(p for p in DEFECTS.iterdir() if (p / "input.yaml").is_file()) if DEFECTS.is_dir() else []
 
@@ -101,6 +135,14 @@ def test_timeloop_defect_persists(case: Path, tmp_path: Path):
     assert TIMELOOP is not None
     outcome = run_case(TIMELOOP, (case / "input.yaml").read_text(), (case / "ERT.yaml").read_text(), keep=tmp_path)
     assert outcome.kind in TIMELOOP_DEFECTS, f"Timeloop no longer shows the defect of {case.name}: {outcome.summary()}"
+    saved = case / "timeloop.log"
+    if saved.is_file():  # a crash: the same signal, and the message defect.txt quotes
+        signal = saved.read_text().strip().splitlines()[-1].removeprefix("[timeloop-model killed by ").rstrip("]")
+        assert outcome.tl_message.startswith(f"killed by {signal}"), f"{case.name}: {outcome.summary()}"
+        quoted = [ln.removeprefix("timeloop: ") for ln in (case / "defect.txt").read_text().splitlines()
+                  if ln.startswith("timeloop: ")]
+        log = (tmp_path / "timeloop.log").read_text()
+        assert all(q in log for q in quoted), f"{case.name}: Timeloop no longer prints {quoted}: {outcome.summary()}"
 
 
 @pytest.mark.parametrize("case", [pytest.param(p, id=p.name) for p in _defects()])

@@ -60,6 +60,7 @@ class Outcome:
     engine_message: str = ""
     timeloop: Result | None = None
     ours: Result | None = None
+    engine_status: str = ""  # the engine's: ok, refuses or crash
 
     @property
     def ok(self) -> bool:
@@ -98,7 +99,8 @@ def run_timeloop(binary: Path, folder: Path) -> tuple[str, Result | None, str]:
             name = signal.Signals(-proc.returncode).name
         except ValueError:
             name = str(-proc.returncode)
-        return "crash", None, f"killed by {name}: {_last_line(proc.stderr + proc.stdout)}"
+        stderr = "\n".join(ln for ln in proc.stderr.splitlines() if not ln.startswith("Warning: "))
+        return "crash", None, f"killed by {name}: {_last_line(stderr) if stderr.strip() else 'no message'}"
     if proc.returncode != 0 or not stats.is_file():
         return "refuses", None, f"exit {proc.returncode}: {_last_line(proc.stderr + proc.stdout)}"
     try:
@@ -111,7 +113,7 @@ def run_engine(folder: Path) -> tuple[str, Result | None, str]:
     try:
         return "ok", evaluate_spec(load_spec(load_bundle(folder / "input.yaml"))).result, ""
     except SparsesweepError as exc:
-        return "refuses", None, str(exc).splitlines()[0][:300]
+        return "refuses", None, str(exc).splitlines()[0]
     except Exception as exc:  # noqa: BLE001 - a crash of the engine is an outcome to report
         return "crash", None, f"{type(exc).__name__}: {exc}"[:300]
 
@@ -123,6 +125,12 @@ def write_case(folder: Path, input_yaml: str, ert_yaml: str) -> None:
 
 
 def compare(tl: tuple[str, Result | None, str], ours: tuple[str, Result | None, str]) -> Outcome:
+    outcome = _compare(tl, ours)
+    outcome.engine_status = ours[0]
+    return outcome
+
+
+def _compare(tl: tuple[str, Result | None, str], ours: tuple[str, Result | None, str]) -> Outcome:
     (tl_status, tl_result, tl_msg), (our_status, our_result, our_msg) = tl, ours
     if tl_status == "timeout":
         return Outcome("tl_timeout", tl_message=tl_msg, engine_message=our_msg)

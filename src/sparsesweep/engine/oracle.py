@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..errors import SpecError
 from ..tl.problem import DataSpace
 from ..tl.spec import Spec
 from .compute_saf import round6
@@ -63,6 +64,12 @@ class SparseModels:
 
     def max_elements(self, ds: DataSpace, fiber: tuple[int, ...], element: tuple[int, ...],
                      level: int | None = None) -> int:
+        if math.prod(fiber) % math.prod(element):
+            raise SpecError(f"skipping-spatial: a fiber of {math.prod(fiber)} points of '{ds.name}' is not a whole "
+                            f"number of its spatial loop's {math.prod(element)}-point tiles (sliding windows overlap); "
+                            f"Timeloop aborts on this (GetMaxNumElementByConfidence)", key="sparse_optimizations",
+                            fix=f"map that spatial loop over a dimension along which the tiles of '{ds.name}' do "
+                                f"not overlap, or drop the skipping-spatial SAF")
         return _max_elements(self.formats.dataspaces[ds.name].model, fiber, element)
 
     def scalar_density(self, ds: str, level: int | None) -> float:

@@ -51,7 +51,7 @@ def apply_sparsity(spec: Spec, nest: NestResult, *, artifact: bool = False, ctx:
     if spatial_safs:
         skipping = initialize(problem, cnest, storage, models)
         for ssaf in spatial_safs:
-            apply_saf(problem, cnest, storage, models, skipping, ssaf)
+            apply_saf(problem, cnest, storage, models, skipping, ssaf, arch.storage[ssaf.level].name)
         probs = summarize(problem, cnest, skipping, ctx.fanouts, arch, ctx.mapping_file)
         for ssaf in spatial_safs:
             key = (ssaf.level, ssaf.target)
@@ -108,6 +108,7 @@ def _plan_safs(spec: Spec, ctx: Context, cnest, storage: Storage, models: Sparse
                 spatial_safs.append(SpatialSaf(li, target, leaders))
             else:
                 lvl, target, p = _best_option(spec, cnest, storage, models, li, level.name, saf)
+                _check_child_metadata(spec, storage, saf.kind, lvl, target)
                 key = (lvl, target)
                 kind = "gated" if saf.kind == "gating" else "skipped"
                 # Timeloop master keeps gating when a gating and a skipping SAF of one tensor tie,
@@ -115,6 +116,18 @@ def _plan_safs(spec: Spec, ctx: Context, cnest, storage: Storage, models: Sparse
                 if key not in plan.kind or plan.prob[key] < p or (plan.prob[key] == p and kind == "gated"):
                     plan.kind[key], plan.prob[key] = kind, p
     return plan, spatial_safs, position
+
+
+def _check_child_metadata(spec: Spec, storage: Storage, kind: str, lvl: int, target: str) -> None:
+    """Timeloop master crashes (SIGSEGV) on a gating or skipping SAF of a tensor at a level that keeps
+    it without metadata when the next inner level keeping it has metadata (whatever the leaders)."""
+    child = storage.child(target, lvl)
+    if child >= 0 and storage.metadata[target][child] and not storage.metadata[target][lvl]:
+        name, inner = spec.arch.storage[lvl].name, spec.arch.storage[child].name
+        raise SpecError(f"{kind} of '{target}' at '{name}' (no representation format of '{target}' there) above "
+                        f"'{inner}' (with one): Timeloop crashes on this (SIGSEGV)",
+                        key=f"sparse_optimizations ({name})",
+                        fix=f"give '{target}' a representation format at '{name}' too, or drop the SAF")
 
 
 def _best_option(spec: Spec, cnest, storage: Storage, models: SparseModels, li: int, level: str,

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import MappingError
+from ..errors import MappingError, SpecError
 from ..tl.arch import Architecture
 from ..tl.problem import DataSpace, Problem
 from .complete import CompleteNest
@@ -71,19 +71,21 @@ def initialize(problem: Problem, nest: CompleteNest, storage: Storage, dens: Den
 
 
 def _reduce(ds: DataSpace, nest: CompleteNest, dens: Densities, u: int, level_in: int, mx: list[float],
-            my: list[float], widen: Sequence[tuple[int, int]] = (), shared: frozenset[int] = frozenset()) -> float:
+            my: list[float], widen: Sequence[tuple[int, int]] = (), shared: frozenset[int] = frozenset(),
+            top: bool = False) -> float:
     """Shrink level ``u``'s spatial expansion by the fibers of ``ds`` that can be empty; returns the
     average ratio of utilized instances (that of the innermost such fiber; 1.0 without one).
 
     ``widen`` lists temporal loops (dimension, bound) that a loop of a ``shared`` dimension takes
-    into its tile (a spatial-skipping leader, see :func:`apply_saf`).
+    into its tile (a spatial-skipping leader, see :func:`apply_saf`); ``top``: the tile before loop 0
+    is the level's whole tile (see :func:`_later_leader_mold`).
     """
     effective = None
     dims = ds.dims
     for lid, lp in enumerate(nest.levels[u]):
         if not lp.spatial or lp.trivial or lp.dim not in dims:
             continue
-        mold = list(nest.mold_before(u, lid))
+        mold = list(nest.molds[u][-1] if top and lid == 0 else nest.mold_before(u, lid))
         if widen and lp.dim in shared:
             for dim, bound in widen:
                 mold[dim] *= bound
@@ -115,8 +117,27 @@ def _propagate(n: int, bx: list[float], by: list[float], mx: list[float], my: li
                     avg[inner] *= avg[a]
 
 
+def _later_leader_mold(nest: CompleteNest, u: int, cds: DataSpace, k: int, saf: SpatialSaf, level_name: str) -> bool:
+    """Sparseloop counts the loops of level ``u`` on for each conditioned-on tensor with metadata
+    without resetting its counter: the ``k``-th such tensor (from 0) finds the tile before loop ``j``
+    at index ``k * L + j - 1`` of the level's ``L`` tiles.  That is the level's whole tile for the
+    second tensor's loop 0 (True: :func:`_reduce` uses it), and past the end of the list for any
+    other relevant loop (Timeloop then reads unowned memory: it aborts, crashes or prints garbage)."""
+    relevant = [j for j, lp in enumerate(nest.levels[u]) if lp.spatial and not lp.trivial and lp.dim in cds.dims]
+    if not relevant:
+        return False
+    if k >= 2 or relevant[-1] >= 1:
+        raise SpecError(
+            f"skipping-spatial of '{saf.target}' at '{level_name}': for '{cds.name}', a later conditioned-on tensor "
+            f"with metadata, Timeloop reads a tile past the end of the level's loop list (its loop counter is not "
+            f"reset per tensor) and crashes or prints garbage", key="sparse_optimizations",
+            fix=f"condition the SAF on fewer tensors with metadata, or map only the innermost spatial loop of "
+                f"'{level_name}' over a dimension of '{cds.name}'")
+    return True
+
+
 def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Densities, state: SpatialSkipping,
-              saf: SpatialSaf) -> None:
+              saf: SpatialSaf, level_name: str = "") -> None:
     """Record one spatial-skipping SAF in ``state`` (CalculateSpatialOptimizationImpact)."""
     tds = problem.dataspaces[problem.ds_index(saf.target)]
     tdims = tds.dims
@@ -135,11 +156,14 @@ def apply_saf(problem: Problem, nest: CompleteNest, storage: Storage, dens: Dens
         widen = _until_relevant(nest, u, n - 1 if t_level is None else t_level, tdims)
     max_x, max_y = state.max_x[saf.target], state.max_y[saf.target]
     ratios: dict[str, float] = {}  # per leader: its utilized-instance ratio
+    effective = 0  # leaders with metadata so far
     for leader in saf.leaders:
         cds = problem.dataspaces[problem.ds_index(leader)]
         level_c = storage.level_at_or_above(leader, u)
         if level_c is not None and storage.metadata[leader][level_c]:
-            ratios[leader] = _reduce(cds, nest, dens, u, level_c, max_x, max_y, widen, tdims & cds.dims)
+            top = effective > 0 and _later_leader_mold(nest, u, cds, effective, saf, level_name)
+            ratios[leader] = _reduce(cds, nest, dens, u, level_c, max_x, max_y, widen, tdims & cds.dims, top)
+            effective += 1
     state.avg[saf.target][u] = math.prod(ratios.values())
     state.skip_at.setdefault(saf.target, set()).add(u)
 
@@ -163,6 +187,7 @@ def summarize(problem: Problem, nest: CompleteNest, state: SpatialSkipping, fano
     """Propagate reductions inward, check fanouts; returns per dataspace the skip
     probability recorded at each storage level (1 - average ratio of the level below)."""
     n = len(nest.levels)
+    _check_instances(problem, n, state, arch, file)
     probs: dict[str, list[float]] = {}
     for ds in problem.dataspaces:
         name = ds.name
@@ -188,6 +213,20 @@ def summarize(problem: Problem, nest: CompleteNest, state: SpatialSkipping, fano
         probs[name] = prob
     _check_fanout(problem, fanouts, arch, state, file)
     return probs
+
+
+def _check_instances(problem: Problem, n: int, state: SpatialSkipping, arch: Architecture, file: str) -> None:
+    """Timeloop keeps the instances a spatial skip leaves as integers and divides each level's count by
+    that of the level above it (its fanout check): a count of 0 above the compute units stops it (SIGFPE)."""
+    for ds in problem.dataspaces:
+        for a in range(n, 0, -1):
+            if not state.max_x[ds.name][a] or not state.max_y[ds.name][a]:
+                raise SpecError(
+                    f"with spatial skipping, 0 instances of '{arch.storage[a - 1].name}' stay in use for '{ds.name}' "
+                    f"(0 non-empty tiles per fiber of the spatial loops of '{arch.storage[a].name}': Timeloop's "
+                    f"banded model gives that for tiles never empty); Timeloop divides by this count (SIGFPE)",
+                    file=file, key="sparse_optimizations",
+                    fix=f"use another density model for '{ds.name}' and the skipping-spatial leaders, or drop that SAF")
 
 
 def _check_fanout(problem: Problem, fanouts: Sequence[tuple[int, int]], arch: Architecture, state: SpatialSkipping,
