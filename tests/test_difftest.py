@@ -26,6 +26,7 @@ Timeloop is found as the timeloop backend finds it (``find_binary``: PATH, ``$TI
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from difftest.gen import Case, cases
+from difftest.reduce import reduce_input
 from difftest.run import TIMELOOP_DEFECTS, TOLERANCE, find_timeloop_model, run_case, run_engine, run_timeloop, write_case
 from difftest.seeded import SEEDED
 from sparsesweep.compare import diff_results
@@ -123,6 +125,29 @@ def test_link_bypass_case_exercises_links(case: Path, tmp_path: Path):
         assert not diffs, f"{case.name}: links change the counts: {diffs}"
     else:
         assert diffs, f"{case.name}: Timeloop's counts need no link transfer; the case does not test links"
+
+
+def test_reduce_input_keeps_the_property_and_a_valid_mapping():
+    """The greedy reducer (``difftest/reduce.py``, used by ``bench/difftest_reduce.py``) on a saved
+    input, keeping "a skipping-spatial SAF conditioned on B": formats, densities and dimensions go,
+    the SAF stays, and every dimension's mapping factors still multiply to its size."""
+    doc = yaml.safe_load((DEFECTS / "crash_second_leader_loop_counter" / "input.yaml").read_text())
+
+    def keep(d: dict) -> bool:
+        targets = d.get("sparse_optimizations", {}).get("targets", [])
+        safs = [s for t in targets for s in t.get("action-optimization", [])]
+        return any(s["type"] == "skipping-spatial" and "B" in s["condition-on"] for s in safs)
+
+    small = reduce_input(doc, keep)
+    assert keep(small) and len(yaml.safe_dump(small)) < len(yaml.safe_dump(doc))
+    assert "densities" not in small["problem"]["instance"]
+    assert all("representation-format" not in t for t in small["sparse_optimizations"]["targets"])
+    sizes = {d: small["problem"]["instance"][d] for d in small["problem"]["shape"]["dimensions"]}
+    assert sizes == {"M": 1, "K": 1, "N": 1}
+    factors = [{k: int(v) for k, v in (f.split("=") for f in e["factors"].split())}
+               for e in small["mapping"] if "factors" in e]
+    for dim, size in sizes.items():
+        assert math.prod(f.get(dim, 1) for f in factors) == size
 
 
 def _defects() -> list[Path]:
