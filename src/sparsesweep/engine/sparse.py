@@ -96,6 +96,7 @@ def _plan_safs(spec: Spec, ctx: Context, cnest, storage: Storage, models: Sparse
     plan = SafPlan(kind={}, prob={})
     spatial_safs: list[SpatialSaf] = []
     position: list[tuple[int, str]] = []
+    temporal: list[tuple[str, int, str]] = []  # (kind, level, target) of the gating and skipping SAFs
     for li, level, safs in ctx.level_safs:
         for saf in safs:
             if saf.kind == "position_skipping":
@@ -108,13 +109,17 @@ def _plan_safs(spec: Spec, ctx: Context, cnest, storage: Storage, models: Sparse
                 spatial_safs.append(SpatialSaf(li, target, leaders))
             else:
                 lvl, target, p = _best_option(spec, cnest, storage, models, li, level.name, saf)
-                _check_child_metadata(spec, storage, saf.kind, lvl, target)
+                temporal.append((saf.kind, lvl, target))
                 key = (lvl, target)
                 kind = "gated" if saf.kind == "gating" else "skipped"
                 # Timeloop master keeps gating when a gating and a skipping SAF of one tensor tie,
                 # whichever is listed first (checked on both orders with real timeloop-model).
                 if key not in plan.kind or plan.prob[key] < p or (plan.prob[key] == p and kind == "gated"):
                     plan.kind[key], plan.prob[key] = kind, p
+    spatial = {(ssaf.level, ssaf.target) for ssaf in spatial_safs}
+    for kind_name, lvl, target in temporal:  # a spatial SAF of the tile rules there (see apply_sparsity)
+        if (lvl, target) not in spatial:
+            _check_child_metadata(spec, storage, kind_name, lvl, target)
     return plan, spatial_safs, position
 
 
