@@ -250,6 +250,23 @@ def evaluate(tab: Tables, b: Batch) -> Dense:
 def legal(tab: Tables, b: Batch) -> np.ndarray:
     """(C,) the candidates :func:`evaluate` would find legal (``Dense.legal``), computed from their tile
     sizes, fanouts and loop orders alone (much cheaper than their accesses)."""
+    return legal_under(tab, limits(tab, b))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What decides a candidate's legality, apart from the buffer capacities (see :func:`legal_under`)."""
+
+    occupied: np.ndarray  # (C, n) words the kept tiles occupy
+    fanout: np.ndarray  # (C, n) relative excess over the X fanout
+    fanout_y: np.ndarray  # (C, n) ... over the Y fanout
+    fanout_total: np.ndarray  # (C, n) ... over the whole fanout
+    utilization: np.ndarray | None  # (C,) shortfall below the minimum utilization (None: no minimum)
+    penalty: np.ndarray  # (C,) timeloop-model's order checks (0 = passes)
+
+
+def limits(tab: Tables, b: Batch) -> Limits:
+    """The capacity-independent parts of :func:`legal` (shared by points that differ only in capacities)."""
     T = b.temporal.astype(np.int64)
     P = b.spatial.astype(np.int64)
     cum = np.cumprod(T * P, axis=1)
@@ -257,22 +274,55 @@ def legal(tab: Tables, b: Batch) -> np.ndarray:
     occupied = np.zeros((len(b), tab.n))
     for ti in range(tab.rel.shape[0]):
         occupied += np.where(b.keep[:, :, ti], occupancy(tab, ti, tile_size(tab, ti, cum)), 0.0)
-    spatial_total = fan.prod(axis=1)
-    return _overflow(tab, b, T, P, fan, spatial_total, occupied)[1] == 0
+    return _limits(tab, b, T, P, fan, fan.prod(axis=1), occupied)
+
+
+def _limits(tab: Tables, b: Batch, T: np.ndarray, P: np.ndarray, fan: np.ndarray, spatial_total: np.ndarray,
+            occupied: np.ndarray) -> Limits:
+    px = np.where(b.xaxis, P, 1).prod(axis=2)
+    py = np.where(b.xaxis, 1, P).prod(axis=2)
+    util = (np.maximum(tab.min_utilization - spatial_total / tab.compute_instances, 0.0)
+            if tab.min_utilization > 0 else None)
+    return Limits(occupied, _excess(px, tab.fan_x), _excess(py, tab.fan_y), _excess(fan, tab.fan_total), util,
+                  penalty(tab.literal, T, P, b.rank, b.xaxis))
+
+
+def _fit_excess(capacity: np.ndarray, lim: Limits) -> np.ndarray:
+    """(C,) how far from fitting capacity, fanout and utilization (0 when it fits)."""
+    over = (_excess(lim.occupied, capacity) + lim.fanout + lim.fanout_y + lim.fanout_total).sum(axis=1)
+    if lim.utilization is not None:
+        over += lim.utilization
+    return np.where(over > 1e-9, over, 0.0)
+
+
+def legal_under(tab: Tables, lim: Limits) -> np.ndarray:
+    """(C,) legal under ``tab``'s capacities (the rest of ``tab`` as the one ``lim`` was made with)."""
+    return (_fit_excess(tab.capacity, lim) + lim.penalty) == 0
 
 
 def _overflow(tab: Tables, b: Batch, T: np.ndarray, P: np.ndarray, fan: np.ndarray, spatial_total: np.ndarray,
               occupied: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(fits capacity, fanout and utilization; how far from legal, 0 when legal) per candidate."""
-    px = np.where(b.xaxis, P, 1).prod(axis=2)
-    py = np.where(b.xaxis, 1, P).prod(axis=2)
-    over = (_excess(occupied, tab.capacity) + _excess(px, tab.fan_x) + _excess(py, tab.fan_y)
-            + _excess(fan, tab.fan_total)).sum(axis=1)
-    if tab.min_utilization > 0:
-        over += np.maximum(tab.min_utilization - spatial_total / tab.compute_instances, 0.0)
-    over = np.where(over > 1e-9, over, 0.0)
-    fits = over == 0
-    return fits, over + penalty(tab.literal, T, P, b.rank, b.xaxis)
+    lim = _limits(tab, b, T, P, fan, spatial_total, occupied)
+    over = _fit_excess(tab.capacity, lim)
+    return over == 0, over + lim.penalty
+
+
+def vectors(tab: Tables, d: Dense) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(C, n, T) vector reads, fills and updates of ``d`` (what :func:`evaluate` prices)."""
+    block = tab.block[:, None]
+    return _vectors(d.reads, block), _vectors(d.fills, block), _vectors(d.updates, block)
+
+
+def priced(tab: Tables, d: Dense, vec: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Dense:
+    """``d`` (legal candidates, evaluated under other energies and capacities) priced with ``tab``'s
+    energies: the accesses do not depend on them (as :func:`evaluate` computes them).  ``vec``: its
+    :func:`vectors` (under the same block sizes)."""
+    vr, vf, vu = vec if vec is not None else vectors(tab, d)
+    energy = (vr * tab.e_read[:, None] + vf * tab.e_fill[:, None] + vu * tab.e_update[:, None]) * d.instances[:, :, None]
+    return Dense(reads=d.reads, fills=d.fills, updates=d.updates, instances=d.instances, energy=energy,
+                 compute_energy=np.full(len(d.reads), tab.macs * tab.e_compute), compute_cycles=d.compute_cycles,
+                 fits=d.fits, legal=d.legal, overflow=d.overflow)
 
 
 def _excess(used: np.ndarray, limit: np.ndarray) -> np.ndarray:

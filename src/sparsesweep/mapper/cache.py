@@ -73,16 +73,22 @@ def _hash(value: Any) -> str:
 def cached_search(bundle: SpecBundle, options: SearchOptions, backend: str,
                   run: Callable[[], SearchResult], folder: Path | None = None) -> SearchResult:
     """``run()`` unless a usable cached result exists; stores what ``run()`` returns."""
+    hit, save = lookup(bundle, options, backend, folder)
+    if hit is not None:
+        return hit
+    result = run()
+    save(result)
+    return result
+
+
+def lookup(bundle: SpecBundle, options: SearchOptions, backend: str,
+           folder: Path | None = None) -> tuple[SearchResult | None, Callable[[SearchResult], None]]:
+    """A usable cached result (or None) and the function that stores a computed one."""
     folder = folder or cache_dir()
     wanted = made_for(bundle, options, backend)
     key = _hash(wanted)
     path = folder / f"{key}.json"
-    hit = _load(path, options, wanted)
-    if hit is not None:
-        return hit
-    result = run()
-    _store(path, key, wanted, options, result)
-    return result
+    return _load(path, options, wanted), lambda result: _store(path, key, wanted, options, result)
 
 
 def _load(path: Path, options: SearchOptions, wanted: dict[str, Any]) -> SearchResult | None:

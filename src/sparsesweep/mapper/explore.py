@@ -28,26 +28,48 @@ class Pool:
     dense: Dense
     seen: int = 0  # candidates evaluated by the batch model
     keys: list[bytes] | None = None  # the search's fingerprints of ``cands`` (filled and reset by the search)
+    # Ties (equal estimate and energy) go to the candidate enumerated first: ``tie`` is each pool
+    # candidate's enumeration position (negative for those kept from an earlier pass, in pool order).
+    tie: np.ndarray | None = None
+    next_pos: int = 0
 
-    def merge(self, tab: Tables, objective: str, scales: Scales, cands: Batch, dense: Dense) -> None:
+    def new_pass(self) -> None:
+        """Candidates kept so far rank before every candidate enumerated from now on (among ties)."""
+        self.tie = np.arange(len(self.cands), dtype=np.int64) - len(self.cands)
+
+    def merge(self, tab: Tables, objective: str, scales: Scales, cands: Batch, dense: Dense,
+              pos: np.ndarray | None = None) -> None:
+        """Keep the ``POOL`` best distinct candidates of the pool and ``cands`` (their legal ones).
+
+        ``pos``: the candidates' enumeration positions (default: after every one merged before)."""
         self.seen += len(cands)
+        if pos is None:
+            pos = np.arange(self.next_pos, self.next_pos + len(cands), dtype=np.int64)
+            self.next_pos += len(cands)
         legal = np.flatnonzero(dense.legal)
         if len(legal) == 0:
             return
-        cands, dense = cands.take(legal), _take(dense, legal)
+        cands, dense, pos = cands.take(legal), _take(dense, legal), pos[legal]
         if len(self.cands):
             cands = Batch.concat([self.cands, cands])
             dense = _concat([self.dense, dense])
-        order = rank(tab, objective, scales, dense)[:4 * POOL]
+            pos = np.concatenate([self._ties(), pos])
+        order = rank(tab, objective, scales, dense, pos)[:4 * POOL]
         order = order[local.unique(tab, cands.take(order))][:POOL]
-        self.cands, self.dense, self.keys = cands.take(order), _take(dense, order), None
+        self.cands, self.dense, self.keys, self.tie = cands.take(order), _take(dense, order), None, pos[order]
+
+    def _ties(self) -> np.ndarray:
+        if self.tie is None or len(self.tie) != len(self.cands):
+            self.new_pass()
+        assert self.tie is not None
+        return self.tie
 
 
-def rank(tab: Tables, objective: str, scales: Scales, dense: Dense) -> np.ndarray:
-    """Candidate indices, best estimate first (ties: lower energy, then position)."""
+def rank(tab: Tables, objective: str, scales: Scales, dense: Dense, tie: np.ndarray | None = None) -> np.ndarray:
+    """Candidate indices, best estimate first (ties: lower energy, then lower ``tie``, default position)."""
     energy, cycles = batch.estimate(tab, dense, scales)
     obj = batch.objective(objective, energy, cycles)
-    return np.lexsort((np.arange(len(obj)), energy, obj))
+    return np.lexsort((np.arange(len(obj)) if tie is None else tie, energy, obj))
 
 
 def best_estimate(tab: Tables, objective: str, scales: Scales, pool: Pool) -> float:
@@ -78,14 +100,8 @@ def scan(space: MapSpace, objective: str, scales: Scales, pool: Pool, deadline: 
     ``again``: a second pass under new scales; a local search then climbs once more from the
     pool instead of restarting from scratch.
     """
-    if "factorizations" not in space.memo:
-        free = int((space.keep_fixed < 0).sum())
-        listable = space.complete and 2 ** free <= mapspace.KEEP_LIMIT
-        f = mapspace.join(space, FACTORIZATION_LIMIT) if listable else None
-        if f is not None and mapspace.expansion_size(space, f, mapspace.keep_options(space)) > CANDIDATE_LIMIT:
-            f = None
-        space.memo["factorizations"] = f
-    f = space.memo["factorizations"]
+    pool.new_pass()
+    f = listed(space)
     if f is not None:
         _scan_all(space, objective, scales, pool, f, mapspace.keep_options(space), deadline)
         return "exhaustive"
@@ -93,12 +109,29 @@ def scan(space: MapSpace, objective: str, scales: Scales, pool: Pool, deadline: 
     return "local search"
 
 
+def listed(space: MapSpace) -> np.ndarray | None:
+    """The factorizations an exhaustive scan lists, or None when the space is searched locally."""
+    if "factorizations" not in space.memo:
+        free = int((space.keep_fixed < 0).sum())
+        listable = space.complete and 2 ** free <= mapspace.KEEP_LIMIT
+        f = mapspace.join(space, FACTORIZATION_LIMIT) if listable else None
+        if f is not None and mapspace.expansion_size(space, f, mapspace.keep_options(space)) > CANDIDATE_LIMIT:
+            f = None
+        space.memo["factorizations"] = f
+    return space.memo["factorizations"]
+
+
+def chunk_rows(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> int:
+    """Factorizations expanded per batch of an exhaustive scan (about ``CHUNK`` candidates)."""
+    per = max(1, mapspace.expansion_size(space, f[:64], keeps) // max(1, min(64, len(f))))
+    return max(1, CHUNK // per)
+
+
 def _scan_all(space: MapSpace, objective: str, scales: Scales, pool: Pool, f: np.ndarray, keeps: np.ndarray,
               deadline: float) -> None:
     if len(f) == 0:
         return
-    per = max(1, mapspace.expansion_size(space, f[:64], keeps) // max(1, min(64, len(f))))
-    step = max(1, CHUNK // per)
+    step = chunk_rows(space, f, keeps)
     for start in range(0, len(f), step):
         cands = mapspace.expand(space, f[start:start + step], keeps)
         legal = np.flatnonzero(batch.legal(space.tab, cands))  # the pool keeps legal ones only

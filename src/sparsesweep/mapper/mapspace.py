@@ -301,15 +301,24 @@ def _combinations(space: MapSpace, sizes: tuple[int, ...]) -> np.ndarray:
 
 def expand(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> Batch:
     """Every order / axis / bypass variant of the factorizations ``f`` (F, S, D)."""
+    return expand_indexed(space, f, keeps)[0]
+
+
+def expand_indexed(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> tuple[Batch, np.ndarray, np.ndarray]:
+    """:func:`expand`, with each candidate's factorization (its row of ``f``) and variant number.
+
+    Candidates come grouped by pattern of non-trivial loops (patterns in sorted order), then by row
+    of ``f``, then variant."""
     n, dims = space.n, space.tab.dims
+    none = np.zeros(0, dtype=np.int64)
     if len(f) == 0:
-        return Batch.empty(n, dims, len(space.tab.rw))
+        return Batch.empty(n, dims, len(space.tab.rw)), none, none
     temporal, spatial = f[:, 0::2, :], f[:, 1::2, :]
     patterns, inverse = np.unique(_level_codes(space, f), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     groups = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[groups], np.arange(len(patterns) + 1))
-    parts = []
+    parts, which, variant = [], [], []
     for p, pattern in enumerate(patterns):
         idx = groups[bounds[p]:bounds[p + 1]]
         order_opts = [_options(space, 0, li, int(pattern[li])) for li in range(n)]
@@ -323,14 +332,26 @@ def expand(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> Batch:
         rows = np.repeat(idx, m)
         sel = np.tile(np.arange(m), len(idx))
         parts.append(Batch(temporal[rows], spatial[rows], ranks[sel], axes[sel], keeps[kidx[sel]]))
-    return Batch.concat(parts)
+        which.append(rows)
+        variant.append(sel)
+    return Batch.concat(parts), np.concatenate(which), np.concatenate(variant)
+
+
+def pattern_ids(space: MapSpace, f: np.ndarray) -> np.ndarray:
+    """(F,) each factorization's pattern of non-trivial loops, numbered in :func:`expand`'s order."""
+    return np.unique(_level_codes(space, f), axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def expansion_size(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> int:
     """How many candidates :func:`expand` would make (without making them)."""
+    return int(expansion_sizes(space, f, keeps).sum())
+
+
+def expansion_sizes(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> np.ndarray:
+    """(F,) how many candidates :func:`expand` makes of each factorization."""
     n = space.n
     if len(f) == 0:
-        return 0
+        return np.zeros(0, dtype=np.int64)
     codes = _level_codes(space, f)
     total = np.full(len(f), len(keeps), dtype=np.int64)
     for col in range(2 * n):
@@ -338,4 +359,4 @@ def expansion_size(space: MapSpace, f: np.ndarray, keeps: np.ndarray) -> int:
         values, inverse = np.unique(codes[:, col], return_inverse=True)
         sizes = np.array([len(_options(space, kind, li, int(v))) for v in values], dtype=np.int64)
         total *= sizes[inverse.reshape(-1)]
-    return int(total.sum())
+    return total

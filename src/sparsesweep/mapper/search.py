@@ -44,8 +44,49 @@ class _Best:
     evaluation: Evaluation
 
 
+@dataclasses.dataclass
+class Run:
+    """One point's search in progress (see :func:`prepare`, :func:`finish`)."""
+
+    bundle: SpecBundle
+    options: SearchOptions
+    start: float
+    deadline: float
+    spec: Spec
+    rules: Constraints
+    tab: Tables
+    rng: np.random.Generator
+    space: mapspace.MapSpace
+    sparse: bool
+    scales: Scales
+    state: _Exact
+    notes: list[str]
+    pool: explore.Pool
+    how: str = ""
+
+    def wants_second_pass(self) -> bool:
+        """A sparse point without a legal start: evaluate the best-ranked candidate exactly and, when
+        it is legal, calibrate the scales on it (then the mapspace is scanned again under them)."""
+        if not (self.sparse and self.state.best is None and len(self.pool.cands)):
+            return False
+        self.state.evaluate_ranked(self.pool, self.scales, 1)
+        if self.state.best is None:
+            return False
+        self.scales = self.state.calibrate(self.state.best_cands, self.state.best.evaluation)
+        return True
+
+
 def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
-    start = time.perf_counter()
+    run = prepare(bundle, options)
+    run.how = explore.scan(run.space, options.objective, run.scales, run.pool, run.deadline, run.rng)
+    if run.wants_second_pass():
+        explore.scan(run.space, options.objective, run.scales, run.pool, run.deadline, run.rng, again=True)
+    return finish(run)
+
+
+def prepare(bundle: SpecBundle, options: SearchOptions, start: float | None = None) -> Run:
+    """Parse the point, build its mapspace and an empty pool (and try its input mapping)."""
+    start = time.perf_counter() if start is None else start
     deadline = start + max(options.time_limit_s, 0.0)
     spec = load_spec(bundle, need_mapping=False)
     rules = parse_constraints(spec)
@@ -61,14 +102,14 @@ def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
         notes.append(start_note)
     if state.best is not None and sparse:
         scales = state.calibrate(state.best_cands, state.best.evaluation)
-    pool = explore.empty_pool(space)
-    how = explore.scan(space, options.objective, scales, pool, deadline, rng)
-    if sparse and state.best is None and len(pool.cands):
-        state.evaluate_ranked(pool, scales, 1)
-        if state.best is not None:
-            scales = state.calibrate(state.best_cands, state.best.evaluation)
-            explore.scan(space, options.objective, scales, pool, deadline, rng, again=True)
-    state.refine(pool, scales, sparse, deadline)
+    return Run(bundle, options, start, deadline, spec, rules, tab, rng, space, sparse, scales, state, notes,
+               explore.empty_pool(space))
+
+
+def finish(run: Run, extra: dict[str, Any] | None = None) -> SearchResult:
+    """Evaluate the pool's best candidates exactly; the best legal one as the search's result."""
+    state, pool, deadline, bundle = run.state, run.pool, run.deadline, run.bundle
+    state.refine(pool, run.scales, run.sparse, deadline)
     if state.best is None:
         why = f"; the engine rejected the best ones: {state.rejections[0]}" if state.rejections else ""
         late = time.perf_counter() > deadline
@@ -83,14 +124,14 @@ def run_search(bundle: SpecBundle, options: SearchOptions) -> SearchResult:
         raise SpecError(f"the best mapping's result is not physical ({problem})",
                         file=str(bundle.doc_for("architecture").path), key="architecture",
                         fix="check the bandwidths, sizes, energies and densities")
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - run.start
     return SearchResult(
         mapping=state.best.entries, result=state.best.evaluation.result, evaluated=pool.seen + state.count,
         seconds=seconds,
-        extra={"objective": options.objective, "method": how, "exact_evaluations": state.count,
-               "batch_evaluations": pool.seen, "factorizations": space.factorization_count(),
-               "time_limited": time.perf_counter() > deadline, "notes": notes,
-               "metadata_pj": metadata_by_level(spec, state.evaluator, state.best.evaluation)})
+        extra={"objective": run.options.objective, "method": run.how, "exact_evaluations": state.count,
+               "batch_evaluations": pool.seen, "factorizations": run.space.factorization_count(),
+               "time_limited": time.perf_counter() > deadline, "notes": run.notes, **(extra or {}),
+               "metadata_pj": metadata_by_level(run.spec, state.evaluator, state.best.evaluation)})
 
 
 def metadata_by_level(spec: Spec, evaluator: Evaluator, evaluation: Evaluation) -> dict[str, float]:

@@ -6,8 +6,10 @@ For every point, in this process:
    and the rendered texts, ``info()`` and warnings are stored under that key;
 2. its ``result_key`` (rendered-input hash + backend + search options + code) is looked up; a hit
    is the point's outcome;
-3. on a miss a :class:`~.worker.SearchTask` goes to the executor; each finished search is written
-   to the store at once (atomically), before anything else happens.
+3. on a miss a :class:`~.worker.SearchTask` goes to the executor, together with those of the same
+   layer and design under other ``--set`` values (a :class:`~.worker.GroupTask`, whose searches
+   share the listing and access model of their mapspace); each finished search is written to the
+   store at once (atomically), before anything else happens.
 
 So an interrupted sweep (Ctrl-C, SIGKILL, a crash) keeps every finished point, and running the same
 command again recomputes only the rest: the results are those of an uninterrupted run.  Failed
@@ -36,10 +38,12 @@ from ..yamlio import parse_yaml
 from . import keys, pointdirs
 from .energies import EnergyPlan
 from .executors import Executor, Handle
-from .grid import Grid, PlannedPoint
+from .grid import Grid, PlannedPoint, point_id
 from .outdir import OutDir
 from .store import Store
-from .worker import SearchTask, run_search
+from .worker import GroupTask, SearchTask, run_group
+
+GROUP_MAX = 32  # points searched together at most (see run_grid)
 
 # SearchOptions.objective -> the rendered mapper block's metrics (what timeloop-mapper optimises).
 MAPPER_METRICS: dict[str, list[str]] = {"energy": ["energy", "delay"], "cycles": ["delay", "energy"], "edp": ["edp"]}
@@ -141,12 +145,13 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     mapper = mapper_settings(options.objective)
     memo: dict[Path, str] = {}
     outcomes: dict[str, Outcome] = {}
-    # handle -> point, its spec, result key, task, and the executor that holds it
-    pending: dict[Handle, tuple[PlannedPoint, dict[str, Any], str, SearchTask, Executor]] = {}
+    # handle -> per point of its group: the point, its spec, result key, task, and the executor that holds it
+    pending: dict[Handle, list[tuple[PlannedPoint, dict[str, Any], str, SearchTask, Executor]]] = {}
     suspects: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = []  # lost with a worker
     careful = False  # True while the suspects run one by one
     executor: Executor | None = None
     bar = _progress_bar(stats.total, progress)
+    group: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = []  # to search together
 
     def finish(point: PlannedPoint, spec: dict[str, Any] | None, key: str, record: dict[str, Any],
                cached: bool) -> None:
@@ -165,48 +170,58 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
         if stats.failed:
             bar.set_postfix(failed=stats.failed, refresh=False)
 
-    def submit(point: PlannedPoint, spec: dict[str, Any], key: str, task: SearchTask) -> None:
+    def submit(entries: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]]) -> None:
         nonlocal executor
         for fresh in (False, True):
             if executor is None:
                 executor = executor_factory()
                 stats.executor = executor.name
             try:
-                pending[executor.submit(run_search, task)] = (point, spec, key, task, executor)
+                handle = executor.submit(run_group, GroupTask(tuple(e[3] for e in entries)))
+                pending[handle] = [(*e, executor) for e in entries]
                 return
             except cf.BrokenExecutor:  # a worker died since the last look: start another pool
                 if fresh:
                     raise
                 retire(executor)
 
+    def flush() -> None:
+        if group:
+            submit(list(group))
+            group.clear()
+
     def retire(broken: Executor) -> None:
         """A dead pool takes no more work: close it and take back what it held, without waiting on it."""
         nonlocal executor
         broken.close(cancel=True)
         executor = None
-        for handle, entry in list(pending.items()):
-            if entry[4] is broken:
+        for handle, entries in list(pending.items()):
+            if entries[0][4] is broken:
                 del pending[handle]
-                suspects.append(entry[:4])
+                suspects.extend(e[:4] for e in entries)
 
     def collect(handles: list[Handle]) -> None:
         for handle in handles:
             if handle not in pending:  # moved to the suspects when its pool broke
                 continue
-            point, spec, key, task, owner = pending.pop(handle)
+            entries = pending.pop(handle)
+            owner = entries[0][4]
             try:
-                record = handle.result()
-            except Exception as exc:  # run_search never raises: the worker itself was lost
+                records = handle.result()
+            except Exception as exc:  # run_group never raises: the worker itself was lost
                 if isinstance(exc, cf.BrokenExecutor) and owner is executor:
                     retire(owner)
                 if not careful:  # the culprit is unknown (every queued point fails with the pool): retry alone
-                    suspects.append((point, spec, key, task))
+                    suspects.extend(e[:4] for e in entries)
                     continue
-                record = lost_worker_record(exc)
-            finish(point, spec, key, record, cached=False)
+                records = [lost_worker_record(exc)] * len(entries)
+            for (point, spec, key, _task, _owner), record in zip(entries, records):
+                finish(point, spec, key, record, cached=False)
 
     try:
-        for point in sorted(grid.points, key=lambda p: -p.layer.macs):  # big layers first: better balance
+        for point in sorted(grid.points, key=lambda p: (-p.layer.macs, group_key(p))):  # big layers first
+            if group and (group_key(group[0][0]) != group_key(point) or len(group) >= GROUP_MAX):
+                flush()
             energies = energy.for_point(point) if energy else None
             made_for = keys.spec_payload(point, mapper, fingerprint, memo,
                                          {"source": energies.source, **energies.ert} if energies else None)
@@ -228,8 +243,9 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 continue
             pointdirs.write_point(folder, point.id, spec["files"], key, None)
             data = data or _bundle_data(point.id, spec["files"])
-            submit(point, spec, key, SearchTask(point.id, data, backend, options, registry))
+            group.append((point, spec, key, SearchTask(point.id, data, backend, options, registry)))
             collect([h for h in pending if h.done()])
+        flush()
         while pending and executor is not None:
             current = executor
             try:
@@ -241,8 +257,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 if executor is current:
                     retire(current)
         careful = True
-        for point, spec, key, task in suspects:  # one at a time: a worker that dies now died of this point
-            submit(point, spec, key, task)
+        for entry in suspects:  # one at a time: a worker that dies now died of this point
+            submit([entry])
             collect(list(pending))  # (waits for the one handle)
     except KeyboardInterrupt as exc:
         bar.close()
@@ -260,6 +276,11 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     warnings = sorted({w for o in outcomes.values() if o.spec for w in o.spec.get("warnings", [])})
     return SweepRun(grid=grid, outcomes=[outcomes[p.id] for p in grid.points], options=options, backend=backend,
                     stats=stats, warnings=warnings, energy=energy)
+
+
+def group_key(point: PlannedPoint) -> tuple[str, str, str]:
+    """Points searched together: one layer, design variant and scheme point, under any ``--set`` values."""
+    return point.layer.name, point.design, point_id(point.layer, point.variant, (), point.design)
 
 
 def _render(point: PlannedPoint, mapper: MapperSettings,

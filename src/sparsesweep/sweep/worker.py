@@ -41,23 +41,68 @@ def run_search(task: SearchTask) -> dict[str, Any]:
     try:
         backend = task.registry.create(task.backend)
         found = backend.search(SpecBundle(name=task.point, data=dict(task.data)), task.options, None)
-        problem = found.result.physical_problem()
-        if problem:
-            raise SpecError(f"{task.point}: the result is not physical ({problem})",
-                            fix="check the bandwidths, sizes, energies and densities")
-        record = {"status": "ok", "mapping": list(found.mapping), "result": found.result.to_json_dict(),
-                  "evaluated": found.evaluated, "seconds": time.perf_counter() - start, "cacheable": True}
-        if task.backend == "native":
-            known = found.extra.get("metadata_pj")  # the search's own evaluation of its mapping
-            record["metadata_pj"] = dict(known) if isinstance(known, dict) else metadata_by_level(task, found.mapping)
-        return record
+        return _record(task, found, start)
     except SparsesweepError as exc:
         return _failure(exc.one_line(), type(exc).__name__, isinstance(exc, SpecError), start)
     except Exception as exc:  # an engine or backend bug must not stop the sweep; report it
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
-        message = " ".join(f"{type(exc).__name__}: {exc}{at}".split())
-        return _failure(message, type(exc).__name__, False, start)
+        return _bug(exc, start)
+
+
+@dataclass(frozen=True)
+class GroupTask:
+    """Points of one layer and design under several memory settings (their searches share work)."""
+
+    tasks: tuple[SearchTask, ...]
+
+
+def run_group(group: GroupTask) -> list[dict[str, Any]]:
+    """:func:`run_search` of every task, in order; on the native backend the points share the listing
+    and access model of their mapspace (:func:`sparsesweep.mapper.search_group`), each still getting
+    the mapping its own search finds."""
+    tasks = group.tasks
+    if len(tasks) == 1 or any(t.backend != "native" for t in tasks):
+        return [run_search(t) for t in tasks]
+    from ..mapper import search_group
+
+    start = time.perf_counter()
+    try:
+        found = search_group([SpecBundle(name=t.point, data=dict(t.data)) for t in tasks], tasks[0].options,
+                             cache=tasks[0].options.cache)
+    except Exception:  # an engine or mapper bug: each point alone, so that it fails only its own
+        return [run_search(t) for t in tasks]
+    records = []
+    share = (time.perf_counter() - start) / len(tasks)
+    for task, one in zip(tasks, found):
+        try:
+            if isinstance(one, SparsesweepError):
+                raise one
+            records.append({**_record(task, one, start), "seconds": share})
+        except SparsesweepError as exc:
+            records.append({**_failure(exc.one_line(), type(exc).__name__, isinstance(exc, SpecError), start),
+                            "seconds": share})
+        except Exception as exc:
+            records.append(_bug(exc, start))
+    return records
+
+
+def _record(task: SearchTask, found: Any, start: float) -> dict[str, Any]:
+    problem = found.result.physical_problem()
+    if problem:
+        raise SpecError(f"{task.point}: the result is not physical ({problem})",
+                        fix="check the bandwidths, sizes, energies and densities")
+    record = {"status": "ok", "mapping": list(found.mapping), "result": found.result.to_json_dict(),
+              "evaluated": found.evaluated, "seconds": time.perf_counter() - start, "cacheable": True}
+    if task.backend == "native":
+        known = found.extra.get("metadata_pj")  # the search's own evaluation of its mapping
+        record["metadata_pj"] = dict(known) if isinstance(known, dict) else metadata_by_level(task, found.mapping)
+    return record
+
+
+def _bug(exc: Exception, start: float) -> dict[str, Any]:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
+    message = " ".join(f"{type(exc).__name__}: {exc}{at}".split())
+    return _failure(message, type(exc).__name__, False, start)
 
 
 def metadata_by_level(task: SearchTask, mapping: Any) -> dict[str, float]:
