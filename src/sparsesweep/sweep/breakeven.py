@@ -172,6 +172,7 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
         run.stats.computed += extra.stats.computed
         run.stats.failed += extra.stats.failed
         run.stats.search_seconds += extra.stats.search_seconds
+        run.stats.search_cpu_seconds += extra.stats.search_cpu_seconds
         if extra.stats.computed and not run.stats.computed - extra.stats.computed:  # the first searches: theirs
             run.stats.executor = extra.stats.executor
     if not added:

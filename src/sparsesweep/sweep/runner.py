@@ -67,6 +67,7 @@ class RunStats:
     failed: int = 0
     seconds: float = 0.0  # wall time of the run
     search_seconds: float = 0.0  # summed time of the searches computed in this run (all workers)
+    search_cpu_seconds: float = 0.0  # their summed CPU time (in the worker processes)
     executor: str = "none (every point cached)"
 
 
@@ -165,6 +166,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
         stats.cached += cached
         stats.computed += not cached
         stats.search_seconds += 0.0 if cached else float(record.get("seconds", 0.0))
+        stats.search_cpu_seconds += 0.0 if cached else float(record.get("cpu_seconds", 0.0))
         stats.failed += record["status"] != "ok"
         bar.update(1)
         if stats.failed:
