@@ -1,15 +1,19 @@
 """Run a grid: render -> cache lookup -> mapping search -> outcomes, losing nothing on interrupts.
 
-For every point, in this process:
+For every point:
 
-1. its ``spec_key`` is looked up in the store; on a miss the point is rendered (``render_point``)
-   and the rendered texts, ``info()`` and warnings are stored under that key;
+1. its ``spec_key`` is looked up in the store; on a miss the point goes to a worker, which renders it
+   (``render_point``) and searches it; its rendered texts, ``info()`` and warnings come back and are
+   stored under that key;
 2. its ``result_key`` (rendered-input hash + backend + search options + code) is looked up; a hit
    is the point's outcome;
 3. on a miss a :class:`~.worker.SearchTask` goes to the executor, together with those of the same
    layer and design under other ``--set`` values (a :class:`~.worker.GroupTask`, whose searches
    share the listing and access model of their mapspace); each finished search is written to the
    store at once (atomically), before anything else happens.
+
+Rendering and parsing run in the workers, in parallel; this process looks up and writes the store
+and the point folders.
 
 So an interrupted sweep (Ctrl-C, SIGKILL, a crash) keeps every finished point, and running the same
 command again recomputes only the rest: the results are those of an uninterrupted run.  Failed
@@ -27,21 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import BackendRegistry, SearchOptions
-from ..energy.ert import Energies
-from ..errors import SparsesweepError
-from ..inputs import bundle_from_docs
-from ..render import render_point
 from ..result import Result
 from ..signals import Terminated
 from ..specs.mapper import MapperSettings
-from ..yamlio import parse_yaml
 from . import keys, pointdirs
 from .energies import EnergyPlan
 from .executors import Executor, Handle
 from .grid import Grid, PlannedPoint, point_id
 from .outdir import OutDir
 from .store import Store
-from .worker import GroupTask, SearchTask, run_group
+from .worker import GroupTask, RenderJob, SearchTask, run_group
 
 GROUP_MAX = 32  # points searched together at most (see run_grid)
 
@@ -146,13 +145,14 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     mapper = mapper_settings(options.objective)
     memo: dict[Path, str] = {}
     outcomes: dict[str, Outcome] = {}
-    # handle -> per point of its group: the point, its spec, result key, task, and the executor that holds it
-    pending: dict[Handle, list[tuple[PlannedPoint, dict[str, Any], str, SearchTask, Executor]]] = {}
-    suspects: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = []  # lost with a worker
+    # handle -> the entries of its group, each with the executor that holds it
+    pending: dict[Handle, list[tuple[Entry, Executor]]] = {}
+    suspects: list[Entry] = []  # lost with a worker
     careful = False  # True while the suspects run one by one
     executor: Executor | None = None
     bar = _progress_bar(stats.total, progress)
-    group: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]] = []  # to search together
+    group: list[Entry] = []  # to search together
+    inputs_written: set[str] = set()  # points whose folder has this run's inputs (their mapping comes last)
 
     def finish(point: PlannedPoint, spec: dict[str, Any] | None, key: str, record: dict[str, Any],
                cached: bool) -> None:
@@ -161,7 +161,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             # first: nothing computed is lost after this line
             store.put_result(keys.result_payload(spec["input_hash"], backend, options, fingerprint), record)
         if spec is not None and not pointdirs.is_current(folder, point.id, key, record["status"]):
-            pointdirs.write_point(folder, point.id, spec["files"], key, record)
+            pointdirs.write_point(folder, point.id, {} if point.id in inputs_written else spec["files"], key, record)
         outcomes[point.id] = Outcome(point, spec, record, cached)
         stats.cached += cached
         stats.computed += not cached
@@ -172,15 +172,15 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
         if stats.failed:
             bar.set_postfix(failed=stats.failed, refresh=False)
 
-    def submit(entries: list[tuple[PlannedPoint, dict[str, Any], str, SearchTask]]) -> None:
+    def submit(entries: list[Entry]) -> None:
         nonlocal executor
         for fresh in (False, True):
             if executor is None:
                 executor = executor_factory()
                 stats.executor = executor.name
             try:
-                handle = executor.submit(run_group, GroupTask(tuple(e[3] for e in entries)))
-                pending[handle] = [(*e, executor) for e in entries]
+                handle = executor.submit(run_group, GroupTask(tuple(e.task for e in entries)))
+                pending[handle] = [(e, executor) for e in entries]
                 return
             except cf.BrokenExecutor:  # a worker died since the last look: start another pool
                 if fresh:
@@ -198,44 +198,59 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
         broken.close(cancel=True)
         executor = None
         for handle, entries in list(pending.items()):
-            if entries[0][4] is broken:
+            if entries[0][1] is broken:
                 del pending[handle]
-                suspects.extend(e[:4] for e in entries)
+                suspects.extend(e for e, _ in entries)
 
     def collect(handles: list[Handle]) -> None:
         for handle in handles:
             if handle not in pending:  # moved to the suspects when its pool broke
                 continue
             entries = pending.pop(handle)
-            owner = entries[0][4]
+            owner = entries[0][1]
             try:
                 records = handle.result()
             except Exception as exc:  # run_group never raises: the worker itself was lost
                 if isinstance(exc, cf.BrokenExecutor) and owner is executor:
                     retire(owner)
                 if not careful:  # the culprit is unknown (every queued point fails with the pool): retry alone
-                    suspects.extend(e[:4] for e in entries)
+                    suspects.extend(e for e, _ in entries)
                     continue
                 records = [lost_worker_record(exc)] * len(entries)
-            for (point, spec, key, _task, _owner), record in zip(entries, records):
-                finish(point, spec, key, record, cached=False)
+            for (entry, _owner), record in zip(entries, records):
+                done(entry, dict(record))
+
+    def done(entry: Entry, record: dict[str, Any]) -> None:
+        """A searched point; one the worker rendered gets its rendering stored first."""
+        spec, key = entry.spec, entry.key
+        rendered = record.pop("spec", None)
+        if spec is None:
+            if rendered is None:  # rendering failed (or the worker was lost)
+                finish(entry.point, None, "", record, cached=False)
+                return
+            spec = rendered
+            store.put_spec(entry.made_for, spec)
+            result_for = keys.result_payload(spec["input_hash"], backend, options, fingerprint)
+            key = keys.digest(result_for)
+            known = store.get_result(result_for, lambda r, h=spec["input_hash"]: result_problem(r, h))
+            if known is not None:  # stored meanwhile (another point with the same inputs)
+                finish(entry.point, spec, key, known, cached=True)
+                return
+        finish(entry.point, spec, key, record, cached=False)
 
     try:
         for point in sorted(grid.points, key=lambda p: (-p.layer.macs, group_key(p))):  # big layers first
-            if group and (group_key(group[0][0]) != group_key(point) or len(group) >= GROUP_MAX):
+            if group and (group_key(group[0].point) != group_key(point) or len(group) >= GROUP_MAX):
                 flush()
             energies = energy.for_point(point) if energy else None
             made_for = keys.spec_payload(point, mapper, fingerprint, memo,
                                          {"source": energies.source, **energies.ert} if energies else None)
-            spec, data = store.get_spec(made_for, spec_problem), None
-            if spec is None:
-                try:
-                    spec, data = _render(point, mapper, energies)
-                except SparsesweepError as exc:
-                    finish(point, None, "", {"status": "failed", "error": exc.one_line(),
-                                             "error_type": type(exc).__name__}, cached=False)
-                    continue
-                store.put_spec(made_for, spec)
+            spec = store.get_spec(made_for, spec_problem)
+            if spec is None:  # the worker renders it (in parallel with the others), then searches it
+                job = RenderJob(point, mapper, energies)
+                group.append(Entry(point, None, "", SearchTask(point.id, None, backend, options, registry, render=job),
+                                   made_for))
+                continue
             result_for = keys.result_payload(spec["input_hash"], backend, options, fingerprint)
             key = keys.digest(result_for)
             record = store.get_result(result_for, lambda r, h=spec["input_hash"], m=point.arch.macs:
@@ -244,8 +259,9 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 finish(point, spec, key, record, cached=True)
                 continue
             pointdirs.write_point(folder, point.id, spec["files"], key, None)
-            data = data or _bundle_data(point.id, spec["files"])
-            group.append((point, spec, key, SearchTask(point.id, data, backend, options, registry)))
+            inputs_written.add(point.id)
+            group.append(Entry(point, spec, key, SearchTask(point.id, None, backend, options, registry,
+                                                            files=spec["files"]), made_for))
             collect([h for h in pending if h.done()])
         flush()
         while pending and executor is not None:
@@ -280,27 +296,20 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                     stats=stats, warnings=warnings, energy=energy)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A point on its way to a worker."""
+
+    point: PlannedPoint
+    spec: dict[str, Any] | None  # its stored rendering (None: the worker renders it)
+    key: str  # its result key ("" until it is rendered)
+    task: SearchTask
+    made_for: dict[str, Any]  # what its rendering is stored for
+
+
 def group_key(point: PlannedPoint) -> tuple[str, str, str]:
     """Points searched together: one layer, design variant and scheme point, under any ``--set`` values."""
     return point.layer.name, point.design, point_id(point.layer, point.variant, (), point.design)
-
-
-def _render(point: PlannedPoint, mapper: MapperSettings,
-            energies: Energies | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The spec record of a point and its bundle data."""
-    v = point.variant
-    rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_for(point.layer), mapper=mapper,
-                            energies=energies)
-    info = {**rendered.info(), "energy_source": rendered.energy_source, "area_um2": rendered.area_um2}
-    record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": info,
-              "warnings": list(rendered.warnings), "notes": list(rendered.plan.notes),
-              "ert": str(point.arch.ert_path(dense=v.scheme.kind == "dense"))}
-    return record, dict(rendered.bundle.data)
-
-
-def _bundle_data(name: str, files: dict[str, str]) -> dict[str, Any]:
-    """The bundle data of stored rendered texts (parsed as the renderer parses them back)."""
-    return dict(bundle_from_docs(name, [parse_yaml(text, Path(name) / file) for file, text in files.items()]).data)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

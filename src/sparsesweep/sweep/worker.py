@@ -18,27 +18,83 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from ..backends.base import BackendRegistry, SearchOptions
+from ..energy.ert import Energies
 from ..errors import SparsesweepError, SpecError
-from ..inputs import SpecBundle
+from ..inputs import SpecBundle, bundle_from_docs
+from ..specs.mapper import MapperSettings
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """What a worker needs to render a point the store has no rendering of (see :func:`render`)."""
+
+    point: Any  # the PlannedPoint
+    mapper: MapperSettings
+    energies: Energies | None  # the point's energy tables (None: its arch's pinned ERT file)
 
 
 @dataclass(frozen=True)
 class SearchTask:
     point: str  # point id (for messages)
-    data: Mapping[str, Any]  # the rendered bundle's top-level keys
+    data: Mapping[str, Any] | None  # the rendered bundle's top-level keys (None: from ``files`` or ``render``)
     backend: str
     options: SearchOptions
     registry: BackendRegistry
+    files: Mapping[str, str] | None = None  # the stored rendered texts, parsed in the worker
+    render: RenderJob | None = None  # not rendered yet: the worker renders it (its record carries ``spec``)
 
 
 def run_search(task: SearchTask) -> dict[str, Any]:
-    """Search the point's mapping with its backend; a record for the store (see the module docs)."""
+    """Search the point's mapping with its backend; a record for the store (see the module docs).
+
+    A task to render first gets its rendering as ``spec`` in the record, or, when rendering fails, a
+    failed record without one."""
     cpu = time.process_time()
-    return {**_search(task), "cpu_seconds": time.process_time() - cpu}
+    task, spec = _prepared(task)
+    if task.data is None:  # rendering failed: ``spec`` holds the failed record
+        return {**spec, "cpu_seconds": time.process_time() - cpu}
+    return {**_search(task), **({"spec": spec} if spec else {}), "cpu_seconds": time.process_time() - cpu}
+
+
+def _prepared(task: SearchTask) -> tuple[SearchTask, dict[str, Any] | None]:
+    """The task with its bundle data, and its rendering when the worker made it (or the failed record)."""
+    if task.data is not None:
+        return task, None
+    try:
+        if task.render is None:
+            return replace(task, data=bundle_data(task.point, task.files or {})), None
+        spec, data = render(task.render)
+    except SparsesweepError as exc:
+        return task, {"status": "failed", "error": exc.one_line(), "error_type": type(exc).__name__}
+    return replace(task, data=data, render=None), spec
+
+
+def render(job: RenderJob) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The spec record of a point (for the store) and its bundle data."""
+    from ..render import render_point
+    from . import keys
+
+    point = job.point
+    v = point.variant
+    rendered = render_point(point.arch, point.layer, v.scheme, v.sides, v.sparsity, v.act_for(point.layer),
+                            mapper=job.mapper, energies=job.energies)
+    info = {**rendered.info(), "energy_source": rendered.energy_source, "area_um2": rendered.area_um2}
+    record = {"input_hash": keys.input_hash(rendered.files), "files": dict(rendered.files), "info": info,
+              "warnings": list(rendered.warnings), "notes": list(rendered.plan.notes),
+              "ert": str(point.arch.ert_path(dense=v.scheme.kind == "dense"))}
+    return record, dict(rendered.bundle.data)
+
+
+def bundle_data(name: str, files: Mapping[str, str]) -> dict[str, Any]:
+    """The bundle data of stored rendered texts (parsed as the renderer parses them back)."""
+    from ..yamlio import parse_yaml
+
+    return dict(bundle_from_docs(name, [parse_yaml(text, Path(name) / file) for file, text in files.items()]).data)
 
 
 def _search(task: SearchTask) -> dict[str, Any]:
@@ -68,12 +124,21 @@ def run_group(group: GroupTask) -> list[dict[str, Any]]:
     if len(tasks) == 1 or any(t.backend != "native" for t in tasks):
         return [run_search(t) for t in tasks]
     cpu = time.process_time()
-    records = _group(tasks)
+    prepared = [_prepared(t) for t in tasks]
+    searched = iter(_group(tuple(t for t, _ in prepared if t.data is not None)))
+    records = []
+    for task, spec in prepared:
+        if task.data is None:  # rendering failed: ``spec`` is the failed record
+            records.append(dict(spec or {}))
+        else:
+            records.append({**next(searched), **({"spec": spec} if spec else {})})
     share = (time.process_time() - cpu) / len(tasks)
     return [{**r, "cpu_seconds": share} for r in records]
 
 
 def _group(tasks: tuple[SearchTask, ...]) -> list[dict[str, Any]]:
+    if len(tasks) <= 1:
+        return [_search(t) for t in tasks]
     from ..mapper import search_group
 
     start = time.perf_counter()
@@ -81,7 +146,7 @@ def _group(tasks: tuple[SearchTask, ...]) -> list[dict[str, Any]]:
         found = search_group([SpecBundle(name=t.point, data=dict(t.data)) for t in tasks], tasks[0].options,
                              cache=tasks[0].options.cache)
     except Exception:  # an engine or mapper bug: each point alone, so that it fails only its own
-        return [run_search(t) for t in tasks]
+        return [_search(t) for t in tasks]
     records = []
     share = (time.perf_counter() - start) / len(tasks)
     for task, one in zip(tasks, found):
