@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import BackendRegistry, SearchOptions
+from ..errors import SparsesweepError
 from ..result import Result
 from ..signals import Terminated
 from ..specs.mapper import MapperSettings
@@ -40,7 +41,7 @@ from .executors import Executor, Handle
 from .grid import Grid, PlannedPoint, point_id
 from .outdir import OutDir
 from .store import Store
-from .worker import GroupTask, RenderJob, SearchTask, run_group
+from .worker import GroupTask, RenderJob, SearchTask, render, run_group
 
 GROUP_MAX = 32  # points searched together at most (see run_grid)
 
@@ -130,12 +131,15 @@ def mapper_settings(objective: str) -> MapperSettings:
 
 def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: BackendRegistry, store: Store,
              out: OutDir, executor_factory: Callable[[], Executor], progress: bool = True,
-             fingerprint: str | None = None, energy: EnergyPlan | None = None) -> SweepRun:
+             fingerprint: str | None = None, energy: EnergyPlan | None = None,
+             render_in_workers: bool = True) -> SweepRun:
     """Evaluate every point of ``grid`` (see the module docs); ``fingerprint`` defaults to the code's.
 
     ``out``: the claimed output folder; every point folder of the grid is recorded in its marker before
     any is written, so an interrupted run's folders (break-even rounds included) are known as the sweep's.
     ``energy``: the sweep's energy tables (:func:`~.energies.plan_energies`); default: pinned ERT files.
+    ``render_in_workers``: False renders in this process (workers without the data folders: a remote
+    Dask cluster).
     """
     start = time.perf_counter()
     out.will_write_points(p.id for p in grid.points)
@@ -245,12 +249,20 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             energies = energy.for_point(point) if energy else None
             made_for = keys.spec_payload(point, mapper, fingerprint, memo,
                                          {"source": energies.source, **energies.ert} if energies else None)
-            spec = store.get_spec(made_for, spec_problem)
-            if spec is None:  # the worker renders it (in parallel with the others), then searches it
+            spec, data = store.get_spec(made_for, spec_problem), None
+            if spec is None and render_in_workers:  # the worker renders it (in parallel), then searches it
                 job = RenderJob(point, mapper, energies)
                 group.append(Entry(point, None, "", SearchTask(point.id, None, backend, options, registry, render=job),
                                    made_for))
                 continue
+            if spec is None:
+                try:
+                    spec, data = render(RenderJob(point, mapper, energies))
+                except SparsesweepError as exc:
+                    finish(point, None, "", {"status": "failed", "error": exc.one_line(),
+                                             "error_type": type(exc).__name__}, cached=False)
+                    continue
+                store.put_spec(made_for, spec)
             result_for = keys.result_payload(spec["input_hash"], backend, options, fingerprint)
             key = keys.digest(result_for)
             record = store.get_result(result_for, lambda r, h=spec["input_hash"], m=point.arch.macs:
@@ -260,8 +272,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 continue
             pointdirs.write_point(folder, point.id, spec["files"], key, None)
             inputs_written.add(point.id)
-            group.append(Entry(point, spec, key, SearchTask(point.id, None, backend, options, registry,
-                                                            files=spec["files"]), made_for))
+            group.append(Entry(point, spec, key, SearchTask(point.id, data, backend, options, registry,
+                                                            files=None if data else spec["files"]), made_for))
             collect([h for h in pending if h.done()])
         flush()
         while pending and executor is not None:

@@ -112,15 +112,17 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
     search = SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed,
                            cache=options.cache)
     fingerprint = code_fingerprint()  # once per sweep: the break-even rounds run grids too
+    local = options.dask in (None, "local")  # workers that see the data folders render the points they search
     run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
-                   fingerprint=fingerprint, energy=energy)
+                   fingerprint=fingerprint, energy=energy, render_in_workers=local)
     from .breakeven import refine
     from .outputs import write_outputs
 
     run = run if not options.break_even else refine(run, lambda more: run_grid(
         more, backend=options.backend, options=search, registry=registry, store=store, out=outdir, progress=False,
-        executor_factory=lambda: make_executor(options.jobs, options.dask), fingerprint=fingerprint, energy=energy))
+        executor_factory=lambda: make_executor(options.jobs, options.dask), fingerprint=fingerprint, energy=energy,
+        render_in_workers=local))
     if store.dropped:  # the break-even points' records included
         print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
               f"{store.dropped[0]})", file=sys.stderr)
