@@ -112,7 +112,9 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
     search = SearchOptions(objective=options.objective, time_limit_s=options.time_limit_s, seed=options.seed,
                            cache=options.cache)
     fingerprint = code_fingerprint()  # once per sweep: the break-even rounds run grids too
-    local = options.dask in (None, "local")  # workers that see the data folders render the points they search
+    # Worker processes that see the data folders render the points they search (in parallel); in one
+    # process (-j 1) or on a remote scheduler the sweep renders them (and writes their inputs) first.
+    local = options.dask == "local" or (options.dask is None and options.jobs > 1)
     run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
                    fingerprint=fingerprint, energy=energy, render_in_workers=local)
