@@ -214,7 +214,7 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
           backend: str = "native", objective: Objective = "edp", time_limit_s: float = 30.0, seed: int = 0,
           jobs: int | None = None, dask: str | None = None, out: str | Path = "results", cache: bool = True,
           progress: bool = False, energy: str | None = None, registry: BackendRegistry | None = None,
-          break_even: bool = True) -> SweepResult:
+          break_even: bool = True, probes: bool = True) -> SweepResult:
     """Run the sweep of ``sweep.py`` / ``sparsesweep sweep`` (same options, same outputs in ``out``)
     and return its tables as DataFrames.
 
@@ -228,7 +228,8 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
     ``"NAME=V,V"`` texts), ``backend``, ``objective``, ``time_limit_s``, ``seed``, ``jobs`` (default:
     the cores available), ``dask``, ``out``, ``cache`` (False = ``--no-cache``), ``progress`` and
     ``energy`` (``--energy``: pinned, hwcomponents or scaled; default: scaled when an axis changes a
-    size, width or the technology, else pinned), ``break_even`` (False = ``--no-break-even``);
+    size, width or the technology, else pinned), ``break_even`` (False = ``--no-break-even``),
+    ``probes`` (False = ``--no-probes``);
     ``registry`` holds the backends (default: native and timeloop).
 
     Bad options raise :class:`~sparsesweep.errors.SparsesweepError` before any work; points that
@@ -258,7 +259,8 @@ def sweep(*, sparsity: Sequence[float] = (0.0, 0.5, 0.667, 0.75), act_sparsity: 
         axes=tuple(parse_axis(text) for text in _axis_args(axes)))
     options = SweepOptions(config=config, backend=backend, objective=objective, time_limit_s=time_limit_s,
                            seed=seed, jobs=jobs if jobs is not None else default_jobs(), dask=dask, out=Path(out),
-                           cache=cache, progress=progress, energy=energy, break_even=break_even)
+                           cache=cache, progress=progress, energy=energy, break_even=break_even,
+                           probes=probes)
     done = execute(options, registry or default_registry(), "sparsesweep.sweep(...)")
     return SweepResult.load(done.out)
 

@@ -327,7 +327,19 @@ def check_all(summary: pd.DataFrame, reference: Mapping[str, Any],
     out = []
     for claim in CLAIMS:
         rows = basis(claim.axis) if basis else summary
-        out.append((claim, with_act_note(claim.check(rows, reference), dual_act(rows).describe())))
+        probes = pd.Series(False, index=rows.index)
+        if "probe" in rows.columns:  # claim probes (see .probes): read only by the claim they were added for
+            given = rows["probe"].notna() & rows["probe"].astype(str).ne("")
+            rows, probes = rows[~given | rows["probe"].eq(claim.id)], given[~given | rows["probe"].eq(claim.id)]
+        result = with_act_note(claim.check(rows, reference), dual_act(rows[~probes]).describe()
+                               if (~probes).any() else dual_act(rows).describe())
+        if probes.any():  # named in each verdict's own row
+            at = ", ".join(f"{s:g}" for s in sorted(set(rows.loc[probes, "sparsity"].astype(float))))
+            note = f"claim probe at {at} (added for this claim; probe column of summary.csv)"
+            result = replace(result, parts=tuple(replace(p, points=f"{p.points}; {note}" if p.points else note)
+                                                 if p.holds is not None
+                                                 else p for p in result.parts))
+        out.append((claim, result))
     return out
 
 

@@ -95,6 +95,8 @@ def add_arguments(p: argparse.ArgumentParser, backends: Sequence[str]) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-break-even", action="store_true",
                    help="do not evaluate the extra sparsities that measure break-evens to within 0.01")
+    p.add_argument("--no-probes", action="store_true",
+                   help="do not evaluate the extra points (claim probes) that claims the grid cannot test need")
 
 
 def parse_sides(text: str) -> tuple[Sides, ...]:
@@ -130,7 +132,7 @@ def options_from_args(args: argparse.Namespace) -> SweepOptions:
     return SweepOptions(config=config_from_args(args), backend=args.backend, objective=args.objective,
                         time_limit_s=args.time_limit, seed=args.seed, jobs=args.jobs, dask=args.dask,
                         out=Path(args.out), cache=not args.no_cache, progress=not args.quiet, energy=args.energy,
-                        break_even=not args.no_break_even)
+                        break_even=not args.no_break_even, probes=not args.no_probes)
 
 
 def main(argv: Sequence[str] | None = None, registry: BackendRegistry | None = None) -> int:

@@ -96,6 +96,7 @@ class PlannedPoint:
     arch: ArchSpec  # with the memory setting applied
     setting: tuple[tuple[str, Any], ...]  # swept parameter -> value (validated, typed)
     design: str = BASE_VARIANT  # the design variant (label of the --arch set)
+    probe: str = ""  # the claim this point was added for (a claim probe, see .probes); '' for the grid's own
 
 
 @dataclass(frozen=True)

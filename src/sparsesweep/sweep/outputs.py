@@ -96,9 +96,12 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
     own = results[results["variant"].eq(first)] if results["variant"].nunique() > 1 else results
     bases = Bases(own, axes, reference)
     title = plot_title(run.grid.workload.name, results)
-    plots = write_plots(bases, reference, out, title)
-    plots += [p for p in (layers_plot(results, reference, out / "layers_energy.png", title),
-                          variants_plot(summary, reference, out / "variants_energy.png", title)) if p]
+    probed = results["probe"].notna()  # claim probes are read by their claims only, not drawn
+    plain = Bases(own[~probed[own.index]], axes, reference) if probed.any() else bases
+    plots = write_plots(plain, reference, out, title)
+    plots += [p for p in (layers_plot(results[~probed], reference, out / "layers_energy.png", title),
+                          variants_plot(summary[summary["probe"].isna()], reference, out / "variants_energy.png",
+                                        title)) if p]
     own_summary = summary_frame(own, axes) if own is not results else summary
     checked = check_all(own_summary, reference, bases)
     report = write_report(out / REPORT, run, results, own_summary, checked, plots, command, root,

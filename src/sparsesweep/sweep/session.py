@@ -58,6 +58,7 @@ class SweepOptions:
     progress: bool = True  # progress bar on a terminal
     energy: str | None = None  # pinned, hwcomponents or scaled; None: scaled when an energy-relevant axis is swept
     break_even: bool = True  # measure break-even sparsities with extra points (breakeven.py)
+    probes: bool = True  # evaluate the extra points untested claims need (probes.py)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,13 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
         more, backend=options.backend, options=search, registry=registry, store=store, out=outdir, progress=False,
         executor_factory=lambda: make_executor(options.jobs, options.dask), fingerprint=fingerprint, energy=energy,
         render_in_workers=local))
+    if options.probes:
+        from .probes import probe
+
+        run = probe(run, lambda more: run_grid(
+            more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
+            progress=False, executor_factory=lambda: make_executor(options.jobs, options.dask),
+            fingerprint=fingerprint, energy=energy, render_in_workers=local))
     if store.dropped:  # the break-even points' records included
         print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
               f"{store.dropped[0]})", file=sys.stderr)

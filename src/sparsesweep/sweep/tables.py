@@ -36,7 +36,7 @@ COMPUTES = ("algorithmic_computes", "actual_computes", "skipped_computes", "gate
 POINT_COLUMNS = ("variant", "scheme", "kind", "sides", "sparsity", "act_sparsity")
 HEAD = ("point", "layer", "count", "variant", "scheme", "kind", "design", "arch", "sides", "sparsity", "act_sparsity",
         "weight_density", "input_density", "weight_nm", "act_nm")
-TAIL = ("area_um2", "mapping_id", "M", "N", "K", "macs", "macs_orig", "backend", "objective", "energy_source",
+TAIL = ("probe", "area_um2", "mapping_id", "M", "N", "K", "macs", "macs_orig", "backend", "objective", "energy_source",
         "error")
 
 
@@ -77,6 +77,8 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     summary.insert(0, "design", grouped["design"].first())
     if "area_um2" in results:
         summary["area_um2"] = grouped["area_um2"].first()
+    if "probe" in results:  # the claim a probe point serves (see .probes)
+        summary["probe"] = grouped["probe"].first()
     summary = summary.reset_index()
     basis = ["variant", *axes]  # dense of the same design variant at the same memory setting
     dense = summary[summary["kind"].eq("dense")].set_index(basis)
@@ -168,7 +170,7 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
         "status": record["status"], "backend": backend, "objective": objective,
         "energy_source": _energy_source(spec, root), "area_um2": info.get("area_um2"),
         "M": info.get("M"), "N": info.get("N"), "K": info.get("K"), "macs": info.get("macs"),
-        "macs_orig": info.get("macs_orig"), "error": record.get("error"),
+        "macs_orig": info.get("macs_orig"), "error": record.get("error"), "probe": point.probe or None,
     }
     result = record.get("result")
     if record["status"] == "ok" and result:
