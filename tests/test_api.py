@@ -73,7 +73,8 @@ def test_api_errors_are_one_line(reference):
 def test_sweep_returns_dataframes_claims_and_the_folder(tmp_path):
     out = tmp_path / "out"
     run = sparsesweep.sweep(layers=["conv1", "fc"], sparsity=[0, 0.5, 0.75], axes={"smem_kib": [128, 256]},
-                            backend="fake", registry=fake_registry(), jobs=1, out=out, break_even=False)
+                            backend="fake", registry=fake_registry(), jobs=1, out=out, break_even=False,
+                            probes=False)
     assert run.out == out and isinstance(run.results, pd.DataFrame) and isinstance(run.summary, pd.DataFrame)
     assert len(run.results) == 2 * 2 * 11 and len(run.summary) == 2 * 11  # dense, 2 own dense, 8 designs
     pd.testing.assert_frame_equal(run.summary, pd.read_csv(out / "summary.csv"))

@@ -89,7 +89,7 @@ def test_sparsesweep_sweep_runs_the_sweep(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(command, "default_registry", fake_registry)
     out = tmp_path / "out"
     assert main(["sweep", "--backend", "fake", "--layers", "conv1", "--sparsity", "0,0.5", "-j", "1", "--quiet",
-                 "--out", str(out), "--no-break-even"]) == 0
+                 "--out", str(out), "--no-break-even", "--no-probes"]) == 0
     assert (out / "results.csv").read_text().count("\n") == 1 + 7  # dense, 2 own dense, 4 designs
     assert "sparsesweep sweep --backend fake" in (out / "report.md").read_text()
 

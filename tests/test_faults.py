@@ -312,7 +312,7 @@ def test_a_sweep_killed_during_the_break_even_rounds_leaves_only_folders_it_reco
     written = {p.name for p in (out / "points").iterdir()}
     assert len(written) > TOTAL and written <= recorded
     (out / "points" / "mine").mkdir()
-    assert _inproc(out, tmp_path / "cache", "--no-break-even", "--layers", "fc") == 0
+    assert _inproc(out, tmp_path / "cache", "--no-break-even", "--no-probes", "--layers", "fc") == 0
     assert {p.name for p in (out / "points").iterdir()} == {"mine", *json.loads((out / MARKER).read_text())["points"]}
     assert all(p.name == "mine" or p.name.startswith("fc-") for p in (out / "points").iterdir())
 
@@ -385,7 +385,7 @@ def test_a_bandwidth_so_small_that_cycles_overflow_gives_failed_points_with_the_
     do not fit a 64-bit counter: every point fails with that cause, and the tables are written."""
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     code = sweep_main(["--out", str(tmp_path / "out"), "-j", "1", "--quiet", "--layers", "fc", "--sparsity", "0",
-                       "--no-break-even", "--schemes", "structured", "--set", "dram_read_bandwidth=1e-30"])
+                       "--no-break-even", "--no-probes", "--schemes", "structured", "--set", "dram_read_bandwidth=1e-30"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 2 and err[1].startswith("error: ")
     assert "beyond a 64-bit counter" in err[1]

@@ -157,7 +157,7 @@ def test_variants_get_their_column_their_dense_baseline_a_plot_and_a_report_sect
     out = tmp_path / "out"
     assert main(["--backend", "fake", "--layers", "conv1,fc", "--sparsity", "0,0.5", "--arch", "arch/stc.yaml",
                  "--arch", "small_smem=arch/stc_rf4k.yaml", "--set", "smem_kib=128,256", "-j", "1", "--quiet",
-                 "--out", str(out), "--no-break-even"], registry=fake_registry()) == 0
+                 "--out", str(out), "--no-break-even", "--no-probes"], registry=fake_registry()) == 0
     results, summary = pd.read_csv(out / "results.csv"), pd.read_csv(out / "summary.csv")
     assert set(results["variant"]) == {"base", "small_smem"} and len(results) == 2 * 2 * 2 * 7
     for (variant, smem), rows in summary.groupby(["variant", "smem_kib"]):
@@ -189,7 +189,7 @@ def test_plots_are_titled_with_workload_backend_and_energy_source(tmp_path, monk
 
 def _fake_sweep(out: Path, *extra: str) -> Path:
     assert main(["--backend", "fake", "--layers", "conv1,fc", "-j", "1", "--quiet", "--out", str(out),
-                 "--no-break-even", *extra],
+                 "--no-break-even", "--no-probes", *extra],
                 registry=fake_registry()) == 0
     return out
 
@@ -266,7 +266,7 @@ def test_lines_between_evaluated_points_are_dotted_and_ticks_are_the_evaluated_s
     monkeypatch.setattr(matplotlib.axes.Axes, "set_xticks",
                         lambda self, t, *a, **kw: (ticks.append(list(t)), real_ticks(self, t, *a, **kw))[1])
     assert main(["--backend", "fake", "--layers", "fc", "--sparsity", "0,0.5,0.75", "--set", "smem_kib=128,512",
-                 "-j", "1", "--quiet", "--no-break-even", "--out", str(tmp_path / "out")], registry=fake_registry()) == 0
+                 "-j", "1", "--quiet", "--no-break-even", "--no-probes", "--out", str(tmp_path / "out")], registry=fake_registry()) == 0
     assert drawn and all(ls == ":" for _, ls in drawn)  # every joining line is dotted
     assert [0.0, 0.5, 0.75] in ticks  # the sparsity axis ticks are the evaluated sparsities
 

@@ -148,10 +148,10 @@ def test_repeat_is_cached_and_no_cache_recomputes_without_touching_the_cache(tmp
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv(CALLS_ENV, str(calls))
     out = tmp_path / "out"
-    assert _sweep(out, "--no-break-even") == 0 and len(calls.read_text().splitlines()) == 22
-    assert _sweep(out, "--no-break-even") == 0 and len(calls.read_text().splitlines()) == 22  # all cached
+    assert _sweep(out, "--no-break-even", "--no-probes") == 0 and len(calls.read_text().splitlines()) == 22
+    assert _sweep(out, "--no-break-even", "--no-probes") == 0 and len(calls.read_text().splitlines()) == 22  # all cached
     records = sorted(cache.rglob("*.json"))
-    assert _sweep(out, "--no-cache", "--no-break-even") == 0 and len(calls.read_text().splitlines()) == 44
+    assert _sweep(out, "--no-cache", "--no-break-even", "--no-probes") == 0 and len(calls.read_text().splitlines()) == 44
     assert sorted(cache.rglob("*.json")) == records and not (out / ".sweep-journal").exists()
     assert json.loads((out / "run.json").read_text())["computed"] == 22
 
@@ -173,7 +173,7 @@ def test_an_unreachable_dask_scheduler_is_a_one_line_error(tmp_path, cache, caps
 
 # ---- interrupted sweeps resume -----------------------------------------------------------------
 
-RESUME = ["--layers", "conv1,fc,conv2_1_a_1x1", "--sparsity", "0,0.5,0.75", "-j", "2", "--no-break-even"]
+RESUME = ["--layers", "conv1,fc,conv2_1_a_1x1", "--sparsity", "0,0.5,0.75", "-j", "2", "--no-break-even", "--no-probes"]
 
 
 def _start(out: Path, env: dict, *extra: str) -> subprocess.Popen:

@@ -20,7 +20,7 @@ def native_sweep(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CACHE_ENV, str(tmp / "cache"))
         code = main(["--layers", LAYERS, "--sparsity", "0,0.5", "--out", str(tmp / "out"), "-j", "1", "--quiet",
-                     "--no-break-even"])
+                     "--no-break-even", "--no-probes"])
     return code, tmp / "out"
 
 

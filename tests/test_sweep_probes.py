@@ -15,6 +15,7 @@ PROBED = (probes.CONVERGE_CLAIM, probes.LOW_CLAIM)
 
 
 def _probed(tmp_path, **config):
+    config.setdefault("layers", ("fc",))
     registry = CountingRegistry()
     run = run_fake(tmp_path / "out", tmp_path / "cache", registry, **config)
     done = probes.probe(run, lambda grid: run_fake_grid(grid, tmp_path / "out", tmp_path / "cache", registry))

@@ -63,7 +63,7 @@ def sweep(tmp_path_factory):
         mp.setenv(CACHE_ENV, str(tmp / "cache"))
         code = main(["--workload", str(TINY), "--sparsity", "0,0.5", "--sides", "single,dual",
                      "--schemes", f"structured,unstructured,{NOT_ON_TIMELOOP}", "--out", str(tmp / "out"),
-                     "-j", "1", "--quiet", "--no-break-even"])
+                     "-j", "1", "--quiet", "--no-break-even", "--no-probes"])
     assert code == 0
     return tmp / "out", pd.read_csv(tmp / "out" / "results.csv")
 
@@ -183,7 +183,7 @@ def test_a_timeloop_backend_sweep_reports_timeloops_stats_and_the_engine_agrees(
         mp.setenv(RUNS_ENV, str(runs))
         code = main(["--workload", str(TINY), "--layers", "fc", "--sparsity", "0,0.5", "--sides", "single",
                      "--schemes", "structured,unstructured", "--backend", "timeloop", "--time-limit", "5",
-                     "--out", str(out), "-j", "1", "--quiet", "--no-break-even"])
+                     "--out", str(out), "-j", "1", "--quiet", "--no-break-even", "--no-probes"])
     rows = pd.read_csv(out / "results.csv")
     assert code == 0 and rows["status"].eq("ok").all(), rows["error"].dropna().tolist()
     assert set(rows["kind"]) == {"dense", "structured", "unstructured"}
