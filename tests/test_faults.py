@@ -292,7 +292,7 @@ def test_a_new_sweep_removes_only_what_an_earlier_sweep_wrote(tmp_path):
     (out / "points" / "mine").mkdir()
     (out / "points" / "mine" / "input.yaml").write_text("my own notes")  # looks like ours, is not
     (out / "my-notes.txt").write_text("keep me")
-    assert _inproc(out, cache, "--layers", "fc") == 0
+    assert _inproc(out, cache, "--layers", "fc", "--no-probes") == 0
     assert not (out / "axis_smem_kib.png").exists()  # the earlier sweep's plot of an axis no longer swept
     points = sorted(p.name for p in (out / "points").iterdir())
     assert points == sorted(["mine", *json.loads((out / MARKER).read_text())["points"]])
