@@ -146,7 +146,8 @@ def _totals(summary: pd.DataFrame, reference: Mapping[str, Any], scope: str = ""
         skipped = 1 - r.actual_computes / r.algorithmic_computes if r.algorithmic_computes else float("nan")
         if r.kind != "dense" and r.sparsity == 0:
             label = f"{r.scheme} (own hardware, dense data)"
-        table.append((label, f"{r.sparsity:g}",
+        probe = getattr(r, "probe", None)
+        table.append((label, f"{r.sparsity:g}" + (" (claim probe)" if isinstance(probe, str) and probe else ""),
                       r.design, _num(r.energy_pj / 1e6, 1), _num(r.energy_vs_dense, 3),
                       _num(r.energy_vs_own_dense, 3), _num(r.cycles, 0), _num(r.cycles_vs_dense, 3),
                       _num(r.cycles_vs_own_dense, 3), _num(100 * skipped, 1),

@@ -143,9 +143,10 @@ def variant_label(kind: str, scheme: str, sides: str, act_sparsity: Any = None, 
 def variant_labels(rows: pd.DataFrame) -> list[str]:
     """Each row's :func:`variant_label`; when activation sparsity is an axis of its own (some dual row's
     differs from its weight sparsity), every dual row names it, so each activation sparsity is one curve."""
-    act = pd.to_numeric(rows["act_sparsity"], errors="coerce").astype(float)
-    differs = ~np.isclose(act.fillna(-1.0), rows["sparsity"].astype(float))
-    crossed = bool((rows["sides"].eq("dual") & act.notna() & differs).any())
+    grid = rows[rows["probe"].isna()] if "probe" in rows.columns else rows  # a claim probe's own act names itself
+    act = pd.to_numeric(grid["act_sparsity"], errors="coerce").astype(float)
+    differs = ~np.isclose(act.fillna(-1.0), grid["sparsity"].astype(float))
+    crossed = bool((grid["sides"].eq("dual") & act.notna() & differs).any())
     return [variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, None if crossed else r.sparsity)
             for r in rows.itertuples()]
 
