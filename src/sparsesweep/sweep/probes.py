@@ -96,6 +96,7 @@ def probe(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     stats.computed += extra.stats.computed
     stats.failed += extra.stats.failed
     stats.search_seconds += extra.stats.search_seconds
+    stats.search_cpu_seconds += extra.stats.search_cpu_seconds
     stats.seconds += extra.stats.seconds
     if extra.stats.computed and not stats.computed - extra.stats.computed:  # the first searches: theirs
         stats.executor = extra.stats.executor
