@@ -65,9 +65,12 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
     results = pd.read_csv(out / "results.csv")
     assert "smem_kib,lrf_metadata_bits" in (out / "results.csv").read_text().splitlines()[0]
     grid = results[results["sparsity"].isin([0, 0.5, 0.75])]
-    extra = results[~results["sparsity"].isin([0, 0.5, 0.75])]  # break-even points, at the reference setting
+    probed = results[results["probe"].notna()]  # claim probes: convergence (0.875) and low sparsity (0.2)
+    extra = results[~results["sparsity"].isin([0, 0.5, 0.75]) & results["probe"].isna()]  # break-even points
     assert len(grid) == 2 * 11 * 4 and len(extra) and extra["kind"].eq("unstructured").all()
-    assert extra["smem_kib"].eq(256).all() and extra["lrf_metadata_bits"].eq(8).all()
+    assert set(probed["sparsity"]) == {0.2, 0.875} and not probed["kind"].eq("dense").any()
+    for rows in (extra, probed):  # at the reference setting
+        assert rows["smem_kib"].eq(256).all() and rows["lrf_metadata_bits"].eq(8).all()
     assert len(list((out / "points").iterdir())) == len(results)
     stats = json.loads((out / "run.json").read_text())
     assert stats["computed"] == len(results) and set(stats["claims"]) >= {"structured_saves_2x", "lrf_metadata_insignificant"}
@@ -78,7 +81,7 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
 
 def test_failed_points_give_exit_code_2_and_a_one_line_summary_but_every_output(tmp_path, cache, capsys):
     out = tmp_path / "out"
-    assert _sweep(out, registry=fake_registry(fail_layers=("fc",))) == 2
+    assert _sweep(out, "--no-probes", registry=fake_registry(fail_layers=("fc",))) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: 11 of 22 points failed (first: fc-") and "report.md" in err[-1]
     report = (out / "report.md").read_text()
