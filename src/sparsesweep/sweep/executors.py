@@ -111,13 +111,19 @@ class _DaskHandle:
         return self.future is None or self.future.done()
 
     def result(self) -> Any:
+        from distributed import wait
+
         future = self.future
         try:
+            # Wait first, then fetch once: a fetch (gather) that times out leaves Dask's inner waits
+            # behind, and when the future is released they fail and asyncio prints their traceback.
             while True:
                 try:
-                    return future.result(timeout=POLL_S)
+                    wait([future], timeout=POLL_S)
+                    break
                 except TimeoutError:
                     self._alive()
+            return future.result()
         finally:
             self.future = None
             future.release()
