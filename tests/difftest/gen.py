@@ -43,7 +43,8 @@ class Case:
         return yaml.safe_dump(self.ert, sort_keys=False)
 
 
-def _primes(n: int) -> list[int]:
+def prime_factors(n: int) -> list[int]:
+    """The prime factors of ``n`` with multiplicity, smallest first."""
     out, p = [], 2
     while n > 1:
         while n % p == 0:
@@ -62,7 +63,7 @@ def _mapping(draw: st.DrawFn, prob: Problem, names: tuple[str, ...], meshes: tup
         [(i, "spatial") for i, (fx, fy) in enumerate(meshes) if fx * fy > 1]
     factors = {s: {d: 1 for d in prob.dims} for s in slots}
     for d in prob.dims:
-        for p in _primes(prob.sizes[d]):
+        for p in prime_factors(prob.sizes[d]):
             slot = slots[draw(st.integers(0, len(slots) - 1))]
             factors[slot][d] *= p
     perms = {s: "".join(draw(st.permutations(prob.dims))) for s in slots}
@@ -78,7 +79,7 @@ def _mapping(draw: st.DrawFn, prob: Problem, names: tuple[str, ...], meshes: tup
         for axis, fan in ((perm[:split], fx), (perm[split:], fy)):
             for d in axis:
                 while sp[d] > 1 and _prod(sp[e] for e in axis) > fan:
-                    q = _primes(sp[d])[-1]
+                    q = prime_factors(sp[d])[-1]
                     sp[d] //= q
                     factors[(i, "temporal")][d] *= q
     return {"factors": factors, "perms": perms, "slots": slots, "splits": splits}

@@ -15,17 +15,14 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .gen import prime_factors
+
 Doc = dict[str, Any]
 
 
 def _primes(n: int) -> list[int]:
-    out, p = [], 2
-    while n > 1:
-        while n % p == 0:
-            out.append(p)
-            n //= p
-        p += 1
-    return sorted(set(out), reverse=True)
+    """The distinct prime factors of ``n``, largest first."""
+    return sorted(set(prime_factors(n)), reverse=True)
 
 
 def _factors(text: str) -> dict[str, int]:

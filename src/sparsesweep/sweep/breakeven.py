@@ -126,16 +126,27 @@ def curves(summary: pd.DataFrame, reference: dict, kinds: Sequence[str] = KINDS,
     return out
 
 
-def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
-    """``run`` with the extra points that measure every break-even; ``evaluate`` runs a grid."""
-    grid = run.grid
-    label = next(iter(grid.designs), BASE_VARIANT)  # the design variant the claims read (the first)
+def reference_design(grid: Grid) -> tuple[str, tuple, dict] | None:
+    """``(label, setting, archs by topology)`` of the design variant the claims read (the first) at the
+    grid's reference setting, or None when the grid has no point there.  Extra rounds (break-even
+    points, claim probes) are planned on it."""
+    label = next(iter(grid.designs), BASE_VARIANT)
     at_ref = [p for p in grid.points if p.design == label
               and all(dict(p.setting).get(k, v) == v for k, v in grid.reference.items())]
     if not at_ref:
-        return run
+        return None
     setting = at_ref[0].setting
-    hw = {topo: with_setting(arch, setting) for topo, arch in grid.designs.get(label, grid.archs).items()}
+    return label, setting, {topo: with_setting(arch, setting)
+                            for topo, arch in grid.designs.get(label, grid.archs).items()}
+
+
+def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
+    """``run`` with the extra points that measure every break-even; ``evaluate`` runs a grid."""
+    grid = run.grid
+    found = reference_design(grid)
+    if found is None:
+        return run
+    label, setting, hw = found
     schemes = {s.name: s for s in grid.schemes}
     outcomes = list(run.outcomes)
     added: list[PlannedPoint] = []

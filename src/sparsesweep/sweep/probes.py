@@ -24,10 +24,10 @@ from dataclasses import replace
 import pandas as pd
 
 from .acts import DualAct, dual_act
-from .breakeven import at_setting
+from .breakeven import at_setting, reference_design
 from .claims_base import scheme_of
 from .claims_sides import both_converge_at_extreme, dual_overhead_at_low_sparsity
-from .grid import BASE_VARIANT, Grid, PlannedPoint, Variant, point_id, with_setting
+from .grid import Grid, PlannedPoint, Variant, point_id
 from .runner import SweepRun
 from .tables import results_frame, summary_frame
 
@@ -56,12 +56,10 @@ def wanted(summary: pd.DataFrame, reference: dict, sides: tuple[str, ...]) -> li
 def probe(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     """``run`` with the probe points of every claim its grid cannot test; ``evaluate`` runs a grid."""
     grid = run.grid
-    label = next(iter(grid.designs), BASE_VARIANT)  # the design variant the claims read (the first)
-    at_ref = [p for p in grid.points if p.design == label
-              and all(dict(p.setting).get(k, v) == v for k, v in grid.reference.items())]
-    if not at_ref:
+    found = reference_design(grid)
+    if found is None:
         return run
-    setting = at_ref[0].setting
+    label, setting, hw = found
     results = results_frame(run.outcomes, list(grid.axes), run.backend, run.options.objective)
     summary = summary_frame(results, list(grid.axes))
     if "variant" in summary.columns:
@@ -69,7 +67,6 @@ def probe(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     sides = tuple(dict.fromkeys(v.sides for v in grid.variants if not v.dense))
     how: DualAct = dual_act(at_setting(summary, grid.reference))
     schemes = {s.name: s for s in grid.schemes}
-    hw = {topo: with_setting(arch, setting) for topo, arch in grid.designs.get(label, grid.archs).items()}
     taken = {p.id for p in grid.points}
     points: list[PlannedPoint] = []
     variants: list[Variant] = []
