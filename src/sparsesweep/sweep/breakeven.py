@@ -150,7 +150,6 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     schemes = {s.name: s for s in grid.schemes}
     outcomes = list(run.outcomes)
     added: list[PlannedPoint] = []
-    seconds = 0.0
     results = results_frame(outcomes, list(grid.axes), run.backend, run.options.objective)
     widths: dict[tuple[str, str], float] = {}  # each curve's bracket width in the last round
     for _ in range(MAX_ROUNDS):
@@ -178,18 +177,9 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
         results = pd.concat([results, results_frame(extra.outcomes, list(grid.axes), run.backend,
                                                     run.options.objective)], ignore_index=True)
         added += points
-        seconds += extra.stats.seconds
-        run.stats.cached += extra.stats.cached
-        run.stats.computed += extra.stats.computed
-        run.stats.failed += extra.stats.failed
-        run.stats.search_seconds += extra.stats.search_seconds
-        run.stats.search_cpu_seconds += extra.stats.search_cpu_seconds
-        if extra.stats.computed and not run.stats.computed - extra.stats.computed:  # the first searches: theirs
-            run.stats.executor = extra.stats.executor
+        run.stats.add_round(extra.stats, len(points))
     if not added:
         return run
-    run.stats.total += len(added)
-    run.stats.seconds += seconds
     grid = replace(grid, points=grid.points + added,
                    notes=grid.notes + [f"break-evens measured to within {STEP:g} sparsity: {len(added)} extra points "
                                        f"at {', '.join(sorted({f'{p.variant.sides} {p.variant.sparsity:g}' for p in added}))}"])

@@ -87,16 +87,7 @@ def probe(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     if not points:
         return run
     extra = evaluate(replace(grid, points=points, variants=variants))
-    stats = run.stats
-    stats.total += len(points)
-    stats.cached += extra.stats.cached
-    stats.computed += extra.stats.computed
-    stats.failed += extra.stats.failed
-    stats.search_seconds += extra.stats.search_seconds
-    stats.search_cpu_seconds += extra.stats.search_cpu_seconds
-    stats.seconds += extra.stats.seconds
-    if extra.stats.computed and not stats.computed - extra.stats.computed:  # the first searches: theirs
-        stats.executor = extra.stats.executor
+    run.stats.add_round(extra.stats, len(points))
     described = sorted({f"{p.variant.scheme.kind} {p.variant.sides} {p.variant.sparsity:g} ({p.probe})"
                         for p in points})
     note = (f"claim probes: {len(points)} extra points the claims need and the grid lacks, at {', '.join(described)}; "

@@ -70,6 +70,18 @@ class RunStats:
     search_cpu_seconds: float = 0.0  # their summed CPU time (in the worker processes)
     executor: str = "none (every point cached)"
 
+    def add_round(self, extra: RunStats, points: int) -> None:
+        """Count an extra round of ``points`` points (break-even, claim probes) into this run's stats."""
+        self.total += points
+        self.cached += extra.cached
+        self.computed += extra.computed
+        self.failed += extra.failed
+        self.seconds += extra.seconds
+        self.search_seconds += extra.search_seconds
+        self.search_cpu_seconds += extra.search_cpu_seconds
+        if extra.computed and not self.computed - extra.computed:  # the first searches: theirs
+            self.executor = extra.executor
+
 
 @dataclass(frozen=True)
 class SweepRun:
