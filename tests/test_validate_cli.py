@@ -154,3 +154,26 @@ def test_render_reports_padding_and_master_block_size_on_stderr(tmp_path, capsys
     assert "note: GEMM padded" in err and "K=160" in err  # 3*7*7 = 147 -> multiple of 32
     assert "warning: SMEM block size 64 words" in err
     assert "smem_width_bits=256" in err  # the pinned ERT was derived for 256-bit rows
+
+
+@pytest.mark.parametrize(("option", "said"), [
+    (["--mapper-threads", "0"], "--mapper-threads must be >= 1 (got 0)"),
+    (["--mapper-threads", "100000"], "--mapper-threads 100000 is more than 1024 search threads"),
+    (["--mapper-timeout", "-3"], "--mapper-timeout must be >= 1 (got -3)"),
+    (["--mapper-victory", "-1"], "--mapper-victory must be >= 0 (got -1)"),
+    (["--mapper-metrics", "edp,speed"], "unknown mapper metric 'speed'"),
+])
+def test_render_refuses_bad_mapper_settings_in_one_line(option, said, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    code = main(["render", "--layer", "conv1", "--scheme", "structured", "--out", str(tmp_path / "p"), *option])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert said in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "p").exists()  # nothing written
+
+
+def test_render_writes_the_mapper_threads_asked_for(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert main(["render", "--layer", "conv1", "--scheme", "structured", "--mapper-threads", "1024",
+                 "--out", str(tmp_path)]) == 0
+    assert "num_threads: 1024" in (tmp_path / "input.yaml").read_text()

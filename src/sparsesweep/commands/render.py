@@ -16,6 +16,8 @@ from ..specs.scheme import SIDES, load_scheme
 from ..specs.workload import load_workload
 from ..yamlio import load_yaml
 
+MAX_MAPPER_THREADS = 1024  # a larger --mapper-threads is a typo (timeloop-mapper starts one thread each)
+
 HELP = "Render one (arch, layer, scheme, sides, sparsity) point into Timeloop input files."
 DEFAULT_WORKLOAD = "workloads/resnet50.yaml"
 DEFAULT_OUT = "out/render"
@@ -116,6 +118,10 @@ def _mapper_settings(args: argparse.Namespace) -> MapperSettings:
     for key, value in (("--mapper-threads", args.mapper_threads), ("--mapper-timeout", args.mapper_timeout)):
         if value is not None and value < 1:
             raise SpecError(f"{key} must be >= 1 (got {value})", key=key, fix="use a positive number")
+    if args.mapper_threads is not None and args.mapper_threads > MAX_MAPPER_THREADS:
+        raise SpecError(f"--mapper-threads {args.mapper_threads} is more than {MAX_MAPPER_THREADS} search threads",
+                        key="--mapper-threads", fix="give the hardware threads of the machine that runs "
+                        "timeloop-mapper, or leave it out for all of them")
     for key, value in (("--mapper-victory", args.mapper_victory), ("--mapper-search-size", args.mapper_search_size)):
         if value < 0:
             raise SpecError(f"{key} must be >= 0 (got {value})", key=key, fix="use 0 or a positive number")
