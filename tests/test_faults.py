@@ -401,3 +401,21 @@ def test_an_out_folder_in_a_symlink_loop_is_refused_in_one_line(tmp_path, capsys
     assert _inproc(tmp_path / "loop1", tmp_path / "cache") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "--out" in err[0] and "symlink" in err[0].lower()
+
+
+def test_a_killed_sweeps_temporary_worker_log_is_removed_by_the_next_dask_sweep(tmp_path, monkeypatch):
+    from sparsesweep.sweep.executors import LOG_PREFIX, WorkerLog
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f"{LOG_PREFIX}{int(gone.stdout)}-abc123.log"  # its sweep process has exited
+    mine = tmp_path / f"{LOG_PREFIX}{os.getpid()}-def456.log"  # a running sweep's (this process)
+    kept = tmp_path / f"{LOG_PREFIX}named-by-someone.log"  # not one of ours
+    for path in (orphan, mine, kept):
+        path.write_text("")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.delenv("SPARSESWEEP_DASK_WORKER_LOG", raising=False)
+    log = WorkerLog()
+    assert not orphan.exists() and mine.exists() and kept.exists()
+    assert log.path.parent == tmp_path and log.path.name.startswith(f"{LOG_PREFIX}{os.getpid()}-")
+    log.remove()
+    assert not log.path.exists() and mine.exists()

@@ -228,9 +228,14 @@ class DaskExecutor:
                     self._log.remove()
 
 
+LOG_PREFIX = "sparsesweep-dask-workers-"  # temporary worker logs: <prefix><pid of the sweep>-<random>.log
+
+
 class WorkerLog:
     """Where the LocalCluster's worker processes write their standard error (see :mod:`.daskworker`):
-    ``$SPARSESWEEP_DASK_WORKER_LOG`` if set (kept), else a temporary file removed at close."""
+    ``$SPARSESWEEP_DASK_WORKER_LOG`` if set (kept), else a temporary file removed at close.  A sweep
+    killed before it could close (SIGKILL) leaves its temporary log behind: the next ``--dask local``
+    sweep removes every such log whose sweep process no longer runs."""
 
     def __init__(self) -> None:
         given = os.environ.get(daskworker.LOG_ENV)
@@ -238,7 +243,8 @@ class WorkerLog:
         if given:
             self.path = Path(given)
         else:
-            fd, name = tempfile.mkstemp(prefix="sparsesweep-dask-workers-", suffix=".log")
+            remove_orphan_logs(Path(tempfile.gettempdir()))
+            fd, name = tempfile.mkstemp(prefix=f"{LOG_PREFIX}{os.getpid()}-", suffix=".log")
             os.close(fd)
             self.path = Path(name)
 
@@ -253,6 +259,31 @@ class WorkerLog:
     def remove(self) -> None:
         if not self.keep:
             self.path.unlink(missing_ok=True)
+
+
+def remove_orphan_logs(folder: Path) -> list[Path]:
+    """Remove the temporary worker logs in ``folder`` whose sweep process is gone; returns them."""
+    removed = []
+    for path in folder.glob(f"{LOG_PREFIX}*-*.log"):
+        pid = path.name.removeprefix(LOG_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        try:
+            path.unlink()
+        except OSError:  # another user's file, or already gone
+            continue
+        removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 _WORKER_LOG_ENV = "DASK_LOGGING__DISTRIBUTED"  # read by the worker processes Dask spawns, at their start
