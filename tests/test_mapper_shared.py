@@ -111,3 +111,24 @@ def test_points_that_cannot_share_are_searched_alone():
     own = [search(x, options, cache=False) for x in bundles]
     assert [s.mapping for s in shared] == [o.mapping for o in own]
     assert [s.extra.get("shared_scan") for s in shared] == [2, 2, None]
+
+
+def test_settings_the_batch_model_cannot_tell_apart_are_scanned_once(monkeypatch):
+    """Settings that differ only where the batch model does not look (the LRF's metadata width) scan
+    once; each still gets its own search's mapping from its own exact evaluations."""
+    from sparsesweep.mapper import shared as shared_mod
+
+    merged: set[int] = set()
+    real = shared_mod._merge
+
+    def counting(run, *args):
+        merged.add(id(run))
+        return real(run, *args)
+
+    monkeypatch.setattr(shared_mod, "_merge", counting)
+    options = SearchOptions(objective="edp")
+    bundles = [b for _, b in settings_of("conv4_2-6_a_1x1", "dense", "single", 0.0)]
+    group = search_group(bundles, options, cache=False)
+    assert len(merged) == len(SMEM_KIB) < len(bundles)  # one scan per SMEM size, not per setting
+    own = [search(b, options, cache=False) for b in bundles]
+    assert [g.mapping for g in group] == [o.mapping for o in own]

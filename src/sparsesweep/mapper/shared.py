@@ -15,6 +15,7 @@ mapspace searched locally, other constraints or accesses) are searched on their 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Sequence
 
@@ -160,29 +161,60 @@ class _Scan:
         return cls(lead, f, keeps, rows, starts)
 
     def fill(self, runs: list[Run]) -> None:
-        """Scan the factorizations once into every run's pool (each run's own share, as its own scan)."""
+        """Scan the factorizations once into every run's pool (each run's own share, as its own scan).
+
+        Runs whose scans are the same (twins: the same capacities, energies, bandwidths, scales and
+        pool so far, e.g. settings that differ only in metadata storage, which the batch model does
+        not see) are scanned once; each twin gets a copy of that pool."""
         lead = self.lead
         objective = lead.options.objective
         for run in runs:
             run.pool.new_pass()
             run.how = "exhaustive"
+        twin = _twins(runs, self.rows, self.starts)
+        alone = [i for i, t in enumerate(twin) if t == i]
+        scanned = [runs[i] for i in alone]
+        rows = [self.rows[i] for i in alone]
+        starts = [self.starts[i] for i in alone]
         step = explore.chunk_rows(lead.space, self.f, self.keeps)
         for begin in range(0, len(self.f), step):
             end = min(begin + step, len(self.f))
             cands, row, variant = mapspace.expand_indexed(lead.space, self.f[begin:end], self.keeps)
             row = row + begin
             lim = batch.limits(lead.tab, cands)
-            legal = [batch.legal_under(run.tab, lim) & mine[row] for run, mine in zip(runs, self.rows)]
+            legal = [batch.legal_under(run.tab, lim) & mine[row] for run, mine in zip(scanned, rows)]
             union = np.flatnonzero(np.logical_or.reduce(legal))
             dense = batch.evaluate(lead.tab, cands.take(union))
             vectors = batch.vectors(lead.tab, dense)
-            for run, ok, mine, first in zip(runs, legal, self.rows, self.starts):
+            for run, ok, mine, first in zip(scanned, legal, rows, starts):
                 run.pool.seen += int(mine[row].sum()) - int(ok.sum())
                 if time.perf_counter() > run.deadline:
                     continue
                 take = np.flatnonzero(ok[union])
                 _merge(run, objective, cands.take(union[take]), _take(dense, take),
                        tuple(v[take] for v in vectors), first[row[union[take]]] + variant[union[take]])
+        for i, t in enumerate(twin):
+            if t != i:
+                runs[i].pool = dataclasses.replace(runs[t].pool)
+
+
+def _twins(runs: list[Run], rows: list[np.ndarray], starts: list[np.ndarray]) -> list[int]:
+    """Per run, the index of the first run whose scan is the same as its own (itself when none)."""
+    first: dict[bytes, int] = {}
+    out = []
+    for i, (run, mine, start) in enumerate(zip(runs, rows, starts)):
+        tab, scales, pool = run.tab, run.scales, run.pool
+        arrays = [tab.capacity, tab.block, tab.e_read, tab.e_fill, tab.e_update, tab.read_bw, tab.write_bw,
+                  tab.shared_bw, scales.energy, scales.reads, scales.writes,
+                  *(getattr(pool.cands, f) for f in ("temporal", "spatial", "rank", "xaxis", "keep")),
+                  *(getattr(pool.dense, f) for f in batch.Dense.__dataclass_fields__)]
+        if pool.tie is not None:
+            arrays.append(pool.tie)
+        parts = [a.tobytes() + repr((a.shape, a.dtype.str)).encode() for a in arrays]
+        parts.append(repr((tab.e_compute, tab.macs, scales.compute_energy, scales.compute_cycles, run.deadline,
+                           pool.seen, pool.next_pos, id(mine), id(start))).encode())  # (shared by equal capacities)
+        out.append(first.setdefault(hashlib.sha256(b"\0".join(parts)).digest(), i))
+    return out
 
 
 def _share(run: Run, mine: np.ndarray | None, f: np.ndarray, keeps: np.ndarray, sizes: np.ndarray,
