@@ -22,7 +22,7 @@ from sparsesweep.specs.ert import ert_from_doc
 from sparsesweep.specs.scheme import load_scheme, scheme_from_doc
 from sparsesweep.specs.workload import Layer, workload_from_doc
 from sparsesweep.tl import load_spec
-from sparsesweep.yamlio import YamlDoc, dump_yaml, parse_yaml
+from sparsesweep.yamlio import YamlDoc, dump_yaml, parse_yaml, parse_yaml_sections
 from test_invariants import TEMPLATE, points
 
 from conftest import GEMM_SHAPE
@@ -61,6 +61,33 @@ def test_any_text_parses_or_is_one_line_error(text):
     doc = _only_our_errors(parse_yaml, text, "fuzz.yaml")
     if doc is not None:
         assert isinstance(doc, YamlDoc)
+
+
+def _outcome(fn, text):
+    try:
+        doc = fn(text, "fuzz.yaml")
+    except SparsesweepError as exc:
+        return exc.one_line()
+    return repr(doc.data), sorted(doc.lines.items(), key=repr), sorted(doc.quoted, key=repr)
+
+
+SECTION = st.sampled_from(["a:", "b: 1", "a: 2", "c: &x [1, 2]", "d: *x", "e: 'q'", "f: |", "  text", "g:", "- 1",
+                           "  - 2", "  h: 3", "  'k': \"v\"", "i: {x: 1,", "j: 1}", "# note", "", "yes: 1", "true: 2",
+                           "null:", "k: \"multi", "  line\"", "l: !!set {a, b}", "m: >", "n:x"])
+
+
+@FUZZ
+@given(st.lists(st.one_of(SECTION, SECTION, HOSTILE), max_size=14).map("\n".join))
+def test_a_document_parsed_by_sections_is_the_one_parsed_whole(text):
+    """The sections parser (rendered points) gives the whole parse's data, lines, quoted scalars and
+    errors, whatever the text; a caller's changes to its data never reach a later parse."""
+    assert _outcome(parse_yaml_sections, text) == _outcome(parse_yaml, text)
+    doc = _only_our_errors(parse_yaml_sections, text, "fuzz.yaml")
+    if doc is not None and isinstance(doc.data, dict):
+        for value in doc.data.values():
+            if isinstance(value, (dict, list, set)):
+                value.clear()
+        assert _outcome(parse_yaml_sections, text) == _outcome(parse_yaml, text)
 
 
 @FUZZ

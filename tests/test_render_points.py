@@ -52,6 +52,24 @@ def test_points_render_and_load(scheme_name, sides, sparsity, layer):
     assert ("sparse_optimizations" in point.bundle.data) == (scheme_name != "dense")
 
 
+@pytest.mark.parametrize("scheme_name, sides", POINTS)
+def test_rendered_points_read_back_as_a_whole_parse_reads_them(scheme_name, sides):
+    """Rendered files are parsed by sections (shared between points); the bundle is the whole
+    parse's, line numbers included, and no point's data is another's."""
+    from sparsesweep.yamlio import parse_yaml
+
+    first = _render(scheme_name, sides, 0.5, "conv1")
+    again = _render(scheme_name, sides, 0.5, "conv1", smem_kib=256)
+    for point in (first, again):
+        for doc in {id(d): d for d in point.bundle.sources.values()}.values():
+            whole = parse_yaml(point.files[doc.path.name], doc.path)
+            assert (doc.data, dict(doc.lines), doc.quoted) == (whole.data, dict(whole.lines), whole.quoted)
+    assert first.bundle.data["problem"] == again.bundle.data["problem"]
+    assert first.bundle.data["problem"] is not again.bundle.data["problem"]
+    first.bundle.data["problem"]["instance"]["M"] = -1
+    assert again.bundle.data["problem"]["instance"]["M"] != -1
+
+
 @pytest.mark.parametrize("sparsity, nm, bits, k_block", [(0.5, "2:4", 2, 32), (0.667, "2:6", 3, 48),
                                                          (0.75, "2:8", 3, 64)])
 def test_structured_single_is_stc_flexible(sparsity, nm, bits, k_block):

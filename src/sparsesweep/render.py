@@ -32,7 +32,7 @@ from .specs.mapper import MapperSettings
 from .specs.paths import templates_dir
 from .specs.scheme import SchemeSpec, Sides
 from .specs.workload import Layer
-from .yamlio import YamlDoc, dump_yaml, parse_yaml
+from .yamlio import YamlDoc, dump_yaml, parse_yaml_sections
 
 INPUT_FILE = "input.yaml"
 ERT_FILE = "ERT.yaml"
@@ -240,7 +240,7 @@ def _render(folder: Path, template: str, context: Mapping[str, Any]) -> str:
 def _parse_rendered(text: str, name: str, file_name: str) -> YamlDoc:
     path = Path(name) / file_name
     try:
-        return parse_yaml(text, path)
+        return parse_yaml_sections(text, path)
     except SpecError as exc:
         raise SpecError(f"rendered {file_name} is not valid YAML: {exc.what}", file=path, line=exc.line,
                         fix="a template in templates/ produced it; check the template's indentation") from exc

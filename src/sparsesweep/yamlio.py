@@ -12,8 +12,10 @@ would silently keep the last one).  Untrusted input is bounded: a document large
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +96,17 @@ def parse_yaml(text: str, path: Path | str = "<string>") -> YamlDoc:
     if len(text) > MAX_DOCUMENT_BYTES:
         raise SpecError(f"document too large ({len(text) / 2**20:.1f} MiB, the limit is "
                         f"{MAX_DOCUMENT_BYTES // 2**20} MiB)", file=path, fix="split it or check it is the right file")
+    return _parse(text, path)[0]
+
+
+def _parse(text: str, path: Path) -> tuple[YamlDoc, int]:
+    """:func:`parse_yaml` and the number of nodes the document expands to."""
     loader = _SafeTaggedLoader(text)
+    size = 0
     try:
         node = loader.get_single_node()
         if node is not None:
-            _check_bounds(node, path)
+            size = _check_bounds(node, path)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -120,11 +128,12 @@ def parse_yaml(text: str, path: Path | str = "<string>") -> YamlDoc:
     quoted: set[KeyPath] = set()
     if node is not None:
         _index(node, (), lines, path, quoted)
-    return YamlDoc(path=path, data=data, lines=lines, quoted=frozenset(quoted))
+    return YamlDoc(path=path, data=data, lines=lines, quoted=frozenset(quoted)), size
 
 
-def _check_bounds(root: yaml.Node, path: Path) -> None:
-    """Refuse a node graph that expands to too many nodes (aliases share nodes) or nests too deep."""
+def _check_bounds(root: yaml.Node, path: Path) -> int:
+    """Refuse a node graph that expands to too many nodes (aliases share nodes) or nests too deep;
+    returns how many nodes it expands to."""
     sizes: dict[int, int] = {}
 
     def size(node: yaml.Node, depth: int) -> int:
@@ -145,7 +154,79 @@ def _check_bounds(root: yaml.Node, path: Path) -> None:
         sizes[id(node)] = total
         return total
 
-    size(root, 0)
+    return size(root, 0)
+
+
+# A top-level entry of a block mapping: a plain key at column 0, then ": " or the line's end.
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")  # line breaks to YAML besides \n (they would shift lines)
+_BLANK = re.compile(r" *(#.*)?$")
+_TOP_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:(?:[ \t]|$)")
+
+
+def parse_yaml_sections(text: str, path: Path | str = "<string>") -> YamlDoc:
+    """:func:`parse_yaml` of a document whose top level is a block mapping (a rendered point), parsing
+    each top-level entry's text once per process (memoised): the points of a sweep share most of
+    their sections (the same architecture, problem, constraints).  The result is the one
+    :func:`parse_yaml` gives (data, lines, quoted scalars, bounds); any document this cannot split
+    safely, or whose sections do not parse on their own, is parsed whole (so errors are the same)."""
+    path = Path(path)
+    plain = len(text) <= MAX_DOCUMENT_BYTES and not any(c in text for c in _OTHER_BREAKS)
+    blocks = _top_level_blocks(text) if plain else None
+    if not blocks:
+        return parse_yaml(text, path)
+    data: dict[Any, Any] = {}
+    lines: dict[KeyPath, int] = {}
+    quoted: set[KeyPath] = set()
+    nodes = 1
+    for offset, block in blocks:
+        try:
+            part, part_lines, part_quoted, size = _parse_section(block)
+        except SpecError:
+            return parse_yaml(text, path)
+        key = next(iter(part))
+        if key in data:  # a duplicate key: the whole document's error
+            return parse_yaml(text, path)
+        data[key] = _copied(part[key])
+        lines.update((k, line + offset) for k, line in part_lines)
+        quoted.update(part_quoted)
+        nodes += size - 1
+    if nodes > MAX_NODES:
+        return parse_yaml(text, path)
+    return YamlDoc(path=path, data=data, lines=lines, quoted=frozenset(quoted))
+
+
+def _top_level_blocks(text: str) -> list[tuple[int, str]] | None:
+    """(line offset, text) of each top-level entry, or None when a column-0 line is neither an entry's
+    plain key, a comment, a block sequence item nor blank (directives, document markers, tags, ...)."""
+    blocks: list[tuple[int, list[str]]] = []
+    for i, line in enumerate(text.split("\n")):
+        if _TOP_KEY.match(line):
+            blocks.append((i, [line]))
+        elif blocks and (line[:1] in ("", " ", "#") or (line[:1] == "-" and line[1:2] in ("", " "))):
+            blocks[-1][1].append(line)
+        elif blocks or not _BLANK.match(line):  # (before the first entry: only blank lines and comments)
+            return None
+    return [(offset, "\n".join(block)) for offset, block in blocks]
+
+
+@lru_cache(maxsize=512)
+def _parse_section(block: str) -> tuple[dict[Any, Any], tuple[tuple[KeyPath, int], ...], frozenset[KeyPath], int]:
+    """One top-level entry parsed alone: (data, lines, quoted, nodes); never hand out its data itself."""
+    doc, size = _parse(block, Path("<section>"))
+    if not isinstance(doc.data, dict) or len(doc.data) != 1:
+        raise SpecError("not one top-level entry")
+    return doc.data, tuple(doc.lines.items()), doc.quoted, size
+
+
+def _copied(value: Any) -> Any:
+    """A copy of parsed data (its mappings, lists and sets; the scalars are immutable)."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
+    return value
 
 
 def load_yaml(path: Path | str) -> YamlDoc:

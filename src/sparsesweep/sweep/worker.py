@@ -92,9 +92,10 @@ def render(job: RenderJob) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def bundle_data(name: str, files: Mapping[str, str]) -> dict[str, Any]:
     """The bundle data of stored rendered texts (parsed as the renderer parses them back)."""
-    from ..yamlio import parse_yaml
+    from ..yamlio import parse_yaml_sections
 
-    return dict(bundle_from_docs(name, [parse_yaml(text, Path(name) / file) for file, text in files.items()]).data)
+    return dict(bundle_from_docs(name, [parse_yaml_sections(text, Path(name) / file)
+                                        for file, text in files.items()]).data)
 
 
 def _search(task: SearchTask) -> dict[str, Any]:
