@@ -335,12 +335,26 @@ def check_all(summary: pd.DataFrame, reference: Mapping[str, Any],
                                if (~probes).any() else dual_act(rows).describe())
         if probes.any():  # named in each verdict's own row
             at = ", ".join(f"{s:g}" for s in sorted(set(rows.loc[probes, "sparsity"].astype(float))))
-            note = f"claim probe at {at} (added for this claim; probe column of summary.csv)"
+            note = (_memory_probe_note(rows, probes, claim.axis, at) if claim.axis
+                    else f"claim probe at {at} (added for this claim; probe column of summary.csv)")
             result = replace(result, parts=tuple(replace(p, points=f"{p.points}; {note}" if p.points else note)
                                                  if p.holds is not None
                                                  else p for p in result.parts))
         out.append((claim, result))
     return out
+
+
+def _memory_probe_note(rows: pd.DataFrame, probes: pd.Series, axis: str, at: str) -> str:
+    """What a memory probe (see .memprobes) evaluated: its parameter's values, sparsity, designs and layers."""
+    column = axis_column(rows.columns, axis)
+    probed = rows[probes]
+    values = sorted(set(pd.to_numeric(probed[column], errors="coerce").dropna())) if column in rows.columns else []
+    shown = ", ".join(f"x{v:g}" if column != axis else f"{v:g}" for v in values)
+    designs = ", ".join(dict.fromkeys(f"{k} {sd}" for k, sd in zip(probed["kind"], probed["sides"])))
+    layers = int(probed["layers"].max()) if "layers" in probed.columns and len(probed) else 0
+    return (f"claim probe: {axis} {shown} against the grid's x1 points, at sparsity {at}, {designs}, "
+            f"{layers} layers each, every other parameter at its reference (added for this claim; probe column of "
+            "summary.csv)")
 
 
 def with_act_note(result: ClaimResult, act: str) -> ClaimResult:

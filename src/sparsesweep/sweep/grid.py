@@ -113,6 +113,7 @@ class Grid:
     designs: dict[str, dict[str, ArchSpec]] = field(default_factory=dict)  # variant label -> topology -> arch
     paired: dict[str, str] = field(default_factory=dict)  # column that follows -> the column it moves with
     inputs: tuple[Path, ...] = ()  # the workload and scheme files read (provenance; archs are in designs)
+    held: dict[str, Any] = field(default_factory=dict)  # column memory probes vary -> every other point's value
 
 
 def build_grid(config: SweepConfig) -> Grid:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import bounds as bounds_mod
 from .claims import axis_column, check_all
+from .memprobes import fill_held, is_memory_probe, probe_energies
 from .report import write_report
 from .runner import SweepRun
 from .tables import common_layers, results_frame, summary_frame
@@ -81,15 +82,21 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
     from .designplots import layers_plot, plot_title, variants_plot, variants_section
 
     out.mkdir(parents=True, exist_ok=True)
-    axes, reference = list(run.grid.axes), run.grid.reference
-    results = results_frame(run.outcomes, axes, run.backend, run.options.objective, root)
-    summary = summary_frame(results, axes)
+    axes, reference, held = list(run.grid.axes), run.grid.reference, run.grid.held
+    tabled = axes + [c for c in held if c not in axes]  # memory probes' columns too (see .memprobes)
+    everything = results_frame(run.outcomes, tabled, run.backend, run.options.objective, root)
+    if held:
+        fill_held(everything, run.outcomes, held)
     lanes = {arch.name: arch.cores * arch.pes_per_core for arch in run.grid.archs.values()}
-    violations = bounds_mod.check_rows(results, axes, lanes)
-    results.insert(results.columns.get_loc("status") + 1, "bound_violations",
-                   bounds_mod.violations_column(results, violations))
-    results.to_csv(out / RESULTS, index=False)
-    summary.to_csv(out / SUMMARY, index=False)
+    violations = bounds_mod.check_rows(everything, tabled, lanes)
+    everything.insert(everything.columns.get_loc("status") + 1, "bound_violations",
+                      bounds_mod.violations_column(everything, violations))
+    everything.to_csv(out / RESULTS, index=False)
+    summary_frame(everything, tabled).to_csv(out / SUMMARY, index=False)
+    # Memory probes sit off the reference setting: only their claims read them (below).
+    off = is_memory_probe(everything)
+    results = everything[~off] if off.any() else everything
+    summary = summary_frame(results, axes)
     # With several design variants, the claims, totals and standard plots use the first; the
     # variants are compared in their own plot and report section.
     first = results["variant"].iloc[0] if len(results) else None
@@ -103,11 +110,17 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
                           variants_plot(summary[summary["probe"].isna()], reference, out / "variants_energy.png",
                                         title)) if p]
     own_summary = summary_frame(own, axes) if own is not results else summary
-    checked = check_all(own_summary, reference, bases)
-    report = write_report(out / REPORT, run, results, own_summary, checked, plots, command, root,
+    memory = Bases(everything[everything["variant"].eq(first)], tabled, {**reference, **held}) if off.any() else None
+
+    def basis(axis: str | None) -> Bases:  # a memory claim judged on its probes reads them and their column
+        return memory if memory is not None and axis is not None and axis_column(tabled, axis) in held else bases
+
+    checked = check_all(own_summary, reference, lambda axis: basis(axis)(axis))
+    report = write_report(out / REPORT, run, everything, own_summary, checked, plots, command, root,
                           basis=bases(None) if bases.left_out[None] else None, scope=bases.scope(),
                           extra=[variants_section(summary, reference)], violations=violations,
-                          layers=lambda axis: bases.note(axis) or _layers_used(run, results))
+                          layers=lambda axis: basis(axis).note(axis) or _layers_used(run, results),
+                          energies=probe_energies(everything, run))
     stats = {**asdict(run.stats), "bound_violations": len(violations),
              "claims": {c.id: {p.scope: p.holds for p in r.parts} or r.holds for c, r in checked}}
     (out / RUN_STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")

@@ -36,10 +36,11 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
                  checked: list[tuple[Claim, ClaimResult]], plots: Sequence[Path], command: str,
                  root: Path | None = None, basis: pd.DataFrame | None = None, scope: str = "",
                  extra: Sequence[str | None] = (), violations: Sequence[Violation] = (),
-                 layers: Callable[[str | None], str] | None = None) -> Path:
+                 layers: Callable[[str | None], str] | None = None, energies: Mapping[str, str] | None = None) -> Path:
     """``basis``: the totals over the layers every point at the reference setting evaluated, when some
     failed; ``scope``: which layers the claims and plots left out; ``extra``: more sections (e.g. the
-    design variants), placed before the plots."""
+    design variants), placed before the plots; ``energies``: claim id -> the energies its verdict read,
+    when not only the sweep's (memory claims judged on memory probes)."""
     grid = run.grid
     parts = [f"# Sparsity sweep: {grid.workload.name}", "", f"Command: `{command}`", "",
              _setup(run, results, root), views.failures_by_cause(results, md_table), _bounds(results, violations),
@@ -48,8 +49,8 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
                      "setting.") if basis is not None else None,
              _claims(checked, scope, views.computes_performed(basis if basis is not None else summary, grid.reference,
                                                               md_table), layers, _energy_label(run),
-                     views.study_options(run, root, _rel)),
-             views.per_layer(results, grid.reference, md_table), _model_notes(summary, grid.reference), *extra,
+                     views.study_options(run, root, _rel), energies),
+             views.per_layer(results, {**grid.reference, **grid.held}, md_table), _model_notes(summary, grid.reference), *extra,
              _plots(plots, path.parent), views.provenance(grid, results, root, md_table, _rel), _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
     return path
@@ -190,14 +191,16 @@ def _energy_label(run: SweepRun) -> str:
 
 
 def _claims(checked: list[tuple[Claim, ClaimResult]], scope: str = "", why: str = "",
-            layers: Callable[[str | None], str] | None = None, energy: str = "", study: str = "") -> str:
+            layers: Callable[[str | None], str] | None = None, energy: str = "", study: str = "",
+            energies: Mapping[str, str] | None = None) -> str:
     """``study``: this sweep's own options, carried into every suggested command (see views.study_options)."""
     rows = []
     for c, r in checked:
         used = layers(c.axis) if layers else "all"
         for part in r.parts or ():
             # memory claims depend on how per-access energy follows size: each states the source it used
-            source = f" [energy source: {energy}]" if c.axis and energy and part.holds is not None else ""
+            label = (energies or {}).get(c.id, energy)
+            source = f" [energy source: {label}]" if c.axis and label and part.holds is not None else ""
             rows.append((c.text, part.scope, VERDICT[part.holds], views.with_study(part.evidence, study) + source,
                          part.threshold or "-",
                          used, part.points or "-"))

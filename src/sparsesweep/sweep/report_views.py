@@ -40,7 +40,8 @@ def per_layer(results: pd.DataFrame, reference: Mapping[str, Any], table: Table)
     for (label, s), group in groups:  # designs in sweep order, each by sparsity (break-even points in place)
         ratio = (group.set_index("layer")["energy_pj"].astype(float) / dense).dropna().sort_values()
         lose = ratio[ratio >= 1]
-        out.append((label, f"{s:g}", f"{int((ratio < 1).sum())} of {len(ratio)}",
+        probe = "probe" in group.columns and bool(group["probe"].notna().all())  # added for one claim only
+        out.append((label, f"{s:g}" + (" (claim probe)" if probe else ""), f"{int((ratio < 1).sum())} of {len(ratio)}",
                     ", ".join(f"{k} ({v:.2f})" for k, v in lose.items()) or "none",
                     f"{ratio.index[0]} ({ratio.iloc[0]:.2f})", f"{ratio.index[-1]} ({ratio.iloc[-1]:.2f})"))
     return "\n".join(["## Per layer", "",

@@ -133,6 +133,12 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
             more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
             progress=False, executor_factory=lambda: make_executor(options.jobs, options.dask),
             fingerprint=fingerprint, energy=energy, render_in_workers=local))
+        from .memprobes import probe as probe_memory
+
+        run = probe_memory(run, lambda more, plan: run_grid(
+            more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
+            progress=False, executor_factory=lambda: make_executor(options.jobs, options.dask),
+            fingerprint=fingerprint, energy=plan, render_in_workers=local), options.energy)
     if store.dropped:  # the break-even points' records included
         print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
               f"{store.dropped[0]})", file=sys.stderr)
