@@ -64,12 +64,15 @@ def test_a_sweep_writes_tables_plots_report_and_point_inputs(tmp_path, cache, ca
         assert text in report
     results = pd.read_csv(out / "results.csv")
     assert "smem_kib,lrf_metadata_bits" in (out / "results.csv").read_text().splitlines()[0]
-    grid = results[results["sparsity"].isin([0, 0.5, 0.75])]
-    probed = results[results["probe"].notna()]  # claim probes: convergence (0.875) and low sparsity (0.2)
+    memory = results["probe"].eq("metadata_ram_changes_nothing")  # the one memory parameter not swept, at x2
+    grid = results[results["sparsity"].isin([0, 0.5, 0.75]) & ~memory]
+    probed = results[results["probe"].notna() & ~memory]  # claim probes: convergence (0.875) and low sparsity (0.2)
     extra = results[~results["sparsity"].isin([0, 0.5, 0.75]) & results["probe"].isna()]  # break-even points
     assert len(grid) == 2 * 11 * 4 and len(extra) and extra["kind"].eq("unstructured").all()
     assert set(probed["sparsity"]) == {0.2, 0.875} and not probed["kind"].eq("dense").any()
-    for rows in (extra, probed):  # at the reference setting
+    assert memory.sum() == 2 * 4 and set(results.loc[memory, "sparsity"]) == {0.75}
+    assert set(results["smem_metadata_kib_factor"]) == {1.0, 2.0}
+    for rows in (extra, probed, results[memory]):  # at the reference setting
         assert rows["smem_kib"].eq(256).all() and rows["lrf_metadata_bits"].eq(8).all()
     assert len(list((out / "points").iterdir())) == len(results)
     stats = json.loads((out / "run.json").read_text())
