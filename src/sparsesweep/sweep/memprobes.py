@@ -14,8 +14,9 @@ as x2 (4 designs x the layers).
 
 A probe point differs from its reference point in that one parameter only (its id ends in
 ``-<name>_factor2``); it gets its own mapping search (a smaller or larger memory changes which
-tiles fit), and the probe points of one layer and design (one per parameter) are searched together,
-sharing their mapspace scan.  Their energies come from the source a ``--set`` of the parameter
+tiles fit).  The probe points of one layer and design (one per parameter) go to one worker together,
+which shares their mapspace scan where their mapspaces and access models agree (seldom: each
+parameter changes them differently, and the x1 point was searched in the grid's round).  Their energies come from the source a ``--set`` of the parameter
 would use (``--energy`` when given, else ``scaled``: the pinned tables x the component models'
 ratio, equal to the pinned tables at x1), unless that source does not reproduce the sweep's own
 tables at x1 (then the sweep's source, so that x1 and x2 are priced alike).
