@@ -16,10 +16,11 @@ A probe point differs from its reference point in that one parameter only (its i
 ``-<name>_factor2``); it gets its own mapping search (a smaller or larger memory changes which
 tiles fit).  The probe points of one layer and design (one per parameter) go to one worker together,
 which shares their mapspace scan where their mapspaces and access models agree (seldom: each
-parameter changes them differently, and the x1 point was searched in the grid's round).  Their energies come from the source a ``--set`` of the parameter
-would use (``--energy`` when given, else ``scaled``: the pinned tables x the component models'
-ratio, equal to the pinned tables at x1), unless that source does not reproduce the sweep's own
-tables at x1 (then the sweep's source, so that x1 and x2 are priced alike).
+parameter changes them differently, and the x1 point was searched in the grid's round).  Their
+energies come from the source a ``--set`` of the parameter would use (``--energy`` when given, else
+``scaled``: the pinned tables x the component models' ratio, equal to the pinned tables at x1),
+unless that source does not reproduce the sweep's own tables at x1 (then the sweep's source, so
+that x1 and x2 are priced alike).
 
 Probe rows are rows of ``results.csv`` and ``summary.csv`` marked in the ``probe`` column with their
 claim, with the parameter's column (``<name>_factor``: 1 on every other row, 2 on theirs; the grid's

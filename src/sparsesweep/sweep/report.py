@@ -50,7 +50,8 @@ def write_report(path: Path, run: SweepRun, results: pd.DataFrame, summary: pd.D
              _claims(checked, scope, views.computes_performed(basis if basis is not None else summary, grid.reference,
                                                               md_table), layers, _energy_label(run),
                      views.study_options(run, root, _rel), energies),
-             views.per_layer(results, {**grid.reference, **grid.held}, md_table), _model_notes(summary, grid.reference), *extra,
+             views.per_layer(results, {**grid.reference, **grid.held}, md_table),  # memory probes: off the reference
+             _model_notes(summary, grid.reference), *extra,
              _plots(plots, path.parent), views.provenance(grid, results, root, md_table, _rel), _rerun(results)]
     path.write_text("\n".join(p for p in parts if p is not None) + "\n", encoding="utf-8")
     return path
