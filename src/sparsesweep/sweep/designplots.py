@@ -16,17 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .claims import at_reference  # noqa: E402
-from .plots import legend  # noqa: E402
-from .tables import variant_labels  # noqa: E402
+from .claims import at_reference
+from .plots import legend, pyplot
+from .tables import variant_labels
 
 DPI = 110
 
@@ -57,7 +52,7 @@ def layers_plot(results: pd.DataFrame, reference: Mapping[str, Any], path: Path,
     layers = list(dict.fromkeys(results["layer"]))
     panels = [(v, s) for v in dict.fromkeys(rows["variant"]) for s in sorted(rows["sparsity"].unique()) if s > 0]
     designs = [lb for lb in dict.fromkeys(rows["label"]) if lb != "dense"]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(max(6.4, 0.42 * len(layers) * max(1, len(designs)) / 2 + 2),
+    fig, axes = pyplot().subplots(len(panels), 1, figsize=(max(6.4, 0.42 * len(layers) * max(1, len(designs)) / 2 + 2),
                                                       2.9 * len(panels) + 0.8), squeeze=False, sharex=True)
     width = 0.8 / max(1, len(designs))
     for ax, (variant, sparsity) in zip(axes[:, 0], panels):
@@ -87,7 +82,7 @@ def variants_plot(summary: pd.DataFrame, reference: Mapping[str, Any], path: Pat
     base = float(first_dense.iloc[0]) if len(first_dense) else float("nan")
     groups = list(dict.fromkeys(zip(rows["label"], rows["sparsity"])))
     energy = rows.set_index(["label", "sparsity", "variant"])["energy_pj"].to_dict()
-    fig, ax = plt.subplots(figsize=(max(6.4, 0.5 * len(groups) * len(variants) + 2), 4.4))
+    fig, ax = pyplot().subplots(figsize=(max(6.4, 0.5 * len(groups) * len(variants) + 2), 4.4))
     width = 0.8 / len(variants)
     for i, variant in enumerate(variants):
         xs = np.arange(len(groups)) + (i - (len(variants) - 1) / 2) * width
@@ -137,5 +132,5 @@ def _save(fig: Any, path: Path, title: str) -> Path:
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    pyplot().close(fig)
     return path

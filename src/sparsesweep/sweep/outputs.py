@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import bounds as bounds_mod
 from .claims import axis_column, check_all
+from .figcache import FigureCache
 from .memprobes import fill_held, is_memory_probe, probe_energies
 from .report import write_report
 from .runner import SweepRun
@@ -75,10 +76,11 @@ def _layers_used(run: SweepRun, results: pd.DataFrame) -> str:
     return f"all {swept}" if swept >= total else f"{swept} of {total} (--layers)"
 
 
-def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = None) -> list[Path]:
-    """``results.csv``, ``summary.csv``, the plots, ``report.md`` and ``run.json``; returns the paths."""
-    from .plots import write_plots  # matplotlib only when there is something to draw
-
+def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = None,
+                  figures: FigureCache | None = None) -> list[Path]:
+    """``results.csv``, ``summary.csv``, the plots, ``report.md`` and ``run.json``; returns the paths.
+    ``figures``: where plots drawn from the same tables before are kept (default: none, draw them)."""
+    from . import plots as plots_module  # matplotlib only when there is something to draw
     from .designplots import layers_plot, plot_title, variants_plot, variants_section
 
     out.mkdir(parents=True, exist_ok=True)
@@ -105,10 +107,14 @@ def write_outputs(run: SweepRun, out: Path, command: str, root: Path | None = No
     title = plot_title(run.grid.workload.name, results)
     probed = results["probe"].notna()  # claim probes are read by their claims only, not drawn
     plain = Bases(own[~probed[own.index]], axes, reference) if probed.any() else bases
-    plots = write_plots(plain, reference, out, title)
-    plots += [p for p in (layers_plot(results[~probed], reference, out / "layers_energy.png", title),
-                          variants_plot(summary[summary["probe"].isna()], reference, out / "variants_energy.png",
-                                        title)) if p]
+    figures = figures or FigureCache(None)
+    drawn = [plain(None), *(plain(axis) for axis in reference), [plain.note(a) for a in (None, *reference)]]
+    plots = figures.draw(out, ["sweep plots", drawn, reference, title],
+                         lambda: plots_module.write_plots(plain, reference, out, title))
+    layer_rows, variant_rows = results[~probed], summary[summary["probe"].isna()]
+    plots += figures.draw(out, ["layers and variants", layer_rows, variant_rows, reference, title], lambda: [
+        p for p in (layers_plot(layer_rows, reference, out / "layers_energy.png", title),
+                    variants_plot(variant_rows, reference, out / "variants_energy.png", title)) if p])
     own_summary = summary_frame(own, axes) if own is not results else summary
     memory = Bases(everything[everything["variant"].eq(first)], tabled, {**reference, **held}) if off.any() else None
 

@@ -24,20 +24,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .claims import at_reference  # noqa: E402
-from .tables import variant_labels  # noqa: E402
+from .claims import at_reference
+from .tables import variant_labels
 
 DPI = 110
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 JOIN = {"ls": ":", "lw": 0.9}  # lines between evaluated points only guide the eye
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, imported on the first drawing (a warm sweep whose
+    plots come from the store never imports it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 class Bases(Protocol):
@@ -83,7 +89,7 @@ def _labelled(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _vs_sparsity(rows: pd.DataFrame, metric: str, ylabel: str) -> Any:
     rows = _labelled(rows)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     ax.axhline(1.0, color="grey", lw=1, ls="--", label="own hardware at sparsity 0" if "own" in metric else "dense")
     own = rows[rows["sparsity"].eq(0) & ~rows["kind"].eq("dense")].drop_duplicates("scheme")
     zero = dict(zip(own["scheme"], own[metric].astype(float)))
@@ -123,7 +129,7 @@ def _breakdown(rows: pd.DataFrame) -> Any:
     dense = rows.loc[rows["kind"].eq("dense"), "energy_pj"]
     base = float(dense.iloc[0]) if len(dense) else float("nan")
     names = [lb if lb == "dense" else f"{lb} {s:g}" for lb, s in zip(rows["label"], rows["sparsity"])]
-    fig, ax = plt.subplots(figsize=(max(6.4, 0.55 * len(rows) + 2), 4.4))
+    fig, ax = pyplot().subplots(figsize=(max(6.4, 0.55 * len(rows) + 2), 4.4))
     bottom = np.zeros(len(rows))
     for level in levels:
         values = rows[level].astype(float).fillna(0).to_numpy() / base
@@ -147,7 +153,7 @@ def _along(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> tu
 
 def _axis(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any:
     rows, base, sparsities = _along(summary, reference, axis)
-    fig, axes = plt.subplots(1, len(sparsities), figsize=(3.6 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
+    fig, axes = pyplot().subplots(1, len(sparsities), figsize=(3.6 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
     for ax, s in zip(axes[0], sparsities):
         panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
         for i, (label, group) in enumerate(panel.groupby("label", sort=False)):
@@ -172,7 +178,7 @@ def _changes_area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str
 
 def _area(summary: pd.DataFrame, reference: Mapping[str, Any], axis: str) -> Any:
     rows, base, sparsities = _along(summary, reference, axis)
-    fig, axes = plt.subplots(1, len(sparsities), figsize=(3.8 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
+    fig, axes = pyplot().subplots(1, len(sparsities), figsize=(3.8 * len(sparsities) + 1, 3.8), squeeze=False, sharey=True)
     for ax, s in zip(axes[0], sparsities):
         panel = rows[rows["sparsity"].eq(s) | rows["kind"].eq("dense")]
         for i, (label, group) in enumerate(panel.groupby("label", sort=False)):
@@ -201,5 +207,5 @@ def _save(fig: Any, path: Path, scope: str) -> Path:
         fig.suptitle(scope, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    pyplot().close(fig)
     return path

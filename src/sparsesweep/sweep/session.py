@@ -120,6 +120,7 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
                    executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
                    fingerprint=fingerprint, energy=energy, render_in_workers=local)
     from .breakeven import refine
+    from .figcache import FigureCache
     from .outputs import write_outputs
 
     run = run if not options.break_even else refine(run, lambda more: run_grid(
@@ -139,16 +140,21 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
             more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
             progress=False, executor_factory=lambda: make_executor(options.jobs, options.dask),
             fingerprint=fingerprint, energy=plan, render_in_workers=local), options.energy)
-    if store.dropped:  # the break-even points' records included
-        print(f"warning: dropped {len(store.dropped)} damaged cache record(s) and recomputed their points (first: "
+    dropped = len(store.dropped)
+    if dropped:  # the break-even points' records included
+        print(f"warning: dropped {dropped} damaged cache record(s) and recomputed their points (first: "
               f"{store.dropped[0]})", file=sys.stderr)
     try:
-        files = outdir.publish(lambda staging: write_outputs(run, staging, command, _root()),
+        figures = FigureCache(None if store.private else store)  # --no-cache draws every plot
+        files = outdir.publish(lambda staging: write_outputs(run, staging, command, _root(), figures),
                                [p.id for p in run.grid.points])
     except OSError as exc:
         raise SpecError(f"cannot write the outputs: {exc.strerror or exc}", file=out, key="--out",
                         fix="free some space or choose another --out; every point is cached, rerun to write them; "
                             "the previous outputs are untouched") from None
+    if len(store.dropped) > dropped:
+        print(f"warning: dropped {len(store.dropped) - dropped} damaged plot record(s) and drew the plots again "
+              f"(first: {store.dropped[dropped]})", file=sys.stderr)
     if store.private:
         store.remove()
     return SweepOutput(run=run, out=out, files=files)

@@ -5,7 +5,8 @@ Two kinds of record, each in its own sub-folder and named by its key (see :mod:`
 * ``specs/<spec_key>.json``: a rendered point (its input hash, ``info()``, warnings and the texts
   of its Timeloop inputs), so a warm sweep need not render again;
 * ``results/<result_key>.json``: the outcome of the point's mapping search (status, mapping,
-  result or error).
+  result or error);
+* ``figures/<key>.json``: plots drawn from the sweep's tables (see :mod:`.figcache`).
 
 Every record is written to a temporary file and renamed into place, so a sweep killed at any
 moment (SIGINT or SIGKILL) leaves complete records or none.  Every record carries a checksum and what
@@ -67,7 +68,7 @@ class Store:
     def open(cls, root: Path, *, private: bool = False) -> Store:
         store = cls(Path(root) / FORMAT, private=private)
         try:
-            for kind in ("specs", "results"):
+            for kind in ("specs", "results", "figures"):
                 (store.root / kind).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SpecError(f"cannot create the sweep cache: {exc.strerror or exc}", file=root,
@@ -88,6 +89,12 @@ class Store:
 
     def put_result(self, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
         self._write("results", made_for, record)
+
+    def get_figures(self, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
+        return self._read("figures", made_for, check)
+
+    def put_figures(self, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+        self._write("figures", made_for, record)
 
     def count(self, kind: str = "results") -> int:
         return sum(1 for _ in (self.root / kind).glob("*/*.json"))
