@@ -52,33 +52,48 @@ def input_hash(files: Mapping[str, str]) -> str:
     return h.hexdigest()
 
 
-def file_digest(path: Path, memo: dict[Path, str]) -> str:
+def file_digest(path: Path, memo: dict[Any, Any]) -> str:
     """SHA-256 of a file's bytes (memoised per sweep in ``memo``)."""
     if path not in memo:
         memo[path] = hashlib.sha256(path.read_bytes()).hexdigest()
     return memo[path]
 
 
-def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str],
+def spec_key(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Any, Any],
              energies: Mapping[str, Any] | None = None) -> str:
     """``energies``: the point's energy source and ERT when they come from the sweep's energy plan."""
     return digest(spec_payload(point, mapper, fingerprint, memo, energies))
 
 
-def spec_payload(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Path, str],
+def spec_payload(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Any, Any],
                  energies: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Everything a point's rendering depends on (its ``spec_key`` is the digest of this)."""
+    """Everything a point's rendering depends on (its ``spec_key`` is the digest of this).  ``memo``
+    (one per sweep) keeps the JSON of the arch, layer, scheme and mapper objects the points share."""
     variant = point.variant
     extra: dict[str, Any] = {"energies": energies} if energies is not None else {}
     if variant.act_from_workload:
         extra["act_from_workload"] = True
+    dense = variant.scheme.kind == "dense"
+    ert = _memo(memo, ("ert", dense), point.arch, lambda: file_digest(point.arch.ert_path(dense=dense), memo))
     return ({**extra,
-        "arch": point.arch.model_dump(mode="json"),
-        "ert": file_digest(point.arch.ert_path(dense=variant.scheme.kind == "dense"), memo),
-        "layer": point.layer.model_dump(mode="json"), "scheme": variant.scheme.model_dump(mode="json"),
+        "arch": _dump(memo, point.arch), "ert": ert, "layer": _dump(memo, point.layer),
+        "scheme": _dump(memo, variant.scheme),
         "sides": variant.sides, "sparsity": variant.sparsity, "act_sparsity": variant.act_sparsity,
-        "mapper": mapper.model_dump(mode="json"), "code": fingerprint,
+        "mapper": _dump(memo, mapper), "code": fingerprint,
     })
+
+
+def _dump(memo: dict[Any, Any], model: Any) -> Any:
+    """``model.model_dump(mode="json")``, once per object and sweep (specs are immutable once built)."""
+    return _memo(memo, "dump", model, lambda: model.model_dump(mode="json"))
+
+
+def _memo(memo: dict[Any, Any], what: Any, obj: Any, make: Any) -> Any:
+    slot = (what, id(obj))
+    held = memo.get(slot)
+    if held is None or held[0] is not obj:  # (the object is held, so its id is not reused meanwhile)
+        held = memo[slot] = (obj, make())
+    return held[1]
 
 
 def result_key(inputs: str, backend: str, options: SearchOptions, fingerprint: str) -> str:

@@ -10,6 +10,7 @@ that are already up to date.  Which folders a sweep may remove is recorded by :m
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ def point_dir(out: Path, point_id: str) -> Path:
 
 def is_current(out: Path, point_id: str, key: str, status: str) -> bool:
     try:
-        marker = json.loads((point_dir(out, point_id) / MARKER).read_text(encoding="utf-8"))
+        with open(os.path.join(out, POINTS, point_id, MARKER), "rb") as handle:  # (once per point: no pathlib)
+            marker = json.loads(handle.read())
     except (OSError, ValueError):
         return False
     return isinstance(marker, dict) and marker.get("key") == key and marker.get("status") == status

@@ -57,6 +57,8 @@ class Outcome:
     spec: dict[str, Any] | None  # the stored rendering (None when rendering failed)
     record: dict[str, Any]  # status, mapping, result or error
     cached: bool
+    rows: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)  # its table rows,
+    # kept by tables.results_frame (the break-even rounds, the probes and the outputs each tabulate every point)
 
 
 @dataclass
@@ -159,7 +161,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
     stats = RunStats(total=len(grid.points))
     fingerprint = fingerprint or keys.code_fingerprint()
     mapper = mapper_settings(options.objective)
-    memo: dict[Path, str] = {}
+    memo: dict[Any, Any] = {}  # file digests and specs' JSON, shared by the points' keys
     outcomes: dict[str, Outcome] = {}
     # handle -> the entries of its group, each with the executor that holds it
     pending: dict[Handle, list[tuple[Entry, Executor]]] = {}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -104,25 +105,31 @@ class Store:
         shutil.rmtree(self.root.parent if self.private else self.root, ignore_errors=True)
 
     # ---- internals ------------------------------------------------------------------------
-    def _path(self, kind: str, key: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}.json"
+    def _path(self, kind: str, key: str) -> str:
+        return os.path.join(self._root_text, kind, key[:2], f"{key}.json")
+
+    @property
+    def _root_text(self) -> str:
+        return str(self.root)
 
     def _read(self, kind: str, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
-        key = payload_key(made_for)
+        key, made_text = _payload_key_text(made_for)
         path = self._path(kind, key)
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                raw = handle.read()
         except OSError:
             return None
         try:
-            data = json.loads(text)
+            data = json.loads(raw)
         except ValueError:
             data = None
         if not isinstance(data, dict) or data.get("key") != key:
             problem: str | None = "not a record of its key (damaged or not ours)"
-        elif data.get("digest") != record_digest({k: v for k, v in data.items() if k not in ("key", "digest")}):
+        elif not (signed := _signed_as_written(raw, data)) and data.get("digest") != record_digest(
+                {k: v for k, v in data.items() if k not in ("key", "digest")}):
             problem = "its content does not match its checksum (edited or damaged)"
-        elif _key_or_none(data.get("for")) != key:
+        elif not _same_payload(data.get("for"), made_for, made_text) and _key_or_none(data.get("for")) != key:
             problem = "it was not made for the inputs it would be served for (its 'for' does not give its key)"
         else:
             try:
@@ -131,15 +138,21 @@ class Store:
                 problem = f"malformed ({type(exc).__name__}: {exc})"
         if problem:
             self.dropped.append(f"{path}: {' '.join(problem.split())[:160]}")
-            path.unlink(missing_ok=True)
+            Path(path).unlink(missing_ok=True)
             return None
+        if not signed:  # sound, but in an earlier layout: rewrite it so that the next read is quick
+            try:
+                write_text_atomic(Path(path), signed_text({k: v for k, v in data.items() if k not in ("key", "digest")},
+                                                          key), prefix=f".{key[:16]}.")
+            except (OSError, TypeError, ValueError):
+                pass
         return data
 
     def _write(self, kind: str, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
         key = payload_key(made_for)
-        path = self._path(kind, key)
+        path = Path(self._path(kind, key))
         body = {**{k: v for k, v in record.items() if k not in ("key", "digest")}, "for": made_for}
-        text = json.dumps({**body, "key": key, "digest": record_digest(body)}, separators=(",", ":"), allow_nan=True)
+        text = signed_text(body, key)
         try:
             write_text_atomic(path, text, prefix=f".{key[:16]}.")
         except OSError as exc:
@@ -159,8 +172,19 @@ class Store:
 
 def payload_key(payload: Any) -> str:
     """SHA-256 (hex) of a JSON-able value, independent of dict order: the key of what a record is for."""
+    return _payload_key_text(payload)[0]
+
+
+def _payload_key_text(payload: Any) -> tuple[str, str]:
+    """The key of ``payload`` and the canonical JSON text it hashes."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest(), text
+
+
+def _same_payload(stored: Any, made_for: Mapping[str, Any], made_text: str) -> bool:
+    """True when a record's ``for`` is ``made_for`` as JSON reads it back (then it gives its key; False:
+    compare the keys)."""
+    return stored == made_for or stored == json.loads(made_text)
 
 
 def _key_or_none(payload: Any) -> str | None:
@@ -172,5 +196,34 @@ def _key_or_none(payload: Any) -> str | None:
 
 def record_digest(body: Mapping[str, Any]) -> str:
     """Checksum of a record's content (catches edits and damage, not a security measure)."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return _digest_of(_canonical(body))
+
+
+def _canonical(body: Mapping[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def _digest_of(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()[:32]
+
+
+# A record as the store writes it: its content in canonical form (the text the checksum hashes), then
+# its key and checksum.  Reading such a file checks the checksum on its bytes, without re-encoding.
+_SIGNATURE = re.compile(rb',"key":"([0-9a-f]{64})","digest":"([0-9a-f]{32})"}\s*\Z')
+
+
+def signed_text(body: Mapping[str, Any], key: str) -> str:
+    """A record's file: ``body`` (canonical JSON) with its ``key`` and checksum appended."""
+    text = _canonical(body)
+    return f'{text[:-1]},"key":"{key}","digest":"{_digest_of(text)}"}}' if text != "{}" else \
+        json.dumps({"key": key, "digest": _digest_of(text)})
+
+
+def _signed_as_written(raw: bytes, data: dict[str, Any]) -> bool:
+    """True when ``raw`` is a record as :func:`signed_text` writes it and its content bytes give its
+    checksum (the same check as :func:`record_digest` on the parsed content: canonical JSON reads back
+    to the same values).  False means: check the slow way (a record another writer or version wrote)."""
+    found = _SIGNATURE.search(raw, max(0, len(raw) - 200))
+    if found is None or found.group(1).decode() != data.get("key") or found.group(2).decode() != data.get("digest"):
+        return False
+    return _digest_of(raw[:found.start()] + b"}") == found.group(2).decode()

@@ -50,8 +50,9 @@ def level_columns(levels: Sequence[str]) -> list[str]:
 def results_frame(outcomes: Sequence[Outcome], axes: Sequence[str], backend: str, objective: str,
                   root: Path | None = None) -> pd.DataFrame:
     """One row per outcome, in the given order (see the module docs for the columns)."""
-    rows = [_row(o, backend, objective, root) for o in outcomes]
-    levels = sorted({k.split(".", 1)[1] for row in rows for k in row if k.startswith("energy_pj.")})
+    made = [_row_of(o, backend, objective, root) for o in outcomes]
+    rows = [row for row, _ in made]
+    levels = sorted(set().union(*(names for _, names in made)))
     columns = [*HEAD, *_axis_columns(axes), "status", "energy_pj", "cycles", *COMPUTES, *level_columns(levels), *TAIL]
     frame = pd.DataFrame(rows, columns=columns)
     for col in ("cycles", *COMPUTES, "M", "N", "K", "macs", "macs_orig"):
@@ -149,6 +150,16 @@ def variant_labels(rows: pd.DataFrame) -> list[str]:
     crossed = bool((grid["sides"].eq("dual") & act.notna() & differs).any())
     return [variant_label(r.kind, r.scheme, r.sides, r.act_sparsity, None if crossed else r.sparsity)
             for r in rows.itertuples()]
+
+
+def _row_of(outcome: Outcome, backend: str, objective: str, root: Path | None) -> tuple[dict[str, Any], frozenset[str]]:
+    """:func:`_row` and its levels, once per outcome (outcomes do not change; the row is never modified)."""
+    known = outcome.rows.get((backend, objective, root))
+    if known is None:
+        row = _row(outcome, backend, objective, root)
+        levels = frozenset(k.split(".", 1)[1] for k in row if k.startswith("energy_pj."))
+        known = outcome.rows[(backend, objective, root)] = (row, levels)
+    return known
 
 
 def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> dict[str, Any]:
