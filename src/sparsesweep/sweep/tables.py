@@ -50,11 +50,12 @@ def level_columns(levels: Sequence[str]) -> list[str]:
 def results_frame(outcomes: Sequence[Outcome], axes: Sequence[str], backend: str, objective: str,
                   root: Path | None = None) -> pd.DataFrame:
     """One row per outcome, in the given order (see the module docs for the columns)."""
-    made = [_row_of(o, backend, objective, root) for o in outcomes]
+    made = [_row_of(o, backend, objective) for o in outcomes]
     rows = [row for row, _ in made]
     levels = sorted(set().union(*(names for _, names in made)))
     columns = [*HEAD, *_axis_columns(axes), "status", "energy_pj", "cycles", *COMPUTES, *level_columns(levels), *TAIL]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["energy_source"] = [_energy_source(o.spec, root) for o in outcomes]
     for col in ("cycles", *COMPUTES, "M", "N", "K", "macs", "macs_orig"):
         frame[col] = frame[col].astype("Int64")
     return frame
@@ -152,17 +153,18 @@ def variant_labels(rows: pd.DataFrame) -> list[str]:
             for r in rows.itertuples()]
 
 
-def _row_of(outcome: Outcome, backend: str, objective: str, root: Path | None) -> tuple[dict[str, Any], frozenset[str]]:
+def _row_of(outcome: Outcome, backend: str, objective: str) -> tuple[dict[str, Any], frozenset[str]]:
     """:func:`_row` and its levels, once per outcome (outcomes do not change; the row is never modified)."""
-    known = outcome.rows.get((backend, objective, root))
+    known = outcome.rows.get((backend, objective))
     if known is None:
-        row = _row(outcome, backend, objective, root)
+        row = _row(outcome, backend, objective)
         levels = frozenset(k.split(".", 1)[1] for k in row if k.startswith("energy_pj."))
-        known = outcome.rows[(backend, objective, root)] = (row, levels)
+        known = outcome.rows[(backend, objective)] = (row, levels)
     return known
 
 
-def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> dict[str, Any]:
+def _row(outcome: Outcome, backend: str, objective: str) -> dict[str, Any]:
+    """A point's row, but its ``energy_source`` (which depends on the folder paths are shown from)."""
     point, spec, record = outcome.point, outcome.spec, outcome.record
     v = point.variant
     info = spec["info"] if spec else {}
@@ -180,7 +182,7 @@ def _row(outcome: Outcome, backend: str, objective: str, root: Path | None) -> d
         **{c.removesuffix(FACTOR_SUFFIX): getattr(point.arch, c.removesuffix(FACTOR_SUFFIX))
            for c, _ in point.setting if c.endswith(FACTOR_SUFFIX)},
         "status": record["status"], "backend": backend, "objective": objective,
-        "energy_source": _energy_source(spec, root), "area_um2": info.get("area_um2"),
+        "area_um2": info.get("area_um2"),
         "M": info.get("M"), "N": info.get("N"), "K": info.get("K"), "macs": info.get("macs"),
         "macs_orig": info.get("macs_orig"), "error": record.get("error"), "probe": point.probe or None,
     }
