@@ -1,13 +1,15 @@
 """Time the full default sweep, or the full memory study: cold (empty cache) and warm (every point
 cached), as a user runs it.
 
-Run: .venv/bin/python bench/sweep_bench.py [--memory] [-j N] [--warm-runs N] [extra sweep.py options]
+Run: .venv/bin/python bench/sweep_bench.py [--memory] [-j N] [--warm-runs N] [--cache DIR [--warm-only]]
+[extra sweep.py options]
 Prints wall-clock seconds of each run (process start to exit, imports included), the CPU seconds of
 the sweep process and of its searches (the worker processes), the points, how many were computed or
 cached, and the load average before each run (measure on an idle machine). Targets on 2 cores:
 default sweep cold < 60 s, warm < 5 s; memory study (``--memory``: the default grid crossed with
 ``MEMORY``) cold < 5 min, warm < 15 s. Uses a fresh temporary cache folder, so the mapper's own
-cache is cold too.
+cache is cold too; ``--cache DIR`` uses (and fills) DIR instead, and ``--warm-only`` skips the cold
+run (time warm runs against a cache an earlier run filled: the memory study's cold run is long).
 """
 
 from __future__ import annotations
@@ -47,20 +49,22 @@ def main() -> None:
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--warm-runs", type=int, default=3)
     parser.add_argument("--memory", action="store_true", help="the memory study: the default grid x " + " ".join(MEMORY))
+    parser.add_argument("--cache", type=Path, help="the cache folder to use and fill (default: a fresh one)")
+    parser.add_argument("--warm-only", action="store_true", help="no cold run (with --cache: one filled before)")
     args, extra = parser.parse_known_args()
     extra = [*MEMORY, *extra] if args.memory else extra
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
-        env = {**os.environ, "SPARSESWEEP_CACHE_DIR": str(Path(tmp) / "cache")}
+        env = {**os.environ, "SPARSESWEEP_CACHE_DIR": str(args.cache or Path(tmp) / "cache")}
         out = Path(tmp) / "out"
         print(f"full {'memory study' if args.memory else 'default sweep'} (sparsity {SPARSITY}, -j {args.jobs}{' ' + ' '.join(extra) if extra else ''}) "
               f"on {os.cpu_count()} cores")
         load = os.getloadavg()[0]
         wall, cpu, stats = run(out, env, args.jobs, extra)
         searches = stats.get("search_cpu_seconds", 0.0)
-        print(f"cold: {wall:6.1f} s wall, {cpu:6.1f} s CPU in the sweep process + {searches:6.1f} s CPU of searches "
-              f"(load {load:.1f} before); {stats['total']} points, {stats['computed']} computed on "
-              f"{stats['executor']}, {stats['failed']} failed; {searches / max(1, stats['computed']):.3f} s CPU per "
-              f"search (exit {stats['exit']})")
+        print(f"{'first' if args.warm_only else 'cold'}: {wall:6.1f} s wall, {cpu:6.1f} s CPU in the sweep process + "
+              f"{searches:6.1f} s CPU of searches (load {load:.1f} before); {stats['total']} points, {stats['computed']} "
+              f"computed on {stats['executor']}, {stats['failed']} failed; "
+              f"{searches / max(1, stats['computed']):.3f} s CPU per search (exit {stats['exit']})")
         for i in range(args.warm_runs):
             load = os.getloadavg()[0]
             wall, cpu, stats = run(out, env, args.jobs, extra)

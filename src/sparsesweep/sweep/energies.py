@@ -27,9 +27,14 @@ class EnergyPlan:
     source: EnergySource
     reason: str  # why this source: "--energy" or which swept parameter made it the default
     tables: dict[tuple[str, bool], Energies] = field(default_factory=dict)  # (arch json, dense) -> tables
+    _keys: dict[int, tuple[ArchSpec, str]] = field(default_factory=dict, compare=False, repr=False)  # id -> json
 
     def for_point(self, point: PlannedPoint) -> Energies:
-        return self.tables[(_arch_key(point.arch), point.variant.dense)]
+        arch = point.arch  # points share their arch objects: encode each once (it is held, so its id stays its)
+        known = self._keys.get(id(arch))
+        if known is None or known[0] is not arch:
+            known = self._keys[id(arch)] = (arch, _arch_key(arch))
+        return self.tables[(known[1], point.variant.dense)]
 
     def describe(self) -> str:
         return f"{self.source} ({self.reason})"

@@ -14,16 +14,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..backends.base import SearchOptions
+from ..energy.ert import Energies
 from ..specs.mapper import MapperSettings
 from ..specs.paths import templates_dir
 from .grid import PlannedPoint
-from .store import payload_key
+from .store import Keyed, canonical, keyed, payload_key
 
 PACKAGE = Path(__file__).resolve().parents[1]
 _NOT_IN_FINGERPRINT = ("sweep", "commands")
@@ -83,6 +85,24 @@ def spec_payload(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, 
     })
 
 
+def spec_keyed(point: PlannedPoint, mapper: MapperSettings, fingerprint: str, memo: dict[Any, Any],
+               energies: Energies | None = None) -> Keyed:
+    """:func:`spec_payload` with its key (``energies``: the point's tables from the sweep's energy plan).
+    Its canonical text is put together from the texts of its parts, each encoded once per sweep."""
+    table = None if energies is None else _memo(memo, "energies", energies,
+                                                lambda: {"source": energies.source, **energies.ert})
+    payload = spec_payload(point, mapper, fingerprint, memo, table)
+    return keyed(payload, "{" + ",".join(f"{json.dumps(name)}:{_text(memo, payload[name])}"
+                                         for name in sorted(payload)) + "}")
+
+
+def _text(memo: dict[Any, Any], value: Any) -> str:
+    """``canonical(value)``; once per sweep for the dicts the points share (held in ``memo``)."""
+    if isinstance(value, dict):
+        return _memo(memo, "text", value, lambda: canonical(value))
+    return canonical(value)
+
+
 def _dump(memo: dict[Any, Any], model: Any) -> Any:
     """``model.model_dump(mode="json")``, once per object and sweep (specs are immutable once built)."""
     return _memo(memo, "dump", model, lambda: model.model_dump(mode="json"))
@@ -94,6 +114,10 @@ def _memo(memo: dict[Any, Any], what: Any, obj: Any, make: Any) -> Any:
     if held is None or held[0] is not obj:  # (the object is held, so its id is not reused meanwhile)
         held = memo[slot] = (obj, make())
     return held[1]
+
+
+def result_keyed(inputs: str, backend: str, options: SearchOptions, fingerprint: str) -> Keyed:
+    return keyed(result_payload(inputs, backend, options, fingerprint))
 
 
 def result_key(inputs: str, backend: str, options: SearchOptions, fingerprint: str) -> str:

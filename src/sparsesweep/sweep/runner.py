@@ -40,7 +40,7 @@ from .energies import EnergyPlan
 from .executors import Executor, Handle
 from .grid import Grid, PlannedPoint, point_id
 from .outdir import OutDir
-from .store import Store
+from .store import Keyed, Store
 from .worker import GroupTask, RenderJob, SearchTask, render, run_group
 
 GROUP_MAX = 32  # points searched together at most (see run_grid)
@@ -248,8 +248,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                 return
             spec = rendered
             store.put_spec(entry.made_for, spec)
-            result_for = keys.result_payload(spec["input_hash"], backend, options, fingerprint)
-            key = keys.digest(result_for)
+            result_for = keys.result_keyed(spec["input_hash"], backend, options, fingerprint)
+            key = result_for.key
             known = store.get_result(result_for, lambda r, h=spec["input_hash"]: result_problem(r, h))
             if known is not None:  # stored meanwhile (another point with the same inputs)
                 finish(entry.point, spec, key, known, cached=True)
@@ -261,8 +261,7 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
             if group and (group_key(group[0].point) != group_key(point) or len(group) >= GROUP_MAX):
                 flush()
             energies = energy.for_point(point) if energy else None
-            made_for = keys.spec_payload(point, mapper, fingerprint, memo,
-                                         {"source": energies.source, **energies.ert} if energies else None)
+            made_for = keys.spec_keyed(point, mapper, fingerprint, memo, energies)
             spec, data = store.get_spec(made_for, spec_problem), None
             if spec is None and render_in_workers:  # the worker renders it (in parallel), then searches it
                 job = RenderJob(point, mapper, energies)
@@ -277,8 +276,8 @@ def run_grid(grid: Grid, *, backend: str, options: SearchOptions, registry: Back
                                              "error_type": type(exc).__name__}, cached=False)
                     continue
                 store.put_spec(made_for, spec)
-            result_for = keys.result_payload(spec["input_hash"], backend, options, fingerprint)
-            key = keys.digest(result_for)
+            result_for = keys.result_keyed(spec["input_hash"], backend, options, fingerprint)
+            key = result_for.key
             record = store.get_result(result_for, lambda r, h=spec["input_hash"], m=point.arch.macs:
                                       result_problem(r, h, m))
             if record is not None:
@@ -330,7 +329,7 @@ class Entry:
     spec: dict[str, Any] | None  # its stored rendering (None: the worker renders it)
     key: str  # its result key ("" until it is rendered)
     task: SearchTask
-    made_for: dict[str, Any]  # what its rendering is stored for
+    made_for: Keyed  # what its rendering is stored for
 
 
 def group_key(point: PlannedPoint) -> tuple[str, str, str]:

@@ -58,6 +58,26 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 @dataclass(frozen=True)
+class Keyed:
+    """What a record is made for, with the canonical JSON text its key hashes (see :func:`keyed`)."""
+
+    payload: Mapping[str, Any]
+    text: str
+    key: str
+
+
+Payload = Mapping[str, Any] | Keyed  # what a record is made for (see Store)
+
+
+def keyed(payload: Mapping[str, Any] | Keyed, text: str | None = None) -> Keyed:
+    """``payload`` with its key; ``text``: its canonical JSON when the caller has it (see :func:`canonical`)."""
+    if isinstance(payload, Keyed):
+        return payload
+    text = canonical(payload) if text is None else text
+    return Keyed(payload, text, hashlib.sha256(text.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
 class Store:
     """A folder of JSON records (see the module docs)."""
 
@@ -79,22 +99,23 @@ class Store:
 
     # A record is stored under the key of what it was made for (``made_for``: a JSON-able payload
     # whose ``payload_key`` is the key) and carries that payload, so it proves what it belongs to.
-    def get_spec(self, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
+    # (``made_for`` may come with its key already computed: a :class:`Keyed`.)
+    def get_spec(self, made_for: Payload, check: Check | None = None) -> dict[str, Any] | None:
         return self._read("specs", made_for, check)
 
-    def put_spec(self, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    def put_spec(self, made_for: Payload, record: Mapping[str, Any]) -> None:
         self._write("specs", made_for, record)
 
-    def get_result(self, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
+    def get_result(self, made_for: Payload, check: Check | None = None) -> dict[str, Any] | None:
         return self._read("results", made_for, check)
 
-    def put_result(self, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    def put_result(self, made_for: Payload, record: Mapping[str, Any]) -> None:
         self._write("results", made_for, record)
 
-    def get_figures(self, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
+    def get_figures(self, made_for: Payload, check: Check | None = None) -> dict[str, Any] | None:
         return self._read("figures", made_for, check)
 
-    def put_figures(self, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    def put_figures(self, made_for: Payload, record: Mapping[str, Any]) -> None:
         self._write("figures", made_for, record)
 
     def count(self, kind: str = "results") -> int:
@@ -112,8 +133,9 @@ class Store:
     def _root_text(self) -> str:
         return str(self.root)
 
-    def _read(self, kind: str, made_for: Mapping[str, Any], check: Check | None = None) -> dict[str, Any] | None:
-        key, made_text = _payload_key_text(made_for)
+    def _read(self, kind: str, made_for: Payload, check: Check | None = None) -> dict[str, Any] | None:
+        made = keyed(made_for)
+        key = made.key
         path = self._path(kind, key)
         try:
             with open(path, "rb") as handle:
@@ -129,7 +151,7 @@ class Store:
         elif not (signed := _signed_as_written(raw, data)) and data.get("digest") != record_digest(
                 {k: v for k, v in data.items() if k not in ("key", "digest")}):
             problem = "its content does not match its checksum (edited or damaged)"
-        elif not _same_payload(data.get("for"), made_for, made_text) and _key_or_none(data.get("for")) != key:
+        elif not _same_payload(data.get("for"), made) and _key_or_none(data.get("for")) != key:
             problem = "it was not made for the inputs it would be served for (its 'for' does not give its key)"
         else:
             try:
@@ -148,10 +170,11 @@ class Store:
                 pass
         return data
 
-    def _write(self, kind: str, made_for: Mapping[str, Any], record: Mapping[str, Any]) -> None:
-        key = payload_key(made_for)
+    def _write(self, kind: str, made_for: Payload, record: Mapping[str, Any]) -> None:
+        made = keyed(made_for)
+        key = made.key
         path = Path(self._path(kind, key))
-        body = {**{k: v for k, v in record.items() if k not in ("key", "digest")}, "for": made_for}
+        body = {**{k: v for k, v in record.items() if k not in ("key", "digest")}, "for": made.payload}
         text = signed_text(body, key)
         try:
             write_text_atomic(path, text, prefix=f".{key[:16]}.")
@@ -172,19 +195,18 @@ class Store:
 
 def payload_key(payload: Any) -> str:
     """SHA-256 (hex) of a JSON-able value, independent of dict order: the key of what a record is for."""
-    return _payload_key_text(payload)[0]
+    return hashlib.sha256(canonical(payload).encode()).hexdigest()
 
 
-def _payload_key_text(payload: Any) -> tuple[str, str]:
-    """The key of ``payload`` and the canonical JSON text it hashes."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest(), text
+def canonical(payload: Any) -> str:
+    """The JSON text a payload's key hashes (sorted keys, no spaces; anything else as ``str``)."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _same_payload(stored: Any, made_for: Mapping[str, Any], made_text: str) -> bool:
-    """True when a record's ``for`` is ``made_for`` as JSON reads it back (then it gives its key; False:
+def _same_payload(stored: Any, made: Keyed) -> bool:
+    """True when a record's ``for`` is the payload as JSON reads it back (then it gives its key; False:
     compare the keys)."""
-    return stored == made_for or stored == json.loads(made_text)
+    return stored == made.payload or stored == json.loads(made.text)
 
 
 def _key_or_none(payload: Any) -> str | None:

@@ -67,13 +67,13 @@ def summary_frame(results: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
     levels = [c for c in results.columns if c.startswith("energy_pj.")]
     sums = ["energy_pj", "cycles", *COMPUTES, *levels, "macs_orig"]
     work = results.copy()
-    work["ok"] = work["status"].eq("ok")
+    work["failed"] = work["status"].ne("ok")
     for col in sums:
         work[col] = pd.to_numeric(work[col], errors="coerce").astype(float) * work["count"]
     grouped = work.groupby(keys, dropna=False, sort=False)
     summary = grouped[sums].sum(min_count=1)
     summary.insert(0, "layers", grouped.size())
-    summary.insert(1, "layers_failed", grouped["ok"].apply(lambda s: int((~s).sum())))
+    summary.insert(1, "layers_failed", grouped["failed"].sum().astype("int64"))
     summary.insert(2, "complete", summary["layers_failed"].eq(0))
     summary.loc[~summary["complete"], sums] = np.nan
     summary.insert(0, "design", grouped["design"].first())
@@ -126,7 +126,7 @@ def common_layers(results: pd.DataFrame, axes: Sequence[str], reference: Mapping
     for axis in axes:
         if axis != free and axis in reference:  # a paired column moves with its lead
             used = used[used[axis].eq(reference[axis])]
-    ok = used.groupby("layer", sort=False)["status"].apply(lambda s: bool(s.eq("ok").all()))
+    ok = used["status"].eq("ok").groupby(used["layer"], sort=False).all()
     left_out = [layer for layer, fine in ok.items() if not fine]
     kept = results[results["layer"].isin(ok[ok].index)]
     return summary_frame(kept if len(kept) else results, axes), left_out
