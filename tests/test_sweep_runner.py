@@ -130,3 +130,15 @@ def test_dask_local_cluster_gives_the_same_results_as_inline(tmp_path):
     dask = _run_with(lambda: DaskExecutor("local", 2), tmp_path, "dask")
     assert dask.stats.executor.startswith("Dask LocalCluster") and dask.stats.computed == 14
     assert _energies(dask) == _energies(inline)
+
+
+def test_a_mapping_file_is_the_yaml_of_the_whole_mapping_though_its_entries_are_dumped_once(tmp_path):
+    from sparsesweep.yamlio import dump_yaml
+
+    run = run_fake(tmp_path / "out", tmp_path / "cache", layers=("fc",))
+    mappings = [o.record["mapping"] for o in run.outcomes if o.record["status"] == "ok"]
+    awkward = [{"target": "yes", "type": "null", "factors": "1", "keep": [], "bypass": ["a: b", "", "- x"]},
+               {"target": "RF", "factors": " ".join(f"M{i}" for i in range(60)), "permutation": "ü\tNKM",
+                "split": 1, "nested": [{"a": [1, 2.5, None, True]}]}]
+    for mapping in [*mappings, awkward, awkward[::-1], [], [{}]]:
+        assert pointdirs.mapping_yaml(mapping) == dump_yaml({"mapping": mapping})

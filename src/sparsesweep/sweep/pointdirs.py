@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,27 @@ def write_point(out: Path, point_id: str, files: Mapping[str, str], key: str, re
         if record.get("status") == "ok":
             header = (f"# mapping found by the sweep for {point_id}; re-evaluate with: "
                       f"timeloop-model input.yaml ERT.yaml {MAPPING_FILE}\n")
-            mapping_path.write_text(header + dump_yaml({"mapping": record["mapping"]}), encoding="utf-8")
+            mapping_path.write_text(header + mapping_yaml(record["mapping"]), encoding="utf-8")
         else:
             mapping_path.unlink(missing_ok=True)
         (folder / MARKER).write_text(json.dumps({"key": key, "status": record.get("status")}), encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"cannot write the point's inputs: {exc.strerror or exc}", file=folder, key="--out",
                         fix="choose a writable output folder") from None
+
+
+def mapping_yaml(mapping: Any) -> str:
+    """``dump_yaml({"mapping": mapping})``, each entry dumped once per process: points share most of
+    their entries, and the YAML of a list in a mapping is its entries' YAML one after another."""
+    if not (isinstance(mapping, list) and mapping and all(isinstance(e, dict) for e in mapping)):
+        return dump_yaml({"mapping": mapping})
+    try:
+        keys = [json.dumps(entry) for entry in mapping]
+    except (TypeError, ValueError):
+        return dump_yaml({"mapping": mapping})
+    return "mapping:\n" + "".join(_entry_yaml(key) for key in keys)
+
+
+@lru_cache(maxsize=4096)
+def _entry_yaml(entry: str) -> str:
+    return dump_yaml([json.loads(entry)])
