@@ -138,3 +138,23 @@ def test_a_memory_claim_judged_on_its_probe_can_fail(claim, column, change, hold
     for other, r in plain.items():  # no other claim reads the probe rows
         if other != claim:
             assert checked[other].evidence == r.evidence and checked[other].holds == r.holds
+
+
+def test_probes_keep_the_sweeps_energy_source_when_scaled_would_not_reproduce_it_at_x1(tmp_path, cache):
+    """An arch off its pinned table's reference (DRAM accesses of 32 bits, the table's 64): scaled energies
+    at x1 differ from the pinned ones the grid used, so the probes are priced pinned too (x1 and x2 alike)."""
+    from render_helpers import REPO
+
+    text = (REPO / "arch" / "stc.yaml").read_text()
+    for old, new in (("ert: ert/", f"ert: {REPO}/arch/ert/"), ("dram_width_bits: 64", "dram_width_bits: 32")):
+        assert old in text
+        text = text.replace(old, new)
+    arch = tmp_path / "stc_wide_dram.yaml"
+    arch.write_text(text)
+    out = tmp_path / "out"
+    assert _sweep(out, "--arch", str(arch)) in (0, 2)
+    results = pd.read_csv(out / "results.csv")
+    probed = results[results["probe"].isin(MEMORY)]
+    assert len(probed) and probed["energy_source"].str.contains("pinned").all()
+    report = (out / "report.md").read_text()
+    assert "scaled at the x2 probe points" not in report and "claim probe: smem_kib x2" in report
