@@ -73,6 +73,16 @@ def test_the_default_study_judges_all_thirteen_claims_per_side(tmp_path, cache):
     assert totals.count("| structured single | 0.75 |") == 1
     per_layer = report.split("## Per layer")[1].split("\n## ")[0]
     assert per_layer.count("| structured single | 0.75 |") == 1 and "| 0.875 (claim probe) |" in per_layer
+    # the setup says how the points add up: the grid, then each round added after it
+    kinds = {"claim probe": results["probe"].notna() & ~results["probe"].isin(MEMORY),
+             "memory probe": results["probe"].isin(MEMORY)}
+    grid = 15 * 2  # 15 designs (dense, 2 own dense, 4 kinds x 3 sparsities) x 2 layers
+    added = len(results) - grid - sum(int(k.sum()) for k in kinds.values())
+    assert added > 0  # break-even points
+    line = next(ln for ln in report.splitlines() if ln.startswith("- Points: "))
+    assert line.startswith(f"- Points: {len(results)} = {grid} grid points (15 designs x 2 layers) + {added} "
+                           f"break-even points + {int(kinds['claim probe'].sum())} claim probe points + "
+                           f"{int(kinds['memory probe'].sum())} memory probe points; {len(results)} evaluated"), line
 
 
 def test_no_probes_leaves_the_memory_claims_untested_with_the_command(tmp_path, cache):

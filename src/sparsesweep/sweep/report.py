@@ -15,6 +15,8 @@ from . import claims as claims_mod
 from . import report_views as views
 from .bounds import Violation
 from .claims import Claim, ClaimResult, at_reference
+from .grid import Grid, Variant
+from .memprobes import PARAMETERS as MEMORY_CLAIMS
 from .pointdirs import MAPPING_FILE, POINTS
 from .runner import SweepRun
 from .tables import variant_labels
@@ -66,11 +68,8 @@ def _setup(run: SweepRun, results: pd.DataFrame, root: Path | None) -> str:
              f"- Workload: `{grid.workload.name}`: {len(layers)} of {len(grid.workload.layers)} layer shapes "
              f"({sum(layer.repeat for layer in layers)} layer instances, {macs / 1e9:.2f} GMACs); network totals "
              "weight every layer by its count.",
-             f"- Points: {len(grid.points)} = {len(grid.variants)} designs x {len(layers)} layers"
-             + (f" x {len(designs)} design variants ({', '.join(designs)})" if len(designs) > 1 else "")
-             + (f" x {len(grid.points) // max(1, len(grid.variants) * len(layers) * len(designs))} memory settings"
-                if grid.axes else "")
-             + f"; {int(results['status'].eq('ok').sum())} evaluated, {int(results['status'].ne('ok').sum())} failed.",
+             f"- Points: {_points_text(grid, list(designs))}; {int(results['status'].eq('ok').sum())} evaluated, "
+             f"{int(results['status'].ne('ok').sum())} failed.",
              f"- Backend: `{run.backend}`; every point's mapping comes from the backend's mapper (objective "
              f"`{run.options.objective}`, time limit {run.options.time_limit_s:g} s, seed {run.options.seed}).", ""]
     arch_rows = []
@@ -98,6 +97,30 @@ def _setup(run: SweepRun, results: pd.DataFrame, root: Path | None) -> str:
     if notes:
         lines += ["Notes and warnings:", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
+
+
+def _points_text(grid: Grid, designs: Sequence[str]) -> str:
+    """How the sweep's points add up: the grid (designs x layers x variants x memory settings), then the
+    rounds added after it (break-even bisection, claim probes, memory probes)."""
+    def key(v: Variant) -> tuple:
+        return v.scheme.name, v.sides, v.sparsity, v.act_sparsity, v.act_from_workload
+
+    kinds = {"break-even": 0, "claim probe": 0, "memory probe": 0}
+    swept = {key(v) for v in grid.variants}
+    own = 0
+    for p in grid.points:
+        if p.probe:
+            kinds["memory probe" if p.probe in MEMORY_CLAIMS else "claim probe"] += 1
+        elif key(p.variant) in swept:
+            own += 1
+        else:  # a sparsity only a break-even round evaluated
+            kinds["break-even"] += 1
+    cells = len(grid.variants) * len(grid.layers) * len(designs)
+    variants = f" x {len(designs)} design variants ({', '.join(designs)})" if len(designs) > 1 else ""
+    settings = f" x {own // max(1, cells)} memory settings" if grid.axes else ""
+    text = (f"{len(grid.points)} = " if any(kinds.values()) else "") + (
+        f"{own} grid points ({len(grid.variants)} designs x {len(grid.layers)} layers{variants}{settings})")
+    return text + "".join(f" + {n} {kind} points" for kind, n in kinds.items() if n)
 
 
 def _energy_text(run: SweepRun) -> str:
