@@ -7,7 +7,7 @@ import pytest
 
 from sparsesweep.sweep import breakeven
 from sparsesweep.sweep.tables import results_frame, summary_frame
-from sweep_fakes import CountingRegistry, run_fake, run_fake_grid
+from sweep_fakes import CountingRegistry, fake_registry, run_fake, run_fake_grid
 
 
 def test_crossing_finds_the_first_fall_through_one():
@@ -87,3 +87,30 @@ def test_break_even_searches_on_a_cached_grid_name_the_executor_that_ran_them(tm
     assert run.stats.computed == 0 and run.stats.executor.startswith("none")
     refined = breakeven.refine(run, lambda grid: run_fake_grid(grid, tmp_path / "out", tmp_path / "cache", registry))
     assert refined.stats.computed > 0 and not refined.stats.executor.startswith("none")
+
+
+def test_the_grid_break_even_rounds_and_probes_share_one_set_of_workers(tmp_path, monkeypatch):
+    """The workers start once per sweep (imports, caches), not once per round, and stop at its end."""
+    import sparsesweep
+    from sparsesweep.sweep import session
+    from sparsesweep.sweep.executors import InlineExecutor
+
+    made: list[int] = []
+    closed: list[bool] = []
+
+    class Counted(InlineExecutor):
+        def close(self, cancel: bool = False) -> None:
+            closed.append(cancel)
+
+    def make(jobs, dask):
+        made.append(jobs)
+        return Counted()
+
+    monkeypatch.setattr(session, "make_executor", make)
+    monkeypatch.setenv("SPARSESWEEP_CACHE_DIR", str(tmp_path / "cache"))
+    done = sparsesweep.sweep(layers=["conv1", "fc"], sparsity=[0, 0.5, 0.75], backend="fake",
+                             registry=fake_registry(), out=tmp_path / "out", jobs=1)
+    probes = int((done.results["probe"].fillna("") != "").sum())
+    grid = 2 * (1 + 2 + 4 * 2)  # layers x (dense, own dense, designs x sparsities)
+    assert done.stats["computed"] > grid + probes and probes > 0  # a grid, break-even rounds and probes searched
+    assert made == [1] and closed == [False]

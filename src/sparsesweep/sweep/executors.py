@@ -312,6 +312,51 @@ def _restore_loggers(levels: dict[str, Any]) -> None:
             logging.getLogger(name).setLevel(level)
 
 
+class KeptExecutor:
+    """One executor for every round of a sweep (its grid, the break-even rounds, the claim probes), so
+    that the worker processes start once and keep their imports and caches.  :meth:`get` is each
+    round's ``executor_factory``: the round's ``close()`` leaves the executor running for the next
+    round, ``close(cancel=True)`` (a broken pool, Ctrl-C) stops it and the next ``get`` makes a new
+    one.  :meth:`close` stops it at the end of the sweep."""
+
+    def __init__(self, make: Callable[[], Executor]) -> None:
+        self._make = make
+        self._kept: _Kept | None = None
+
+    def get(self) -> Executor:
+        if self._kept is None:
+            self._kept = _Kept(self._make(), self)
+        return self._kept
+
+    def close(self, cancel: bool = False) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.inner.close(cancel)
+
+    def _lost(self, kept: _Kept) -> None:
+        if self._kept is kept:
+            self._kept = None
+
+
+class _Kept:
+    """A round's view of the kept executor (a new one per underlying executor, so that a round tells
+    a broken pool's handles from its successor's)."""
+
+    def __init__(self, inner: Executor, owner: KeptExecutor) -> None:
+        self.inner, self._owner, self.name = inner, owner, inner.name
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Handle:
+        return self.inner.submit(fn, arg)
+
+    def as_completed(self, handles: Iterable[Handle]) -> Iterator[Handle]:
+        return self.inner.as_completed(handles)
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            self._owner._lost(self)
+            self.inner.close(cancel=True)
+
+
 def make_executor(jobs: int, dask: str | None) -> Executor:
     """The executor the options ask for (``-j``, ``--dask``)."""
     if dask:

@@ -22,7 +22,7 @@ from ..backends.base import OBJECTIVES, BackendRegistry, Objective, SearchOption
 from ..errors import SparsesweepError, SpecError
 from ..specs.paths import data_root
 from .energies import EnergyPlan, plan_energies
-from .executors import make_executor
+from .executors import KeptExecutor, make_executor
 from .grid import Grid, SweepConfig, build_grid
 from .keys import code_fingerprint
 from .outdir import OutDir
@@ -134,30 +134,38 @@ def _execute(options: SweepOptions, registry: BackendRegistry, command: str, gri
     # Worker processes that see the data folders render the points they search (in parallel); in one
     # process (-j 1) or on a remote scheduler the sweep renders them (and writes their inputs) first.
     local = options.dask == "local" or (options.dask is None and options.jobs > 1)
-    run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
-                   executor_factory=lambda: make_executor(options.jobs, options.dask), progress=options.progress,
-                   fingerprint=fingerprint, energy=energy, render_in_workers=local)
-    from .breakeven import refine
+    # One set of workers for the grid, the break-even rounds and the claim and memory probes (started once).
+    workers = KeptExecutor(lambda: make_executor(options.jobs, options.dask))
+    try:
+        run = run_grid(grid, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
+                       executor_factory=workers.get, progress=options.progress, fingerprint=fingerprint,
+                       energy=energy, render_in_workers=local)
+        from .breakeven import refine
+
+        run = run if not options.break_even else refine(run, lambda more: run_grid(
+            more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
+            progress=False, executor_factory=workers.get, fingerprint=fingerprint, energy=energy,
+            render_in_workers=local))
+        if options.probes:
+            from .probes import probe
+
+            run = probe(run, lambda more: run_grid(
+                more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
+                progress=False, executor_factory=workers.get, fingerprint=fingerprint, energy=energy,
+                render_in_workers=local))
+            from .memprobes import probe as probe_memory
+
+            run = probe_memory(run, lambda more, plan: run_grid(
+                more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
+                progress=False, executor_factory=workers.get, fingerprint=fingerprint, energy=plan,
+                render_in_workers=local), options.energy)
+    except BaseException:
+        workers.close(cancel=True)
+        raise
+    workers.close()
     from .figcache import FigureCache
     from .outputs import write_outputs
 
-    run = run if not options.break_even else refine(run, lambda more: run_grid(
-        more, backend=options.backend, options=search, registry=registry, store=store, out=outdir, progress=False,
-        executor_factory=lambda: make_executor(options.jobs, options.dask), fingerprint=fingerprint, energy=energy,
-        render_in_workers=local))
-    if options.probes:
-        from .probes import probe
-
-        run = probe(run, lambda more: run_grid(
-            more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
-            progress=False, executor_factory=lambda: make_executor(options.jobs, options.dask),
-            fingerprint=fingerprint, energy=energy, render_in_workers=local))
-        from .memprobes import probe as probe_memory
-
-        run = probe_memory(run, lambda more, plan: run_grid(
-            more, backend=options.backend, options=search, registry=registry, store=store, out=outdir,
-            progress=False, executor_factory=lambda: make_executor(options.jobs, options.dask),
-            fingerprint=fingerprint, energy=plan, render_in_workers=local), options.energy)
     dropped = len(store.dropped)
     if dropped:  # the break-even points' records included
         print(f"warning: dropped {dropped} damaged cache record(s) and recomputed their points (first: "
