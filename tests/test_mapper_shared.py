@@ -132,3 +132,21 @@ def test_settings_the_batch_model_cannot_tell_apart_are_scanned_once(monkeypatch
     assert len(merged) == len(SMEM_KIB) < len(bundles)  # one scan per SMEM size, not per setting
     own = [search(b, options, cache=False) for b in bundles]
     assert [g.mapping for g in group] == [o.mapping for o in own]
+
+
+def test_a_group_shares_the_time_limit_of_all_its_points(monkeypatch):
+    """Interleaved searches share one deadline: every point's time limit, summed (a group slower than one
+    point's limit, e.g. on a busy machine, cuts no point short that its own search would finish)."""
+    from sparsesweep.mapper import shared as shared_mod
+
+    deadlines: list[float] = []
+    real = shared_mod.finish
+
+    def finish(run, extra=None):
+        deadlines.append(run.deadline - run.start)
+        return real(run, extra)
+
+    monkeypatch.setattr(shared_mod, "finish", finish)
+    bundles = [b for _, b in settings_of("conv4_2-6_a_1x1", "dense", "single", 0.0)]
+    search_group(bundles, SearchOptions(objective="edp", time_limit_s=2.0), cache=False)
+    assert deadlines == [pytest.approx(2.0 * len(bundles))] * len(bundles)

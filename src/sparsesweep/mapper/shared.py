@@ -33,13 +33,18 @@ _SHARED = ("n", "dims", "rel", "ranks", "rw", "block", "macs", "occupancy", "nnz
 
 
 def run_group(bundles: Sequence[SpecBundle], options: SearchOptions) -> list[SearchResult | SparsesweepError]:
-    """The search of every bundle (its result, or the error its own search raises), in order."""
+    """The search of every bundle (its result, or the error its own search raises), in order.
+
+    The group's searches run interleaved, so they share one deadline: the time limit of each point,
+    summed (no point is cut short because the others' searches took its time)."""
     start = time.perf_counter()
+    deadline = start + max(options.time_limit_s, 0.0) * len(bundles)
     out: list[SearchResult | SparsesweepError | None] = [None] * len(bundles)
     runs: dict[int, Run] = {}
     for i, bundle in enumerate(bundles):
         try:
             runs[i] = prepare(bundle, options, start)
+            runs[i].deadline = deadline
         except SparsesweepError as exc:
             out[i] = exc
     sharing: dict[int, int] = {}
