@@ -140,6 +140,17 @@ def reference_design(grid: Grid) -> tuple[str, tuple, dict] | None:
                             for topo, arch in grid.designs.get(label, grid.archs).items()}
 
 
+def design_summary(results: pd.DataFrame, grid: Grid, label: str) -> pd.DataFrame:
+    """The network totals of ``results`` for the design variant ``label`` (all of them without variants)."""
+    summary = summary_frame(results, list(grid.axes))
+    return summary[summary["variant"].eq(label)] if "variant" in summary.columns else summary
+
+
+def swept_sides(grid: Grid) -> tuple[str, ...]:
+    """The sides (single, dual) the grid's sparse designs run, in sweep order."""
+    return tuple(dict.fromkeys(v.sides for v in grid.variants if not v.dense))
+
+
 def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     """``run`` with the extra points that measure every break-even; ``evaluate`` runs a grid."""
     grid = run.grid
@@ -153,10 +164,8 @@ def refine(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
     results = results_frame(outcomes, list(grid.axes), run.backend, run.options.objective)
     widths: dict[tuple[str, str], float] = {}  # each curve's bracket width in the last round
     for _ in range(MAX_ROUNDS):
-        summary = summary_frame(results, list(grid.axes))
+        summary = design_summary(results, grid, label)
         todo = []
-        if "variant" in summary.columns:
-            summary = summary[summary["variant"].eq(label)]
         how = dual_act(at_setting(summary, grid.reference))
         for (scheme, sides), curve in curves(summary, grid.reference, how=how).items():
             bracket = crossing(curve)

@@ -38,13 +38,13 @@ import pandas as pd
 
 from ..errors import SparsesweepError
 from .acts import DualAct, dual_act
-from .breakeven import at_setting, reference_design
+from .breakeven import at_setting, design_summary, reference_design, swept_sides
 from .claims import CLAIMS
 from .claims_base import scheme_of
 from .energies import EnergyPlan, plan_energies
 from .grid import FACTOR_SUFFIX, Grid, PlannedPoint, Variant, point_id, with_setting
 from .runner import Outcome, SweepRun
-from .tables import results_frame, summary_frame
+from .tables import results_frame
 
 FACTOR = 2.0  # the probe's value: twice each arch's own ("more" memory); the grid's points are x1
 AT_MOST = 0.75  # the probe's sparsity: the largest swept one up to this (else the smallest swept)
@@ -124,11 +124,9 @@ def _designs(run: SweepRun, label: str) -> list[Variant]:
     grid = run.grid
     plain = [o for o in run.outcomes if not o.point.probe]
     results = results_frame(plain, list(grid.axes), run.backend, run.options.objective)
-    summary = summary_frame(results, list(grid.axes))
-    if "variant" in summary.columns:
-        summary = summary[summary["variant"].eq(label)]
+    summary = design_summary(results, grid, label)
     how = dual_act(at_setting(summary, grid.reference))
-    sides = tuple(dict.fromkeys(v.sides for v in grid.variants if not v.dense))
+    sides = swept_sides(grid)
     mine: dict[tuple[str, str], dict[float, Variant]] = {}
     for kind in KINDS:
         name = scheme_of(summary, kind)

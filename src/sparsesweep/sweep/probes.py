@@ -24,12 +24,12 @@ from dataclasses import replace
 import pandas as pd
 
 from .acts import DualAct, dual_act
-from .breakeven import at_setting, reference_design
+from .breakeven import at_setting, design_summary, reference_design, swept_sides
 from .claims_base import scheme_of
 from .claims_sides import both_converge_at_extreme, dual_overhead_at_low_sparsity
 from .grid import Grid, PlannedPoint, Variant, point_id
 from .runner import SweepRun
-from .tables import results_frame, summary_frame
+from .tables import results_frame
 
 CONVERGE_AT = 0.875  # the convergence probe's sparsity (structured 1:8)
 LOW_AT = 0.2  # the low-sparsity probe's weight sparsity (structured 4:5: N must divide the 16 PE lanes)
@@ -61,10 +61,8 @@ def probe(run: SweepRun, evaluate: Callable[[Grid], SweepRun]) -> SweepRun:
         return run
     label, setting, hw = found
     results = results_frame(run.outcomes, list(grid.axes), run.backend, run.options.objective)
-    summary = summary_frame(results, list(grid.axes))
-    if "variant" in summary.columns:
-        summary = summary[summary["variant"].eq(label)]
-    sides = tuple(dict.fromkeys(v.sides for v in grid.variants if not v.dense))
+    summary = design_summary(results, grid, label)
+    sides = swept_sides(grid)
     how: DualAct = dual_act(at_setting(summary, grid.reference))
     schemes = {s.name: s for s in grid.schemes}
     taken = {p.id for p in grid.points}
